@@ -1,0 +1,125 @@
+"""One exception tree for amlctl, its exit codes, and the error boundary.
+
+    AmlctlError                     anything amlctl reports to the user (exit 1)
+    ├── UsageError                  bad command-line use
+    ├── DiagnosticsError            input that failed validation; carries every Diagnostic
+    │   ├── ManifestError
+    │   └── CatalogError
+    ├── ExpandError                 a URL template that cannot be expanded safely
+    ├── AuthError                   no credential, or a token would go where it must not
+    ├── ApiError                    an HTTP call failed (method, url, status, service error code)
+    ├── PlanFileError               a plan file that is unreadable, tampered with or stale
+    └── ApplyRefused                apply stopped before changing anything
+
+Library code raises; only `error_boundary` prints. An unexpected exception is a bug: the boundary
+prints one line and the path of a file holding the traceback, never the traceback itself.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2  # plan --detailed-exitcode only
+EXIT_PARTIAL = 3  # apply changed some things, re-run to resume
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One problem in an input file, with the place it points to."""
+
+    file: str
+    line: int
+    col: int
+    path: str  # JSON path, e.g. $.delete.select[1].kind
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: error: {self.path}: {self.message}"
+
+
+class AmlctlError(Exception):
+    """Base of every error amlctl reports to the user."""
+
+    exit_code = EXIT_ERROR
+
+
+class UsageError(AmlctlError):
+    pass
+
+
+class DiagnosticsError(AmlctlError):
+    """Validation failed; `diagnostics` holds every problem found, sorted by place."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = sorted(diagnostics)
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+class ManifestError(DiagnosticsError):
+    pass
+
+
+class CatalogError(DiagnosticsError):
+    pass
+
+
+class ExpandError(AmlctlError):
+    pass
+
+
+class AuthError(AmlctlError):
+    pass
+
+
+class ApiError(AmlctlError):
+    """An HTTP call that failed for good (after retries)."""
+
+    def __init__(
+        self, method: str, url: str, status: int | None, code: str = "", message: str = ""
+    ) -> None:
+        self.method, self.url, self.status, self.code = method, url, status, code
+        shown = f"{status}" if status is not None else "no response"
+        detail = f" ({code})" if code else ""
+        super().__init__(f"{method} {url} -> {shown}{detail}: {message}".rstrip(": "))
+
+
+class PlanFileError(AmlctlError):
+    pass
+
+
+class ApplyRefused(AmlctlError):
+    pass
+
+
+def _write_traceback() -> str:
+    with tempfile.NamedTemporaryFile(
+        "w", prefix="amlctl-crash-", suffix=".log", delete=False
+    ) as handle:
+        traceback.print_exc(file=handle)
+        return handle.name
+
+
+@contextmanager
+def error_boundary(set_exit: Callable[[int], None]) -> Iterator[None]:
+    """Turn every exception into a message on stderr and an exit code passed to `set_exit`."""
+    try:
+        yield
+    except AmlctlError as error:
+        print(str(error) if str(error) else type(error).__name__, file=sys.stderr)
+        set_exit(error.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        set_exit(EXIT_INTERRUPTED)
+    except Exception as error:  # a bug: one line, and where the trace went
+        where = _write_traceback()
+        print(f"internal error: {type(error).__name__}: {error} (traceback in {where})",
+              file=sys.stderr)
+        set_exit(EXIT_ERROR)

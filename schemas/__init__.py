@@ -1,0 +1,1 @@
+"""JSON Schemas for manifests, catalogs and plans, shipped inside the package as amlctl.schemas."""

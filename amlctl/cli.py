@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import sys
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
-import click
 import typer
 
 from amlctl import __version__
-from amlctl.errors import EXIT_ERROR, EXIT_INTERRUPTED, error_boundary
+from amlctl.errors import EXIT_ERROR, error_boundary
+
+# The exit code of the command that ran. typer exits 2 for usage errors; amlctl keeps 2 for
+# "changes present", so main() tells the two apart by whether a command ran at all.
+_command_exit: ContextVar[int | None] = ContextVar("_command_exit", default=None)
 
 app = typer.Typer(
     name="amlctl",
@@ -45,7 +48,7 @@ def _root(
     """amlctl: validate a manifest, plan, review, apply."""
 
 
-def _run(command: str, **kwargs: object) -> int:
+def _run(command: str, **kwargs: object) -> NoReturn:
     """Call `amlctl.commands.<command>` inside the error boundary and return its exit code."""
     from amlctl import commands
 
@@ -57,38 +60,40 @@ def _run(command: str, **kwargs: object) -> int:
 
     with error_boundary(set_exit):
         code = getattr(commands, command)(**kwargs)
-    return code
+    _command_exit.set(code)
+    raise typer.Exit(code)
 
 
 @app.command()
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Manifest files to validate.")],
     catalog: CatalogOption = None,
-) -> int:
+) -> None:
     """Validate manifests; print every problem as FILE:LINE:COL: error: PATH: MESSAGE."""
-    return _run("validate", files=files, catalog=catalog)
+    _run("validate", files=files, catalog=catalog)
 
 
 @catalog_app.command("list")
 def catalog_list(
     catalog: CatalogOption = None,
     format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
-) -> int:
+) -> None:
     """List every operation of a catalog."""
-    return _run("catalog_list", catalog=catalog, fmt=format)
+    _run("catalog_list", catalog=catalog, fmt=format)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point. Usage errors exit 1 (not click's 2), so that 2 always means "changes"."""
+    """Entry point. Usage errors exit 1 (not 2), so that 2 always means "changes present"."""
     command = typer.main.get_command(app)
+    reset = _command_exit.set(None)
     try:
-        result = command.main(args=argv, prog_name="amlctl", standalone_mode=False)
-    except click.exceptions.UsageError as error:
-        error.show()
-        return EXIT_ERROR
-    except click.exceptions.Abort:
-        print("aborted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except click.exceptions.Exit as done:
-        return int(done.exit_code)
-    return int(result) if isinstance(result, int) else 0
+        command.main(args=argv, prog_name="amlctl", standalone_mode=True)
+        return 0
+    except SystemExit as done:
+        ran = _command_exit.get()
+        if ran is not None:
+            return ran
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        return EXIT_ERROR if code == 2 else code
+    finally:
+        _command_exit.reset(reset)

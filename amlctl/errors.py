@@ -120,6 +120,8 @@ def error_boundary(set_exit: Callable[[int], None]) -> Iterator[None]:
         set_exit(EXIT_INTERRUPTED)
     except Exception as error:  # a bug: one line, and where the trace went
         where = _write_traceback()
-        print(f"internal error: {type(error).__name__}: {error} (traceback in {where})",
-              file=sys.stderr)
+        print(
+            f"internal error: {type(error).__name__}: {error} (traceback in {where})",
+            file=sys.stderr,
+        )
         set_exit(EXIT_ERROR)

@@ -1,0 +1,21 @@
+"""Endpoint catalogs: which REST calls exist per resource kind, as safe URL templates."""
+
+from __future__ import annotations
+
+from amlctl.catalog.expand import SCOPE_VARS, expand, host_allowed
+from amlctl.catalog.load import BUILTIN_CATALOGS, DEFAULT_CATALOG, load_catalog
+from amlctl.catalog.model import Catalog, Kind, ManualStep, Operation, Paging
+
+__all__ = [
+    "BUILTIN_CATALOGS",
+    "DEFAULT_CATALOG",
+    "SCOPE_VARS",
+    "Catalog",
+    "Kind",
+    "ManualStep",
+    "Operation",
+    "Paging",
+    "expand",
+    "host_allowed",
+    "load_catalog",
+]

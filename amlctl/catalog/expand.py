@@ -1,0 +1,91 @@
+"""Safe expansion of catalog URL templates.
+
+Every value fills exactly one path segment: it is percent-encoded, and values that would change
+the shape of the URL are refused outright (empty, `.`, `..`, anything with `/` or `\\`, control
+characters). HTTP clients remove dot segments, so `computes/..` would otherwise become a DELETE of
+the workspace itself. `{location}` must be a DNS label, and the expanded host must be one the
+catalog declares: the bearer token is an ARM credential and must go nowhere else.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Mapping
+from urllib.parse import quote, urlsplit
+
+from amlctl.catalog.model import Operation
+from amlctl.errors import ExpandError
+
+SCOPE_VARS = ("subscriptionId", "resourceGroupName", "workspaceName", "location")
+_DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_FORBIDDEN = re.compile(r"[/\\\x00-\x1f\x7f]")
+_VARIABLE = re.compile(r"^\{([A-Za-z][A-Za-z0-9_]*)\}$")
+
+
+def expand(operation: Operation, values: Mapping[str, str], hosts: Iterable[str]) -> str:
+    """The https URL of `operation` with `values` filled in; ExpandError if that is unsafe."""
+    split = urlsplit(operation.url)
+    where = f"{operation.kind}.{operation.name}"
+    host = _expand_host(split.netloc, values, where)
+    segments = [_expand_segment(seg, values, where) for seg in split.path.split("/")]
+    url = f"https://{host}{'/'.join(segments)}" + (f"?{split.query}" if split.query else "")
+    _check_shape(url, split.path, host, hosts, where)
+    return url
+
+
+def host_allowed(host: str, patterns: Iterable[str]) -> bool:
+    """Whether `host` is one of `patterns`, where `{location}` or `*` stands for one DNS label."""
+    host = host.lower()
+    for pattern in patterns:
+        glob = pattern.replace("{location}", "*")
+        if fnmatch.fnmatchcase(host, glob) and host.count(".") == glob.count("."):
+            return True
+    return False
+
+
+def _expand_host(template: str, values: Mapping[str, str], where: str) -> str:
+    if "{location}" not in template:
+        return template
+    location = _value(values, "location", where).lower()
+    if not _DNS_LABEL.match(location):
+        raise ExpandError(f"{where}: location {location!r} is not a DNS label (e.g. eastus)")
+    return template.replace("{location}", location)
+
+
+def _expand_segment(segment: str, values: Mapping[str, str], where: str) -> str:
+    match = _VARIABLE.match(segment)
+    if not match:
+        return segment
+    name = match.group(1)
+    value = _value(values, name, where)
+    if value in ("", ".", ".."):
+        raise ExpandError(
+            f"{where}: {{{name}}} may not be {value!r}: it would change the URL's path"
+        )
+    if _FORBIDDEN.search(value):
+        raise ExpandError(
+            f"{where}: {{{name}}} = {value!r} contains '/', '\\' or a control "
+            "character; one value must fill exactly one path segment"
+        )
+    return quote(value, safe=":@")
+
+
+def _value(values: Mapping[str, str], name: str, where: str) -> str:
+    if name not in values:
+        raise ExpandError(f"{where}: no value for {{{name}}} in the URL template")
+    value = values[name]
+    if not isinstance(value, str):
+        raise ExpandError(f"{where}: {{{name}}} must be a string, got {type(value).__name__}")
+    return value
+
+
+def _check_shape(url: str, template_path: str, host: str, hosts: Iterable[str], where: str) -> None:
+    """Belt and braces: the result has the template's host and number of path segments."""
+    split = urlsplit(url)
+    if split.scheme != "https" or split.hostname != host or split.port or split.username:
+        raise ExpandError(f"{where}: expanded URL {url!r} does not keep the template's host")
+    if split.path.count("/") != template_path.count("/"):
+        raise ExpandError(f"{where}: expanded URL {url!r} has a different number of path segments")
+    if not host_allowed(host, hosts):
+        raise ExpandError(f"{where}: host {host!r} is not one of the catalog's hosts")

@@ -1,0 +1,167 @@
+"""Load a catalog (built-in by name, or a user's file), validate it, and build the model."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from amlctl import schemacheck
+from amlctl.catalog.expand import SCOPE_VARS, host_allowed
+from amlctl.catalog.model import Catalog, Kind, ManualStep, Operation, Paging
+from amlctl.errors import CatalogError, Diagnostic
+from amlctl.yamlio import Document, YamlError, load_bytes
+
+DEFAULT_CATALOG = "azureml-2019-11-01"
+BUILTIN_CATALOGS = ("azureml-2018-03-01-preview", "azureml-2019-11-01")
+
+
+def load_catalog(name_or_path: str | None = None) -> Catalog:
+    """A built-in catalog by name, or a catalog file by path; CatalogError lists every problem."""
+    ref = name_or_path or DEFAULT_CATALOG
+    raw, display = _read(ref)
+    return _load_cached(raw, display, ref)
+
+
+@cache
+def _load_cached(raw: bytes, display: str, ref: str) -> Catalog:
+    try:
+        doc = load_bytes(raw, display)
+    except YamlError as error:
+        raise CatalogError(error.diagnostics) from None
+    problems = schemacheck.check(doc, "catalog")
+    if not problems:
+        problems = _semantic_problems(doc)
+    if problems:
+        raise CatalogError(problems)
+    return _build(doc.data, ref, hashlib.sha256(raw).hexdigest())
+
+
+def _read(ref: str) -> tuple[bytes, str]:
+    if ref in BUILTIN_CATALOGS:
+        resource = resources.files("amlctl").joinpath("catalogs", f"{ref}.yaml")
+        return resource.read_bytes(), f"<built-in catalog {ref}>"
+    path = Path(ref)
+    if not path.suffix and not path.exists():
+        known = ", ".join(BUILTIN_CATALOGS)
+        raise CatalogError([Diagnostic(ref, 1, 1, "$", f"no such catalog; built-in: {known}")])
+    try:
+        return path.read_bytes(), ref
+    except OSError as error:
+        raise CatalogError([Diagnostic(ref, 1, 1, "$", f"cannot read: {error.strerror}")]) from None
+
+
+def _semantic_problems(doc: Document) -> list[Diagnostic]:
+    data: dict[str, Any] = doc.data
+    problems: list[Diagnostic] = []
+    kinds: dict[str, Any] = data["kinds"]
+    scopes = [name for name, kind in kinds.items() if kind.get("scope")]
+    if len(scopes) != 1:
+        problems.append(doc.diagnostic(("kinds",), "exactly one kind must have scope: true"))
+    for name, kind in kinds.items():
+        problems += _kind_problems(doc, name, kind, kinds, data["hosts"])
+    return problems
+
+
+def _kind_problems(
+    doc: Document, name: str, kind: dict[str, Any], kinds: Mapping[str, Any], hosts: list[str]
+) -> list[Diagnostic]:
+    where = ("kinds", name)
+    parent = kind.get("parent", {}).get("kind")
+    problems = []
+    if parent is not None and parent not in kinds:
+        problems.append(doc.diagnostic((*where, "parent", "kind"), f"unknown kind {parent!r}"))
+    known = set(SCOPE_VARS) | set(kind.get("parent", {}).get("vars", {}))
+    for op_name, op in kind["operations"].items():
+        op_where = (*where, "operations", op_name, "url")
+        allowed = known | ({kind["id_var"]} if op_name != "list" and "id_var" in kind else set())
+        problems += _url_problems(doc, op_where, op["url"], allowed, hosts)
+        if op_name == "list" and "paging" not in op:
+            problems.append(doc.diagnostic(op_where[:-1], "a list operation needs `paging`"))
+        if op_name == "delete" and not op.get("statuses"):
+            problems.append(doc.diagnostic(op_where[:-1], "a delete operation needs `statuses`"))
+    return problems
+
+
+def _url_problems(
+    doc: Document, where: tuple[str, ...], url: str, allowed: set[str], hosts: list[str]
+) -> list[Diagnostic]:
+    split = urlsplit(url)
+    problems = []
+    if not host_allowed(split.netloc.replace("{location}", "x"), hosts):
+        problems.append(doc.diagnostic(where, f"host {split.netloc!r} is not in `hosts`"))
+    for segment in split.path.split("/"):
+        if "{" not in segment:
+            continue
+        inner = segment[1:-1]
+        if not (segment.startswith("{") and segment.endswith("}")) or "{" in inner:
+            problems.append(
+                doc.diagnostic(
+                    where, f"segment {segment!r}: a variable must be a whole path segment"
+                )
+            )
+        elif inner not in allowed:
+            problems.append(
+                doc.diagnostic(
+                    where,
+                    f"variable {{{inner}}} has no source (known: {', '.join(sorted(allowed))})",
+                )
+            )
+    return problems
+
+
+def _build(data: dict[str, Any], ref: str, sha256: str) -> Catalog:
+    kinds = {name: _kind(name, spec) for name, spec in data["kinds"].items()}
+    manual = tuple(
+        ManualStep(m["id"], m["action"], m["title"], m["instructions"], m.get("anchor"))
+        for m in data.get("manual", [])
+    )
+    return Catalog(
+        name=data["name"],
+        title=data["title"],
+        source=ref,
+        sha256=sha256,
+        hosts=tuple(data["hosts"]),
+        content_hosts=tuple(data.get("content_hosts", [])),
+        kinds=kinds,
+        manual=manual,
+    )
+
+
+def _kind(name: str, spec: dict[str, Any]) -> Kind:
+    parent = spec.get("parent", {})
+    return Kind(
+        name=name,
+        description=spec["description"],
+        id_field=spec["id_field"],
+        operations={op: _operation(name, op, s) for op, s in spec["operations"].items()},
+        scope=bool(spec.get("scope", False)),
+        parent=parent.get("kind"),
+        parent_vars=dict(parent.get("vars", {})),
+        id_var=spec.get("id_var"),
+        etag_field=spec.get("etag_field"),
+        subject_fields=tuple(spec.get("subject_fields", ())),
+        run_field=spec.get("run_field"),
+        content_field=spec.get("content_field"),
+    )
+
+
+def _operation(kind: str, name: str, spec: dict[str, Any]) -> Operation:
+    paging = spec.get("paging")
+    return Operation(
+        kind=kind,
+        name=name,
+        method=spec["method"],
+        url=spec["url"],
+        anchor=spec["anchor"],
+        paging=Paging(paging["style"], paging.get("param")) if paging else None,
+        statuses={int(code): outcome for code, outcome in spec.get("statuses", {}).items()},
+        long_running=bool(spec.get("long_running", False)),
+        if_match=bool(spec.get("if_match")),
+        doc_url=spec.get("doc_url"),
+        note=spec.get("note"),
+    )

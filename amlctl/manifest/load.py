@@ -1,0 +1,116 @@
+"""load_manifest: file -> Manifest, or ManifestError carrying every problem at once.
+
+Order: strict YAML (syntax, duplicates, aliases, size, encoding), then JSON Schema (shape, unknown
+keys, formats), then semantics against the catalog. Later stages run only on what the earlier
+ones accepted, so one mistake is not reported three times.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from amlctl import schemacheck
+from amlctl.catalog import DEFAULT_CATALOG, Catalog, load_catalog
+from amlctl.catalog.load import BUILTIN_CATALOGS
+from amlctl.errors import CatalogError, Diagnostic, ManifestError
+from amlctl.manifest import semantics
+from amlctl.manifest.model import Condition, Manifest, Request, Selector, Subject, Workspace
+from amlctl.yamlio import Document, YamlError, load_bytes
+
+
+def load_manifest(path: Path, catalog: Catalog | None = None) -> tuple[Manifest, Catalog]:
+    """Load and validate a manifest; `catalog` overrides the one the manifest names."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise ManifestError(
+            [Diagnostic(str(path), 1, 1, "$", f"cannot read file: {error.strerror}")]
+        ) from None
+    try:
+        doc = load_bytes(raw, str(path))
+    except YamlError as error:
+        raise ManifestError(error.diagnostics) from None
+    if not isinstance(doc.data, dict):
+        raise ManifestError([doc.diagnostic((), "a manifest is a mapping (version: 1, name: ...)")])
+    problems = schemacheck.check(doc, "manifest")
+    if problems:
+        raise ManifestError(problems)
+    catalog = catalog or _catalog_for(doc, path)
+    problems = semantics.problems(doc, catalog)
+    if problems:
+        raise ManifestError(problems)
+    return _build(doc.data, str(path), hashlib.sha256(raw).hexdigest(), catalog.source), catalog
+
+
+def _catalog_for(doc: Document, path: Path) -> Catalog:
+    ref = doc.data.get("catalog", DEFAULT_CATALOG)
+    if ref not in BUILTIN_CATALOGS:
+        ref = str(path.parent / ref)
+    try:
+        return load_catalog(ref)
+    except CatalogError as error:
+        if error.diagnostics and error.diagnostics[0].file == ref and len(error.diagnostics) == 1:
+            message = error.diagnostics[0].message
+            raise ManifestError(
+                [doc.diagnostic(("catalog",), f"catalog {ref}: {message}")]
+            ) from None
+        raise
+
+
+def _build(data: dict[str, Any], path: str, sha256: str, catalog: str) -> Manifest:
+    export = data.get("export", {})
+    delete = data.get("delete", {})
+    return Manifest(
+        path=path,
+        sha256=sha256,
+        name=data["name"],
+        catalog=catalog,
+        workspaces=tuple(
+            Workspace(ws["subscriptionId"], ws["resourceGroup"], ws["workspace"], ws["location"])
+            for ws in data["workspaces"]
+        ),
+        request=_request(data.get("request")),
+        export_to=export.get("to"),
+        export=tuple(_selector("export", i, s) for i, s in enumerate(export.get("select", []))),
+        delete=tuple(_selector("delete", i, s) for i, s in enumerate(delete.get("select", []))),
+        max_deletes=data.get("limits", {}).get("maxDeletes"),
+    )
+
+
+def _request(data: dict[str, Any] | None) -> Request | None:
+    if data is None:
+        return None
+    received = dt.date.fromisoformat(data["received"])
+    due = dt.date.fromisoformat(data["due"]) if "due" in data else one_month_after(received)
+    subject = Subject(data["subject"].get("userObjectId"), data["subject"].get("userName"))
+    return Request(data["id"], received, due, subject)
+
+
+def one_month_after(day: dt.date) -> dt.date:
+    """GDPR Art. 12(3)'s "one month": the same day next month, or that month's last day."""
+    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _selector(section: str, index: int, data: dict[str, Any]) -> Selector:
+    where = tuple(
+        Condition(path, test, value)
+        for path, condition in sorted(data.get("where", {}).items())
+        for test, value in condition.items()
+    )
+    ids = tuple(data["ids"]) if "ids" in data else None
+    return Selector(
+        section=section,
+        index=index,
+        kind=data["kind"],
+        ids=ids,
+        name=data.get("name"),
+        where=where,
+        subject=bool(data.get("subject")),
+        all=bool(data.get("all")),
+        confirm=data.get("confirm"),
+    )

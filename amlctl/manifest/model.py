@@ -1,0 +1,83 @@
+"""A validated manifest, as frozen values."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The data subject: who the request is about."""
+
+    user_object_id: str | None
+    user_name: str | None
+
+
+@dataclass(frozen=True)
+class Request:
+    """The GDPR data-subject request a manifest answers."""
+
+    id: str
+    received: dt.date
+    due: dt.date
+    subject: Subject
+
+
+@dataclass(frozen=True)
+class Workspace:
+    subscription_id: str
+    resource_group: str
+    name: str
+    location: str
+
+    def scope_values(self) -> dict[str, str]:
+        """The catalog's scope variables for this workspace."""
+        return {
+            "subscriptionId": self.subscription_id,
+            "resourceGroupName": self.resource_group,
+            "workspaceName": self.name,
+            "location": self.location,
+        }
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One test on a dot path of a listed item: equals, glob, regex, in, before or after."""
+
+    path: str
+    test: str
+    value: object
+
+
+@dataclass(frozen=True)
+class Selector:
+    """Which items of one kind; the criteria given combine with AND."""
+
+    section: str  # "export" | "delete"
+    index: int  # position in its section's `select` list, for messages and plan reasons
+    kind: str
+    ids: tuple[str, ...] | None = None
+    name: str | None = None
+    where: tuple[Condition, ...] = ()
+    subject: bool = False
+    all: bool = False
+    confirm: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.section}.select[{self.index}]"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: str
+    sha256: str
+    name: str
+    catalog: str  # built-in name, or a path resolved against the manifest's folder
+    workspaces: tuple[Workspace, ...]
+    request: Request | None = None
+    export_to: str | None = None
+    export: tuple[Selector, ...] = ()
+    delete: tuple[Selector, ...] = ()
+    max_deletes: int | None = None

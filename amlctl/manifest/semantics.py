@@ -1,0 +1,207 @@
+"""Checks JSON Schema cannot make: a manifest against its catalog and against itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from amlctl.catalog import Catalog, Kind
+from amlctl.errors import Diagnostic
+from amlctl.yamlio import Document, JsonPath
+
+_CRITERIA = ("ids", "name", "where", "subject", "all")
+
+
+def problems(doc: Document, catalog: Catalog) -> list[Diagnostic]:
+    """Every semantic problem of a schema-valid manifest."""
+    data: dict[str, Any] = doc.data
+    found = _workspace_problems(doc, data) + _request_problems(doc, data)
+    names = {ws["workspace"] for ws in data["workspaces"]}
+    for section in ("export", "delete"):
+        for index, selector in enumerate(data.get(section, {}).get("select", [])):
+            where: JsonPath = (section, "select", index)
+            found += _selector_problems(doc, where, selector, catalog, data, names)
+    return found
+
+
+def _workspace_problems(doc: Document, data: dict[str, Any]) -> list[Diagnostic]:
+    seen: dict[tuple[str, str, str], int] = {}
+    found = []
+    for index, ws in enumerate(data["workspaces"]):
+        key = (ws["subscriptionId"].lower(), ws["resourceGroup"].lower(), ws["workspace"].lower())
+        if key in seen:
+            found.append(
+                doc.diagnostic(("workspaces", index), f"same workspace as workspaces[{seen[key]}]")
+            )
+        seen.setdefault(key, index)
+    return found
+
+
+def _request_problems(doc: Document, data: dict[str, Any]) -> list[Diagnostic]:
+    request = data.get("request")
+    if not request or "due" not in request:
+        return []
+    if dt.date.fromisoformat(request["due"]) < dt.date.fromisoformat(request["received"]):
+        return [doc.diagnostic(("request", "due"), "due date is before the received date")]
+    return []
+
+
+def _selector_problems(
+    doc: Document,
+    where: JsonPath,
+    selector: dict[str, Any],
+    catalog: Catalog,
+    data: dict[str, Any],
+    names: set[str],
+) -> list[Diagnostic]:
+    kind_name = selector["kind"]
+    if kind_name not in catalog.kinds:
+        known = ", ".join(sorted(catalog.kinds))
+        return [
+            doc.diagnostic(
+                (*where, "kind"),
+                f"unknown kind {kind_name!r} in catalog {catalog.name}; known: {known}",
+            )
+        ]
+    kind = catalog.kind(kind_name)
+    if kind.scope:
+        return _workspace_selector_problems(doc, where, selector, names)
+    if "confirm" in selector:
+        return [
+            doc.diagnostic((*where, "confirm"), "confirm is only for deleting a whole workspace")
+        ]
+    found = _criteria_problems(doc, where, selector)
+    found += _kind_capability_problems(doc, where, selector, kind, catalog)
+    if selector.get("subject") and not data.get("request"):
+        found.append(doc.diagnostic((*where, "subject"), "subject: true needs `request.subject`"))
+    found += _moment_problems(doc, where, selector)
+    return found
+
+
+def _workspace_selector_problems(
+    doc: Document, where: JsonPath, selector: dict[str, Any], names: set[str]
+) -> list[Diagnostic]:
+    others = [key for key in selector if key not in ("kind", "confirm", "all")]
+    found = [
+        doc.diagnostic(
+            (*where, key),
+            f"{key!r} does not apply to the workspace kind; the "
+            "workspace is the one named in `workspaces`",
+            key=True,
+        )
+        for key in others
+    ]
+    if where[0] == "export":
+        if "confirm" in selector:
+            found.append(doc.diagnostic((*where, "confirm"), "confirm is only for deletes"))
+        if not selector.get("all"):
+            found.append(doc.diagnostic(where, "export the workspace's own record with all: true"))
+        return found
+    confirm = selector.get("confirm")
+    if confirm is None:
+        found.append(
+            doc.diagnostic(
+                where, "deleting a whole workspace needs `confirm:` with the workspace's name"
+            )
+        )
+    elif confirm not in names:
+        found.append(
+            doc.diagnostic(
+                (*where, "confirm"),
+                f"{confirm!r} is not the name of a "
+                f"workspace in `workspaces` ({', '.join(sorted(names))})",
+            )
+        )
+    if "all" in selector:
+        found.append(
+            doc.diagnostic((*where, "all"), "name the workspace with confirm:, not all:", key=True)
+        )
+    return found
+
+
+def _criteria_problems(
+    doc: Document, where: JsonPath, selector: dict[str, Any]
+) -> list[Diagnostic]:
+    given = [key for key in _CRITERIA if key in selector]
+    if not given:
+        return [
+            doc.diagnostic(
+                where,
+                "a selector needs at least one of: ids, name, where, "
+                "subject, all (all: true selects everything of the kind)",
+            )
+        ]
+    if "all" in given and len(given) > 1:
+        others = ", ".join(key for key in given if key != "all")
+        return [
+            doc.diagnostic(
+                (*where, "all"),
+                f"all: true selects everything of the kind; it cannot be combined with {others}",
+                key=True,
+            )
+        ]
+    return []
+
+
+def _kind_capability_problems(
+    doc: Document, where: JsonPath, selector: dict[str, Any], kind: Kind, catalog: Catalog
+) -> list[Diagnostic]:
+    found = []
+    if where[0] == "delete" and not kind.can("delete"):
+        deletable = ", ".join(sorted(k.name for k in catalog.kinds.values() if k.can("delete")))
+        found.append(
+            doc.diagnostic(
+                (*where, "kind"),
+                f"catalog {catalog.name} has no delete call "
+                f"for {kind.name!r}; deletable kinds: {deletable}",
+            )
+        )
+    if not kind.can("list") and set(selector) - {"kind", "ids"}:
+        found.append(
+            doc.diagnostic(
+                where,
+                f"{kind.name!r} has no list call, so its items can only be selected by `ids` alone",
+            )
+        )
+    if selector.get("subject") and not _links_to_person(kind, catalog):
+        able = ", ".join(
+            sorted(k.name for k in catalog.kinds.values() if _links_to_person(k, catalog))
+        )
+        found.append(
+            doc.diagnostic(
+                (*where, "subject"),
+                f"{kind.name!r} items do not name a person "
+                f"or a run; subject selection works for: {able}",
+            )
+        )
+    return found
+
+
+def _links_to_person(kind: Kind, catalog: Catalog) -> bool:
+    """Kinds whose items name their creator, or belong to a run (which names its creator)."""
+    if kind.subject_fields or kind.run_field:
+        return True
+    parent = catalog.kinds.get(kind.parent) if kind.parent else None
+    return bool(parent and parent.subject_fields)
+
+
+def _moment_problems(doc: Document, where: JsonPath, selector: dict[str, Any]) -> list[Diagnostic]:
+    found = []
+    for path, condition in selector.get("where", {}).items():
+        for test in ("before", "after"):
+            if test in condition and not _parses(condition[test]):
+                found.append(
+                    doc.diagnostic(
+                        (*where, "where", path, test),
+                        f"{condition[test]!r} is not a real date or time",
+                    )
+                )
+    return found
+
+
+def _parses(text: str) -> bool:
+    try:
+        dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,145 @@
+"""JSON Schema validation that reports every problem at its file:line:col and JSON path.
+
+Messages are rewritten for people: an unknown key names itself and what was expected, and for
+`anyOf`/`oneOf` the branch the input came closest to is reported, not jsonschema's "is not valid
+under any of the given schemas". A schema node may carry `x-message` to say it in its own words.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from amlctl.errors import Diagnostic
+from amlctl.yamlio import Document, JsonPath
+
+
+@cache
+def validator(schema_name: str) -> Draft202012Validator:
+    """The validator for `schemas/<schema_name>.schema.json`, with format checking on."""
+    text = resources.files("amlctl.schemas").joinpath(f"{schema_name}.schema.json").read_text()
+    schema = json.loads(text)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def check(doc: Document, schema_name: str) -> list[Diagnostic]:
+    """Every schema violation in `doc`, each pointing at its place."""
+    found: list[Diagnostic] = []
+    for error in validator(schema_name).iter_errors(doc.data):
+        for leaf in _leaves(error):
+            found.append(_diagnostic(doc, leaf))
+    return sorted(set(found))
+
+
+def _leaves(error: ValidationError) -> list[ValidationError]:
+    """Replace an anyOf/oneOf failure by the errors of the branch the input came closest to."""
+    if error.validator not in ("anyOf", "oneOf") or not error.context:
+        return [error]
+    if _custom_message(error):
+        return [error]
+    branches: dict[Any, list[ValidationError]] = {}
+    for sub in error.context:
+        branches.setdefault(sub.schema_path[0], []).append(sub)
+
+    def closeness(errors: list[ValidationError]) -> tuple[int, int]:
+        deepest = max(len(sub.relative_path) for sub in errors)
+        wrong_type = any(sub.validator == "type" and not sub.relative_path for sub in errors)
+        return (deepest - (100 if wrong_type else 0), -len(errors))
+
+    best = max(branches.values(), key=closeness)
+    if closeness(best)[0] <= 0 and all(not sub.relative_path for sub in best):
+        return [error]  # no branch got anywhere: the generic message is the honest one
+    return [leaf for sub in best for leaf in _leaves(sub)]
+
+
+def _custom_message(error: ValidationError) -> str | None:
+    """The schema's own words for a failed anyOf/oneOf (`x-message` beside it), if any."""
+    if error.validator in ("anyOf", "oneOf") and isinstance(error.schema, dict):
+        message = error.schema.get("x-message")
+        return str(message) if message else None
+    return None
+
+
+def _diagnostic(doc: Document, error: ValidationError) -> Diagnostic:
+    where: JsonPath = tuple(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    custom = _custom_message(error)
+    if custom:
+        return doc.diagnostic(where, custom)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        return _unknown_keys(doc, where, error.instance, schema)
+    return doc.diagnostic(where, _message(error))
+
+
+def _unknown_keys(
+    doc: Document, where: JsonPath, instance: dict[str, Any], schema: dict[str, Any]
+) -> Diagnostic:
+    known = sorted(schema.get("properties", {}))
+    extra = sorted(key for key in instance if key not in known)
+    key = extra[0] if extra else ""
+    expected = f"; expected one of: {', '.join(known)}" if known else ""
+    others = f" (and {', '.join(map(repr, extra[1:]))})" if len(extra) > 1 else ""
+    return doc.diagnostic((*where, key), f"unknown key {key!r}{others}{expected}", key=True)
+
+
+def _message(error: ValidationError) -> str:
+    value: Any = error.validator_value
+    schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
+    match error.validator:
+        case "required":
+            missing = error.message.split("'")[1] if "'" in error.message else error.message
+            return f"missing required key {missing!r}"
+        case "enum":
+            return f"{error.instance!r} is not one of: {', '.join(map(str, value))}"
+        case "const":
+            return f"must be {value!r}"
+        case "type":
+            return f"expected {_type_name(value)}, got {_type_name(_json_type(error.instance))}"
+        case "pattern":
+            return f"{error.instance!r} does not match the pattern {value}"
+        case "format":
+            return f"{error.instance!r} is not a valid {value}"
+        case "minItems":
+            return "must not be empty" if value == 1 else f"needs at least {value} items"
+        case "maxProperties":
+            return f"takes exactly one of: {', '.join(sorted(schema.get('properties', {})))}"
+        case "minProperties":
+            return "must not be empty"
+        case "minimum":
+            return f"must be at least {value}"
+        case "minLength":
+            return "must not be empty" if value == 1 else f"needs at least {value} characters"
+    return error.message
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number" if isinstance(value, float) else "integer"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _type_name(value: object) -> str:
+    names = {
+        "object": "a mapping",
+        "array": "a list",
+        "string": "a string",
+        "integer": "an integer",
+        "number": "a number",
+        "boolean": "true or false",
+        "null": "nothing (null)",
+    }
+    if isinstance(value, list):
+        return " or ".join(names.get(str(v), str(v)) for v in value)
+    return names.get(str(value), str(value))

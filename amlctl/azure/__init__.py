@@ -1,0 +1,1 @@
+"""Talking to Azure (or the emulator): targets, tokens, and the HTTP client with its retries."""

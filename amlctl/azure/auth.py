@@ -1,0 +1,72 @@
+"""Bearer tokens: one ARM-audience token for every catalog host, or the emulator's fixed token.
+
+A real token must never reach an emulator, and the emulator's token must never reach Azure: the
+token provider is chosen together with the target and cannot be mixed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Protocol
+
+from amlctl.errors import AuthError
+
+# The article's audience, https://management.core.windows.net/, as an azure-identity scope.
+ARM_SCOPE = "https://management.core.windows.net//.default"
+EMULATOR_TOKEN = "amlctl-emulator"
+REFRESH_MARGIN = 300  # seconds before expiry, as azure-core does
+
+
+class TokenProvider(Protocol):
+    """Something that hands out a bearer token for the ARM audience."""
+
+    def token(self) -> str: ...
+
+
+class StaticToken:
+    """A fixed token: the emulator's."""
+
+    def __init__(self, value: str = EMULATOR_TOKEN) -> None:
+        self._value = value
+
+    def token(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "StaticToken(<redacted>)"
+
+
+class AzureToken:
+    """DefaultAzureCredential behind a cache that refreshes before expiry (a long apply outlives
+    one token). Thread-safe: workers share one token."""
+
+    def __init__(self, credential: Any = None) -> None:
+        self._credential = credential
+        self._lock = threading.Lock()
+        self._value: str | None = None
+        self._expires_on = 0.0
+
+    def token(self) -> str:
+        with self._lock:
+            if self._value is None or time.time() > self._expires_on - REFRESH_MARGIN:
+                self._refresh()
+            assert self._value is not None
+            return self._value
+
+    def _refresh(self) -> None:
+        try:
+            if self._credential is None:
+                from azure.identity import DefaultAzureCredential
+
+                self._credential = DefaultAzureCredential()
+            access = self._credential.get_token(ARM_SCOPE)
+        except Exception as error:  # azure-identity raises its own tree; say what to do
+            raise AuthError(
+                "no Azure credential: sign in with `az login`, or set AZURE_CLIENT_ID/"
+                f"AZURE_TENANT_ID/AZURE_CLIENT_SECRET ({type(error).__name__})"
+            ) from None
+        self._value, self._expires_on = access.token, float(access.expires_on)
+
+    def __repr__(self) -> str:
+        return "AzureToken(<redacted>)"

@@ -1,0 +1,306 @@
+"""The HTTP client: host allow-list, bearer token, retries, paging and long-running operations.
+
+Callers pass the real https URLs from the catalog. The client refuses to send the token anywhere
+but the catalog's hosts, never follows redirects, retries what is safe to retry (connection
+errors, timeouts, truncated bodies, 408/429/5xx) with jittered backoff that honours Retry-After,
+and pages every list style to the end with a guard against links that repeat.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from amlctl.azure.auth import TokenProvider
+from amlctl.azure.retry import MAX_RETRY_AFTER, RETRY_STATUSES, backoff_delays, retry_after
+from amlctl.azure.target import Target
+from amlctl.catalog import Paging, host_allowed
+from amlctl.errors import ApiError, AuthError
+
+_TRANSIENT = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+_LRO_TERMINAL = {"succeeded", "failed", "canceled", "cancelled"}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One HTTP answer, parsed. `body` is JSON when the service sent JSON, else raw bytes."""
+
+    method: str
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    body: Any
+    request_id: str | None
+
+
+@dataclass
+class ClientStats:
+    """Counters a progress display or a benchmark can read."""
+
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+    by_status: dict[int, int] = field(default_factory=dict)
+
+
+def new_session(pool_size: int) -> requests.Session:
+    """A session whose connection pool fits `pool_size` concurrent workers (requests' default of
+    10 would open and discard extra connections past that)."""
+    session = requests.Session()
+    session.trust_env = False  # no ~/.netrc credentials or proxies slipped into our requests
+    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+class Client:
+    """Read, delete and poll through one `requests.Session`; safe to share between threads."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        target: Target,
+        tokens: TokenProvider,
+        hosts: Iterable[str],
+        content_hosts: Iterable[str] = (),
+        *,
+        attempts: int = 6,
+        timeout: tuple[float, float] = (10.0, 60.0),
+        poll_interval: float = 10.0,
+        lro_timeout: float = 3600.0,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.session, self.target, self.tokens = session, target, tokens
+        self.hosts, self.content_hosts = tuple(hosts), tuple(content_hosts)
+        self.attempts, self.timeout = attempts, timeout
+        self.poll_interval, self.lro_timeout = poll_interval, lro_timeout
+        self.sleep, self.rng = sleep, rng or random.Random()
+        self.stats = ClientStats()
+
+    # -- public calls -------------------------------------------------------------------------
+
+    def get(self, url: str, expect: Collection[int] = (200,)) -> Reply:
+        """GET a catalog URL; a status outside `expect` (after retries) raises ApiError."""
+        return self.request("GET", url, expect)
+
+    def delete(self, url: str, expect: Collection[int], if_match: str | None = None) -> Reply:
+        headers = {"If-Match": if_match} if if_match else {}
+        return self.request("DELETE", url, expect, headers)
+
+    def pages(self, url: str, paging: Paging) -> Iterator[list[dict[str, Any]]]:
+        """Every page of a list call, in order, until the service says there are no more."""
+        if paging.style == "next_link":
+            yield from self._pages_by_link(url)
+        else:
+            yield from self._pages_by_token(url, paging.param or "continuationToken")
+
+    def wait(self, reply: Reply) -> Reply:
+        """Poll a 202's Azure-AsyncOperation (or Location) until the operation ends."""
+        headers = {key.lower(): value for key, value in reply.headers.items()}
+        link = headers.get("azure-asyncoperation") or headers.get("location")
+        if not link:
+            return reply
+        deadline = time.monotonic() + self.lro_timeout
+        delay = retry_after(reply.headers)
+        while True:
+            self.sleep(self.poll_interval if delay is None else min(delay, MAX_RETRY_AFTER))
+            status = self.request("GET", self.target.unroute(link), (200, 202, 204))
+            state = _lro_state(status, via_location="azure-asyncoperation" not in headers)
+            if state is not None:
+                return _with_status(status, state)
+            if time.monotonic() > deadline:
+                raise ApiError("GET", link, status.status, "Timeout", "operation still running")
+            delay = retry_after(status.headers)
+
+    def download(self, url: str) -> Reply:
+        """GET bytes from a SAS URL on a content host; the SAS is the credential, no token sent."""
+        return self.request("GET", url, (200,), auth=False)
+
+    # -- the one place requests are sent --------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        expect: Collection[int],
+        headers: Mapping[str, str] | None = None,
+        *,
+        auth: bool = True,
+    ) -> Reply:
+        self._check_destination(url, auth)
+        delays = backoff_delays(rng=self.rng)
+        for attempt in range(1, self.attempts + 1):
+            last = attempt == self.attempts
+            try:
+                reply = self._send_once(method, url, headers or {}, auth)
+            except _TRANSIENT as error:
+                if last:
+                    raise ApiError(
+                        method, url, None, type(error).__name__, "no usable answer"
+                    ) from None
+                self._pause(next(delays), None)
+                continue
+            if reply.status in expect:
+                return reply
+            if reply.status not in RETRY_STATUSES or last:
+                raise _api_error(reply)
+            self._pause(next(delays), retry_after(reply.headers))
+        raise AssertionError("unreachable")
+
+    def _send_once(self, method: str, url: str, headers: Mapping[str, str], auth: bool) -> Reply:
+        sent = {
+            "Accept": "application/json",
+            "x-ms-client-request-id": str(uuid.uuid4()),
+            **headers,
+        }
+        if auth:
+            sent["Authorization"] = f"Bearer {self.tokens.token()}"
+        response = self.session.request(
+            method,
+            self.target.route(url),
+            headers=sent,
+            timeout=self.timeout,
+            allow_redirects=False,
+        )
+        with response:
+            content = response.content  # a truncated body raises here, inside the retry loop
+        self._count(response.status_code)
+        return Reply(
+            method,
+            url,
+            response.status_code,
+            dict(response.headers),
+            _parse(content, response.headers.get("Content-Type", "")),
+            response.headers.get("x-ms-request-id"),
+        )
+
+    def _check_destination(self, url: str, auth: bool) -> None:
+        split = urlsplit(url)
+        allowed = self.hosts if auth else self.content_hosts
+        if split.scheme != "https" or split.username or split.port or not split.hostname:
+            raise AuthError(f"refusing to call {_redact(url)}: only https URLs of catalog hosts")
+        if not host_allowed(split.hostname, allowed):
+            which = "catalog hosts" if auth else "content hosts"
+            raise AuthError(f"refusing to call {split.hostname}: not one of the {which}")
+
+    def _pause(self, backoff: float, asked: float | None) -> None:
+        self.stats.retries += 1
+        if asked is not None and asked > MAX_RETRY_AFTER:
+            raise ApiError("", "", 429, "RetryAfterTooLong", f"server asked to wait {asked:.0f} s")
+        self.sleep(max(backoff, asked or 0.0))
+
+    def _count(self, status: int) -> None:
+        self.stats.requests += 1
+        self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
+        if status == 429:
+            self.stats.throttled += 1
+
+    # -- paging -----------------------------------------------------------------------------------
+
+    def _pages_by_link(self, url: str) -> Iterator[list[dict[str, Any]]]:
+        seen = {url}
+        while True:
+            reply = self.get(url)
+            yield _items(reply)
+            link = reply.body.get("nextLink") if isinstance(reply.body, dict) else None
+            if not link:
+                return
+            url = self.target.unroute(link)
+            if url in seen:
+                raise ApiError("GET", url, reply.status, "PagingLoop", "nextLink repeats itself")
+            seen.add(url)
+
+    def _pages_by_token(self, url: str, param: str) -> Iterator[list[dict[str, Any]]]:
+        seen: set[str] = set()
+        page_url = url
+        while True:
+            reply = self.get(page_url)
+            yield _items(reply)
+            token = reply.body.get("continuationToken") if isinstance(reply.body, dict) else None
+            if not token:
+                return
+            if token in seen:
+                raise ApiError("GET", page_url, reply.status, "PagingLoop", "token repeats itself")
+            seen.add(token)
+            page_url = _with_query(url, param, str(token))
+
+
+def _items(reply: Reply) -> list[dict[str, Any]]:
+    body = reply.body
+    if not isinstance(body, dict) or not isinstance(body.get("value", []), list):
+        raise ApiError(reply.method, reply.url, reply.status, "BadEnvelope", "no `value` list")
+    return [item for item in body.get("value", []) if isinstance(item, dict)]
+
+
+def _with_query(url: str, name: str, value: str) -> str:
+    split = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(split.query, keep_blank_values=True) if k != name]
+    return urlunsplit(split._replace(query=urlencode([*query, (name, value)])))
+
+
+def _parse(content: bytes, content_type: str) -> Any:
+    if not content:
+        return None
+    if "json" in content_type:
+        try:
+            return json.loads(content)
+        except ValueError:
+            # A body that claims JSON but does not parse was cut short: retry it.
+            raise requests.exceptions.ContentDecodingError("truncated JSON body") from None
+    return content
+
+
+def _lro_state(reply: Reply, *, via_location: bool) -> str | None:
+    if via_location:
+        return None if reply.status == 202 else "Succeeded"
+    status = str(reply.body.get("status", "")) if isinstance(reply.body, dict) else ""
+    return status if status.lower() in _LRO_TERMINAL else None
+
+
+def _with_status(reply: Reply, state: str) -> Reply:
+    body = reply.body if isinstance(reply.body, dict) else {}
+    return Reply(
+        reply.method,
+        reply.url,
+        reply.status,
+        reply.headers,
+        {**body, "status": state},
+        reply.request_id,
+    )
+
+
+def _api_error(reply: Reply) -> ApiError:
+    code, message = _error_fields(reply.body)
+    return ApiError(reply.method, _redact(reply.url), reply.status, code, message)
+
+
+def _error_fields(body: Any) -> tuple[str, str]:
+    """ARM and data plane wrap errors in {"error": {...}}; model management is flat."""
+    if not isinstance(body, dict):
+        return "", ""
+    error = body.get("error")
+    inner: dict[str, Any] = error if isinstance(error, dict) else body
+    return str(inner.get("code", "")), str(inner.get("message", ""))[:500]
+
+
+def _redact(url: str) -> str:
+    """A URL fit for messages: SAS signatures and skip tokens dropped from the query."""
+    split = urlsplit(url)
+    query = [(k, v if k.lower() in ("api-version",) else "…") for k, v in parse_qsl(split.query)]
+    return urlunsplit(split._replace(query=urlencode(query, safe="…")))

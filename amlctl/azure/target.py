@@ -1,0 +1,47 @@
+"""Where requests go: Azure itself, or an emulator origin that stands in for every catalog host.
+
+The client works with the real https URLs throughout (plans record them); only at send time does
+an emulator target rewrite `https://<host>/<path>?<query>` to `<origin>/<host>/<path>?<query>`,
+and links the emulator hands back are rewritten the other way before anything checks them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from amlctl.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str  # "azure" | "endpoint" | "emulator"
+    origin: str | None = None  # http(s)://host:port for endpoint and emulator
+
+    @classmethod
+    def endpoint(cls, origin: str, kind: str = "endpoint") -> Target:
+        split = urlsplit(origin)
+        if split.scheme not in ("http", "https") or not split.netloc or split.path not in ("", "/"):
+            raise UsageError(
+                f"--endpoint must be an origin like http://127.0.0.1:8765, not {origin!r}"
+            )
+        return cls(kind, f"{split.scheme}://{split.netloc}")
+
+    def route(self, url: str) -> str:
+        """The address to send a request for the https `url` to."""
+        if self.origin is None:
+            return url
+        split = urlsplit(url)
+        query = f"?{split.query}" if split.query else ""
+        return f"{self.origin}/{split.netloc}{split.path}{query}"
+
+    def unroute(self, url: str) -> str:
+        """The https URL an address handed back by the target stands for."""
+        if self.origin is None or not url.startswith(self.origin + "/"):
+            return url
+        return "https://" + url[len(self.origin) + 1 :]
+
+    @property
+    def recorded(self) -> dict[str, str | None]:
+        """What a plan records: the embedded emulator's port changes every run, so not it."""
+        return {"kind": self.kind, "endpoint": self.origin if self.kind == "endpoint" else None}

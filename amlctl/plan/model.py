@@ -1,0 +1,196 @@
+"""The plan as a value: what `amlctl apply` will do, item by item.
+
+A `Plan` is plain, frozen data. The planner builds it, `amlctl.plan.serialize` turns it into the
+versioned plan document (format_version 1.0) and back, and the renderers read that document. The
+executor acts on `Change.action`, `method`, `url` and `fingerprint` only; fields documented as
+DISPLAY ONLY exist for reviewers and must never steer what apply does.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+TargetKind = Literal["azure", "endpoint", "emulator"]
+ExportState = Literal["new", "changed"]
+Method = Literal["GET", "DELETE"]
+
+
+class Action(enum.Enum):
+    """What happens to one item. The values are the wire strings of the plan file."""
+
+    DELETE = "delete"
+    EXPORT = "export"
+    ABSENT = "absent"  # a delete target that no longer exists, or a listed id not found
+    UNCHANGED = "unchanged"  # an export whose destination copy is current
+    MANUAL = "manual"  # a designer step with no API: apply only lists it
+
+
+# The order changes are listed in, within a workspace: the destructive part first, so a reviewer
+# reads what cannot be undone before anything else.
+ACTION_ORDER: tuple[Action, ...] = (
+    Action.DELETE,
+    Action.EXPORT,
+    Action.ABSENT,
+    Action.UNCHANGED,
+    Action.MANUAL,
+)
+_ACTION_RANK = {action: rank for rank, action in enumerate(ACTION_ORDER)}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One item of the plan and what apply does with it.
+
+    Apply uses `action`, `method`, `url`, `fingerprint` (the staleness check), `file` and
+    `long_running`. `name`, `reason`, `title` and `instructions` are DISPLAY ONLY.
+    """
+
+    workspace: str  # workspace name, one of Plan.workspaces
+    kind: str  # catalog kind, e.g. "run", "model", "workspace"
+    id: str  # the item id as the service knows it, e.g. "churn-model:1"
+    action: Action
+    method: Method | None = None  # None for manual steps
+    url: str | None = None  # the exact https URL apply calls; never carries a token
+    fingerprint: str | None = None  # "etag:<v>" or "sha256:<hex>"; None for absent/manual
+    export_state: ExportState | None = None  # only for Action.EXPORT
+    file: str | None = None  # export file, relative to Plan.export_to
+    long_running: bool = False  # an ARM long-running operation (the workspace delete)
+    name: str | None = None  # DISPLAY ONLY: the item's display name
+    reason: str = ""  # DISPLAY ONLY: why the planner chose this action
+    title: str | None = None  # DISPLAY ONLY: manual step title
+    instructions: str | None = None  # DISPLAY ONLY: manual step instructions
+
+    @property
+    def phase(self) -> str:
+        """The part of apply this change belongs to; see `phase_of`."""
+        return phase_of(self.action, self.method)
+
+    @property
+    def address(self) -> str:
+        """`<phase>:<workspace>/<kind>/<id>`, unique in a plan.
+
+        The phase is part of the address because one item is often both exported and deleted
+        (export before erasure), and an id listed in both selections may be absent from both.
+        """
+        return f"{self.phase}:{self.workspace}/{self.kind}/{self.id}"
+
+
+def phase_of(action: Action, method: str | None) -> str:
+    """"manual" for manual steps, else "delete" (method DELETE) or "export" (method GET)."""
+    if action is Action.MANUAL:
+        return "manual"
+    return "delete" if method == "DELETE" else "export"
+
+
+def change_sort_key(change: Change) -> tuple[str, int, str, str, str]:
+    """The one order of changes in a plan: workspace, action (see ACTION_ORDER), kind, id.
+
+    The address comes last only to break the tie between two absent changes of one item (one
+    from each phase), so the order never depends on the order the planner produced them in.
+    """
+    return (change.workspace, _ACTION_RANK[change.action], change.kind, change.id,
+            change.address)
+
+
+@dataclass(frozen=True)
+class ManifestRef:
+    """The manifest the plan was made from: its path as given (posix), SHA-256 of its bytes."""
+
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class CatalogRef:
+    """The endpoint catalog the URLs were expanded from: its name and the SHA-256 of its bytes."""
+
+    name: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the plan was made and must be applied. `endpoint` is set only for kind "endpoint"."""
+
+    kind: TargetKind
+    endpoint: str | None = None
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """The GDPR request a plan answers. The subject appears only as a pseudonym."""
+
+    id: str
+    received: date
+    due: date
+    pseudonym: str  # e.g. "subject-1a2b3c4d5e6f"; never the subject's identifiers
+
+
+@dataclass(frozen=True)
+class WorkspaceRef:
+    """One Azure ML workspace the plan covers."""
+
+    subscription_id: str
+    resource_group: str
+    workspace: str
+    location: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A whole plan. `changes` is kept sorted by `change_sort_key`, whatever order it is given in.
+
+    `warnings` is DISPLAY ONLY. `created` is an RFC 3339 UTC timestamp "YYYY-MM-DDTHH:MM:SSZ"
+    chosen by the planner (see `amlctl.plan.serialize.plan_timestamp`).
+    """
+
+    amlctl_version: str
+    created: str
+    name: str
+    manifest: ManifestRef
+    catalog: CatalogRef
+    target: Target
+    request: RequestInfo | None  # None for a workspace teardown
+    workspaces: tuple[WorkspaceRef, ...]
+    export_to: str | None
+    max_deletes: int | None
+    changes: tuple[Change, ...] = ()
+    warnings: tuple[str, ...] = ()
+    _summary: dict[Action, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        changes = tuple(sorted(self.changes, key=change_sort_key))
+        duplicates = _duplicates(change.address for change in changes)
+        if duplicates:
+            raise ValueError(f"duplicate change addresses: {', '.join(duplicates[:5])}")
+        # Frozen: the normalised values are set once, here, and never again.
+        object.__setattr__(self, "changes", changes)
+        object.__setattr__(self, "workspaces", tuple(self.workspaces))
+        object.__setattr__(self, "warnings", tuple(self.warnings))
+        object.__setattr__(self, "_summary", count_actions(changes))
+
+    @property
+    def summary(self) -> dict[Action, int]:
+        """How many changes there are of each action (every action present, zeros included)."""
+        return dict(self._summary)
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the plan holds no change at all."""
+        return not self.changes
+
+
+def count_actions(changes: Iterable[Change]) -> dict[Action, int]:
+    """Count changes by action, in ACTION_ORDER, zeros included."""
+    counts = Counter(change.action for change in changes)
+    return {action: counts[action] for action in ACTION_ORDER}
+
+
+def _duplicates(values: Iterable[str]) -> list[str]:
+    counts = Counter(values)
+    return sorted(value for value, count in counts.items() if count > 1)

@@ -1,0 +1,291 @@
+"""The plan file: `Plan` <-> plan document (format_version 1.0) <-> bytes on disk.
+
+The file on disk is the document pretty-printed (indent 2, sorted keys, UTF-8, trailing newline).
+Its `digest` is computed over the canonical JSON of the parsed document without `digest`
+(sorted keys, no whitespace, UTF-8), so it does not depend on how the file is laid out and
+verifies after any load. The digest catches edits and mangled merges and ties a pull-request
+comment to its file; it is not a signature.
+
+Nothing here reads the clock or the environment implicitly: `plan_timestamp` takes both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, cast
+
+from amlctl.errors import PlanFileError, UsageError
+from amlctl.plan import validation
+from amlctl.plan.model import (
+    Action,
+    CatalogRef,
+    Change,
+    ExportState,
+    ManifestRef,
+    Method,
+    Plan,
+    RequestInfo,
+    Target,
+    TargetKind,
+    WorkspaceRef,
+)
+from amlctl.plan.validation import FORMAT_VERSION, canonical_json, compute_digest
+
+__all__ = [
+    "FORMAT_VERSION",
+    "canonical_json",
+    "compute_digest",
+    "dumps",
+    "fingerprint",
+    "from_doc",
+    "load_doc",
+    "load_plan",
+    "plan_timestamp",
+    "pretty_json",
+    "to_doc",
+    "write_plan",
+]
+
+_TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def plan_timestamp(environ: Mapping[str, str], now: datetime) -> str:
+    """The plan's `created` time: SOURCE_DATE_EPOCH when set (reproducible plans), else `now`."""
+    epoch = environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        if not epoch.isdigit():
+            raise UsageError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, not {epoch!r}")
+        return datetime.fromtimestamp(int(epoch), UTC).strftime(_TIMESTAMP)
+    if now.tzinfo is None:
+        raise ValueError("plan_timestamp needs an aware datetime")
+    return now.astimezone(UTC).strftime(_TIMESTAMP)
+
+
+def fingerprint(item: object, etag: str | None = None) -> str:
+    """What an item looked like at plan time: `etag:<v>`, else `sha256:` of its canonical JSON."""
+    if etag:
+        return f"etag:{etag}"
+    return "sha256:" + hashlib.sha256(canonical_json(item)).hexdigest()
+
+
+def pretty_json(doc: Mapping[str, Any]) -> str:
+    """The text of a plan file: indent 2, sorted keys, UTF-8 characters kept, trailing newline."""
+    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def to_doc(plan: Plan) -> dict[str, Any]:
+    """The plan document (format_version 1.0) of `plan`, with its summary and digest."""
+    doc: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "amlctl_version": plan.amlctl_version,
+        "created": plan.created,
+        "name": plan.name,
+        "manifest": {"path": plan.manifest.path, "sha256": plan.manifest.sha256},
+        "catalog": {"name": plan.catalog.name, "sha256": plan.catalog.sha256},
+        "target": {"kind": plan.target.kind, "endpoint": plan.target.endpoint},
+        "request": _request_doc(plan.request),
+        "workspaces": [_workspace_doc(ws) for ws in plan.workspaces],
+        "export_to": plan.export_to,
+        "limits": {"maxDeletes": plan.max_deletes},
+        "changes": [_change_doc(change) for change in plan.changes],
+        "summary": {action.value: count for action, count in plan.summary.items()},
+        "warnings": list(plan.warnings),
+    }
+    doc["digest"] = compute_digest(doc)
+    return doc
+
+
+def _request_doc(request: RequestInfo | None) -> dict[str, Any] | None:
+    if request is None:
+        return None
+    return {
+        "id": request.id,
+        "received": request.received.isoformat(),
+        "due": request.due.isoformat(),
+        "subject": {"pseudonym": request.pseudonym},
+    }
+
+
+def _workspace_doc(ws: WorkspaceRef) -> dict[str, str]:
+    return {
+        "subscriptionId": ws.subscription_id,
+        "resourceGroup": ws.resource_group,
+        "workspace": ws.workspace,
+        "location": ws.location,
+    }
+
+
+def _change_doc(change: Change) -> dict[str, Any]:
+    return {
+        "address": change.address,
+        "workspace": change.workspace,
+        "kind": change.kind,
+        "id": change.id,
+        "name": change.name,
+        "action": change.action.value,
+        "export_state": change.export_state,
+        "method": change.method,
+        "url": change.url,
+        "fingerprint": change.fingerprint,
+        "file": change.file,
+        "long_running": change.long_running,
+        "reason": change.reason,
+        "title": change.title,
+        "instructions": change.instructions,
+    }
+
+
+def from_doc(doc: Mapping[str, Any]) -> Plan:
+    """The `Plan` of a plan document that passed `validation.problems` (unknown keys ignored)."""
+    request = doc["request"]
+    return Plan(
+        amlctl_version=doc["amlctl_version"],
+        created=doc["created"],
+        name=doc["name"],
+        manifest=ManifestRef(path=doc["manifest"]["path"], sha256=doc["manifest"]["sha256"]),
+        catalog=CatalogRef(name=doc["catalog"]["name"], sha256=doc["catalog"]["sha256"]),
+        target=Target(kind=cast(TargetKind, doc["target"]["kind"]),
+                      endpoint=doc["target"]["endpoint"]),
+        request=None if request is None else RequestInfo(
+            id=request["id"],
+            received=date.fromisoformat(request["received"]),
+            due=date.fromisoformat(request["due"]),
+            pseudonym=request["subject"]["pseudonym"],
+        ),
+        workspaces=tuple(
+            WorkspaceRef(ws["subscriptionId"], ws["resourceGroup"], ws["workspace"],
+                         ws["location"])
+            for ws in doc["workspaces"]
+        ),
+        export_to=doc["export_to"],
+        max_deletes=doc["limits"]["maxDeletes"],
+        changes=tuple(_change_from_doc(change) for change in doc["changes"]),
+        warnings=tuple(doc["warnings"]),
+    )
+
+
+def _change_from_doc(change: Mapping[str, Any]) -> Change:
+    return Change(
+        workspace=change["workspace"],
+        kind=change["kind"],
+        id=change["id"],
+        action=Action(change["action"]),
+        method=cast("Method | None", change["method"]),
+        url=change["url"],
+        fingerprint=change["fingerprint"],
+        export_state=cast("ExportState | None", change["export_state"]),
+        file=change["file"],
+        long_running=change["long_running"],
+        name=change["name"],
+        reason=change["reason"],
+        title=change["title"],
+        instructions=change["instructions"],
+    )
+
+
+def dumps(plan: Plan) -> bytes:
+    """The bytes of the plan file for `plan`; the same plan always gives the same bytes."""
+    return pretty_json(to_doc(plan)).encode("utf-8")
+
+
+def write_plan(plan: Plan, path: Path) -> None:
+    """Write `plan` to `path` atomically and durably, after checking it is a valid plan.
+
+    A temp file in the same folder is written, fsync'd and renamed over `path`, then the folder
+    is fsync'd, so a crash leaves either the old file or the new one, never half of one.
+    """
+    doc = to_doc(plan)
+    found = validation.problems(doc)
+    if found:
+        raise PlanFileError(_describe(path, "refusing to write an invalid plan", found))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(path, pretty_json(doc).encode("utf-8"))
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temp, 0o644)  # mkstemp makes 0600; plan files are shared and reviewed
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    if not hasattr(os, "O_DIRECTORY"):  # Windows cannot open a folder; its rename is durable
+        return
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def load_doc(path: Path) -> dict[str, Any]:
+    """Read and check a plan file; return its document. Raises PlanFileError with every problem.
+
+    Checks the format version (any 1.x), the schema, the digest, the summary, the order and
+    uniqueness of changes. Never checks staleness: that is apply's job.
+    """
+    doc = _parse(path)
+    found = validation.problems(doc)
+    if found:
+        raise PlanFileError(_describe(path, "not a valid amlctl plan", found))
+    return cast(dict[str, Any], doc)
+
+
+def load_plan(path: Path) -> Plan:
+    """Read and check a plan file (see `load_doc`) and return it as a `Plan`."""
+    return from_doc(load_doc(path))
+
+
+def _parse(path: Path) -> object:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise PlanFileError(f"{path}: cannot read plan file: {error.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise PlanFileError(f"{path}: not a plan file: not UTF-8 (byte {error.start})") from None
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except json.JSONDecodeError as error:
+        raise PlanFileError(
+            f"{path}:{error.lineno}:{error.colno}: not a plan file: invalid JSON: {error.msg}"
+        ) from None
+    except ValueError as error:
+        raise PlanFileError(f"{path}: not a plan file: $: {error}") from None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # A repeated key would let a second "action" hide behind the first; JSON parsers disagree
+    # on which one wins, so a plan must not have any.
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r} in an object")
+        result[key] = value
+    return result
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _describe(path: Path, what: str, found: list[validation.Problem]) -> str:
+    lines = [f"{path}: {what}:"]
+    lines += [f"  {where}: {message}" for where, message in found]
+    return "\n".join(lines)

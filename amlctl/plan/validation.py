@@ -1,0 +1,233 @@
+"""Every check a plan document must pass before anything reads it: version, schema, integrity.
+
+`problems(doc)` returns all problems found, each as (JSON path, message), so one error can list
+them together. Order of the checks: the major version first (a 2.x plan is rejected with one clear
+message rather than a wall of schema errors), then the JSON Schema, then what a schema cannot say:
+the digest, the summary, the order and uniqueness of changes, and the safety of URLs and paths.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from functools import cache
+from importlib import resources
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import jsonschema
+
+from amlctl.plan import shape
+from amlctl.plan.model import ACTION_ORDER, Action, phase_of
+
+FORMAT_VERSION = "1.0"
+SUPPORTED_MAJOR = 1
+MAX_PROBLEMS = 50  # a plan with 100k broken changes must still give a readable error
+
+_ACTION_RANK = {action.value: rank for rank, action in enumerate(ACTION_ORDER)}
+# Query parameters that carry credentials in Azure URLs (SAS signatures, OAuth tokens, keys).
+_SECRET_PARAMS = frozenset(
+    {"access_token", "token", "sig", "signature", "client_secret", "password", "api-key",
+     "api_key", "apikey", "code", "key"}
+)
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+Problem = tuple[str, str]  # (JSON path, message)
+
+
+def canonical_json(value: object) -> bytes:
+    """The canonical JSON bytes the digest and fingerprints are computed over."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def compute_digest(doc: Mapping[str, Any]) -> str:
+    """`sha256:<hex>` over the canonical JSON of `doc` without its `digest` key."""
+    body = {key: value for key, value in doc.items() if key != "digest"}
+    return "sha256:" + hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+def json_path(parts: Iterable[str | int]) -> str:
+    """Format a sequence of keys and indexes as `$.changes[3].action`."""
+    out = "$"
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _IDENTIFIER.match(str(part)):
+            out += f".{part}"
+        else:
+            out += f"[{json.dumps(str(part), ensure_ascii=False)}]"
+    return out
+
+
+def major_minor(version: object) -> tuple[int, int] | None:
+    """Parse "1.0" into (1, 0); None when it is not a MAJOR.MINOR string."""
+    if not isinstance(version, str):
+        return None
+    match = re.fullmatch(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)", version)
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def problems(doc: object) -> list[Problem]:
+    """Every problem with a plan document; an empty list means it is a valid plan."""
+    if not isinstance(doc, dict):
+        return [("$", "a plan must be a JSON object")]
+    version = major_minor(doc.get("format_version"))
+    if version is None:
+        return [("$.format_version", "missing or not a version like \"1.0\"")]
+    if version[0] != SUPPORTED_MAJOR:
+        return [("$.format_version", f"unsupported plan format {doc['format_version']}: this "
+                 f"amlctl reads format {SUPPORTED_MAJOR}.x; use the amlctl that wrote the plan")]
+    found = _schema_problems(doc, strict=version[1] == 0)
+    found += _digest_problems(doc)
+    if not found:  # the remaining checks rely on the shape the schema guarantees
+        found += _summary_problems(doc)
+        found += list(_change_problems(doc))
+    return found[:MAX_PROBLEMS] + _overflow(len(found))
+
+
+def _overflow(count: int) -> list[Problem]:
+    if count <= MAX_PROBLEMS:
+        return []
+    return [("$", f"... and {count - MAX_PROBLEMS} more problems")]
+
+
+@cache
+def _schema(strict: bool) -> dict[str, Any]:
+    text = (resources.files("amlctl.schemas") / "plan.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    # A newer 1.x may add properties; an older reader ignores them (additive minor bumps).
+    return schema if strict else _without_additional_properties(schema)
+
+
+@cache
+def _validator(strict: bool, part: str) -> jsonschema.Draft202012Validator:
+    """The validator of the whole document ("plan") or of one change ("change")."""
+    schema = _schema(strict)
+    if part == "change":
+        schema = {"$schema": schema["$schema"], "$defs": schema["$defs"],
+                  "$ref": "#/$defs/change"}
+    return jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def _without_additional_properties(schema: Any) -> Any:
+    schema = copy.deepcopy(schema)
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("additionalProperties") is False:
+                del node["additionalProperties"]
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return schema
+
+
+def _schema_problems(doc: Mapping[str, Any], *, strict: bool) -> list[Problem]:
+    changes = doc.get("changes")
+    if not isinstance(changes, list):
+        return _errors(_validator(strict, "plan"), doc, ())
+    # The document without its changes, then only the changes the fast check refuses.
+    found = _errors(_validator(strict, "plan"), {**doc, "changes": []}, ())
+    for index, change in enumerate(changes):
+        if not shape.change_conforms(change, strict=strict):
+            found += _errors(_validator(strict, "change"), change, ("changes", index))
+    return found
+
+
+def _errors(
+    validator: jsonschema.Draft202012Validator, instance: Any, prefix: tuple[str | int, ...]
+) -> list[Problem]:
+    errors = sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.path])
+    is_change = bool(prefix) and isinstance(instance, dict)
+    return [
+        (json_path((*prefix, *error.absolute_path)), _explain(error, instance, is_change))
+        for error in errors
+    ]
+
+
+def _explain(error: jsonschema.ValidationError, instance: Any, is_change: bool) -> str:
+    """The schema's message; for a change, with its action, since the rules depend on it."""
+    about = list(error.absolute_path)
+    if is_change and about and about[0] != "action" and isinstance(instance.get("action"), str):
+        return f"{error.message} (for action {instance['action']!r})"
+    return error.message
+
+
+def _digest_problems(doc: Mapping[str, Any]) -> list[Problem]:
+    recorded = doc.get("digest")
+    if not isinstance(recorded, str):
+        return []  # the schema reports it
+    try:
+        actual = compute_digest(doc)
+    except (TypeError, ValueError) as error:
+        return [("$", f"cannot compute the digest: {error}")]
+    if recorded == actual:
+        return []
+    return [("$.digest", f"the plan does not match its digest ({recorded} recorded, {actual} "
+             "computed): it was changed after amlctl wrote it; run `amlctl plan` again")]
+
+
+def _summary_problems(doc: Mapping[str, Any]) -> list[Problem]:
+    counts = Counter(change["action"] for change in doc["changes"])
+    return [
+        (f"$.summary.{action}", f"says {doc['summary'][action]} but the plan has "
+         f"{counts[action]} {action} changes")
+        for action in _ACTION_RANK
+        if doc["summary"][action] != counts[action]
+    ]
+
+
+def _change_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
+    names = [ws["workspace"] for ws in doc["workspaces"]]
+    for name, count in Counter(names).items():
+        if count > 1:
+            yield "$.workspaces", f"workspace name {name!r} appears {count} times"
+    seen: set[str] = set()
+    previous: tuple[str, int, str, str, str] | None = None
+    for index, change in enumerate(doc["changes"]):
+        where = f"$.changes[{index}]"
+        yield from _one_change_problems(change, where, set(names))
+        if change["address"] in seen:
+            yield f"{where}.address", f"duplicate address {change['address']!r}"
+        seen.add(change["address"])
+        key = (change["workspace"], _ACTION_RANK[change["action"]], change["kind"], change["id"],
+               change["address"])
+        if previous is not None and key < previous:
+            yield where, "changes are not in plan order (workspace, action, kind, id)"
+        previous = key
+
+
+def _one_change_problems(
+    change: Mapping[str, Any], where: str, names: set[str]
+) -> Iterator[Problem]:
+    phase = phase_of(Action(change["action"]), change["method"])
+    expected = f"{phase}:{change['workspace']}/{change['kind']}/{change['id']}"
+    if change["address"] != expected:
+        yield f"{where}.address", f"is {change['address']!r}, expected {expected!r}"
+    if change["workspace"] not in names:
+        yield f"{where}.workspace", f"{change['workspace']!r} is not one of $.workspaces"
+    if change["url"] is not None and _url_has_secret(change["url"]):
+        yield f"{where}.url", "carries a credential in its query; plans never hold tokens"
+    if change["file"] is not None and not _is_confined(change["file"]):
+        yield f"{where}.file", f"{change['file']!r} must be a relative path inside export_to"
+
+
+def _url_has_secret(url: str) -> bool:
+    query = urlsplit(url).query
+    return any(key.lower() in _SECRET_PARAMS for key, _ in parse_qsl(query, True))
+
+
+def _is_confined(path: str) -> bool:
+    """A relative posix path that cannot climb out of the export folder."""
+    if path.startswith("/") or "\\" in path or "\x00" in path or re.match(r"[A-Za-z]:", path):
+        return False
+    return all(part not in ("", ".", "..") for part in path.split("/"))

@@ -7,6 +7,7 @@ under any of the given schemas". A schema node may carry `x-message` to say it i
 
 from __future__ import annotations
 
+import difflib
 import json
 from functools import cache
 from importlib import resources
@@ -59,8 +60,10 @@ def _leaves(error: ValidationError) -> list[ValidationError]:
 
 
 def _custom_message(error: ValidationError) -> str | None:
-    """The schema's own words for a failed anyOf/oneOf (`x-message` beside it), if any."""
-    if error.validator in ("anyOf", "oneOf") and isinstance(error.schema, dict):
+    """The schema's own words (`x-message` beside it) for a failed anyOf/oneOf/pattern/format."""
+    if error.validator in ("anyOf", "oneOf", "pattern", "format") and isinstance(
+        error.schema, dict
+    ):
         message = error.schema.get("x-message")
         return str(message) if message else None
     return None
@@ -70,10 +73,15 @@ def _diagnostic(doc: Document, error: ValidationError) -> Diagnostic:
     where: JsonPath = tuple(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     custom = _custom_message(error)
+    if custom and error.validator in ("pattern", "format"):
+        return doc.diagnostic(where, f"{error.instance!r}: {custom}")
     if custom:
         return doc.diagnostic(where, custom)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         return _unknown_keys(doc, where, error.instance, schema)
+    if "propertyNames" in error.schema_path and isinstance(error.instance, str):
+        # jsonschema reports a bad key at its mapping; point at the key itself
+        return doc.diagnostic((*where, error.instance), f"key {_message(error)}", key=True)
     return doc.diagnostic(where, _message(error))
 
 
@@ -83,9 +91,11 @@ def _unknown_keys(
     known = sorted(schema.get("properties", {}))
     extra = sorted(key for key in instance if key not in known)
     key = extra[0] if extra else ""
+    close = difflib.get_close_matches(key, [k for k in known if k not in instance], 1, 0.8)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
     expected = f"; expected one of: {', '.join(known)}" if known else ""
     others = f" (and {', '.join(map(repr, extra[1:]))})" if len(extra) > 1 else ""
-    return doc.diagnostic((*where, key), f"unknown key {key!r}{others}{expected}", key=True)
+    return doc.diagnostic((*where, key), f"unknown key {key!r}{hint}{others}{expected}", key=True)
 
 
 def _message(error: ValidationError) -> str:
@@ -98,17 +108,22 @@ def _message(error: ValidationError) -> str:
         case "enum":
             return f"{error.instance!r} is not one of: {', '.join(map(str, value))}"
         case "const":
-            return f"must be {value!r}"
+            shown = json.dumps(value)
+            if isinstance(error.instance, str | int | float | bool) or error.instance is None:
+                return f"must be {shown}, not {json.dumps(error.instance)}"
+            return f"must be {shown}"
         case "type":
             return f"expected {_type_name(value)}, got {_type_name(_json_type(error.instance))}"
         case "pattern":
             return f"{error.instance!r} does not match the pattern {value}"
         case "format":
-            return f"{error.instance!r} is not a valid {value}"
+            return f"{error.instance!r} is not a valid {value}{_format_hint(error)}"
         case "minItems":
             return "must not be empty" if value == 1 else f"needs at least {value} items"
         case "maxProperties":
-            return f"takes exactly one of: {', '.join(sorted(schema.get('properties', {})))}"
+            names = ", ".join(sorted(schema.get("properties", {})))
+            given: list[str] = list(error.instance) if isinstance(error.instance, dict) else []
+            return f"takes exactly one of: {names}; found {len(given)}: {', '.join(given)}"
         case "minProperties":
             return "must not be empty"
         case "minimum":
@@ -116,6 +131,19 @@ def _message(error: ValidationError) -> str:
         case "minLength":
             return "must not be empty" if value == 1 else f"needs at least {value} characters"
     return error.message
+
+
+_FORMAT_HINTS = {
+    "date": " (write YYYY-MM-DD, a real calendar day)",
+    "uuid": " (32 hex digits as 8-4-4-4-12, e.g. 8b0c2f4e-0000-4000-8000-000000000042)",
+}
+
+
+def _format_hint(error: ValidationError) -> str:
+    """How to write a value of this format; for a regex, why Python's `re` refused it."""
+    if error.validator_value == "regex" and error.cause is not None:
+        return f" ({error.cause})"
+    return _FORMAT_HINTS.get(str(error.validator_value), "")
 
 
 def _json_type(value: object) -> str:
@@ -141,5 +169,6 @@ def _type_name(value: object) -> str:
         "null": "nothing (null)",
     }
     if isinstance(value, list):
-        return " or ".join(names.get(str(v), str(v)) for v in value)
+        parts = [names.get(str(v), str(v)).replace("true or false", "true/false") for v in value]
+        return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} or {parts[-1]}"
     return names.get(str(value), str(value))

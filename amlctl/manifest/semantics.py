@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from typing import Any
 
 from amlctl.catalog import Catalog, Kind
@@ -31,7 +32,10 @@ def _workspace_problems(doc: Document, data: dict[str, Any]) -> list[Diagnostic]
         key = (ws["subscriptionId"].lower(), ws["resourceGroup"].lower(), ws["workspace"].lower())
         if key in seen:
             found.append(
-                doc.diagnostic(("workspaces", index), f"same workspace as workspaces[{seen[key]}]")
+                doc.diagnostic(
+                    ("workspaces", index),
+                    f"same workspace as workspaces[{seen[key]}]; list each workspace once",
+                )
             )
         seen.setdefault(key, index)
     return found
@@ -42,7 +46,12 @@ def _request_problems(doc: Document, data: dict[str, Any]) -> list[Diagnostic]:
     if not request or "due" not in request:
         return []
     if dt.date.fromisoformat(request["due"]) < dt.date.fromisoformat(request["received"]):
-        return [doc.diagnostic(("request", "due"), "due date is before the received date")]
+        return [
+            doc.diagnostic(
+                ("request", "due"),
+                f"due date {request['due']} is before the received date {request['received']}",
+            )
+        ]
     return []
 
 
@@ -57,10 +66,12 @@ def _selector_problems(
     kind_name = selector["kind"]
     if kind_name not in catalog.kinds:
         known = ", ".join(sorted(catalog.kinds))
+        close = difflib.get_close_matches(kind_name, sorted(catalog.kinds), 1, 0.8)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         return [
             doc.diagnostic(
                 (*where, "kind"),
-                f"unknown kind {kind_name!r} in catalog {catalog.name}; known: {known}",
+                f"unknown kind {kind_name!r} in catalog {catalog.name}{hint}; known: {known}",
             )
         ]
     kind = catalog.kind(kind_name)
@@ -68,7 +79,12 @@ def _selector_problems(
         return _workspace_selector_problems(doc, where, selector, names)
     if "confirm" in selector:
         return [
-            doc.diagnostic((*where, "confirm"), "confirm is only for deleting a whole workspace")
+            doc.diagnostic(
+                (*where, "confirm"),
+                "confirm is only for deleting a whole workspace (kind: workspace under "
+                "delete); remove it here",
+                key=True,
+            )
         ]
     found = _criteria_problems(doc, where, selector)
     found += _kind_capability_problems(doc, where, selector, kind, catalog)
@@ -93,7 +109,14 @@ def _workspace_selector_problems(
     ]
     if where[0] == "export":
         if "confirm" in selector:
-            found.append(doc.diagnostic((*where, "confirm"), "confirm is only for deletes"))
+            found.append(
+                doc.diagnostic(
+                    (*where, "confirm"),
+                    "confirm is only for deleting a whole workspace (under delete); "
+                    "remove it from export",
+                    key=True,
+                )
+            )
         if not selector.get("all"):
             found.append(doc.diagnostic(where, "export the workspace's own record with all: true"))
         return found

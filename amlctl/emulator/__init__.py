@@ -1,0 +1,23 @@
+"""A local Azure Machine Learning workspace service over SQLite, faithful on the wire.
+
+    store.py     SQLite (WAL) store: workspaces and items, keyset paging
+    seed.py      demo / scale:N / none data (deterministic), and the demo constants
+    routes.py    the URL table: host family + method + path pattern -> handler
+    app.py       EmulatorApp.handle(method, target, headers, body) -> Response (no sockets)
+    arm.py, dataplane.py, mms.py, pipelines.py   the handlers, per service family
+    server.py    the loopback ThreadingHTTPServer and socket-level faults
+    adapter.py   EmulatorAdapter: a requests adapter calling the app in process
+    commands.py  serve / info / embedded, called by the CLI
+
+Requests for `https://<host>/<path>` arrive as `http://HOST:PORT/<host>/<path>`.
+"""
+
+from __future__ import annotations
+
+from amlctl.emulator.app import EmulatorApp
+from amlctl.emulator.config import Bucket, EmulatorConfig
+from amlctl.emulator.database import default_db_path, open_store
+from amlctl.emulator.store import Store, workspace_key
+
+__all__ = ["Bucket", "EmulatorApp", "EmulatorConfig", "Store", "default_db_path", "open_store",
+           "workspace_key"]

@@ -1,0 +1,124 @@
+"""The URL table: which Azure host family, method and path pattern go to which handler.
+
+A request for `https://<azure-host>/<path>` arrives as `/<azure-host>/<path>`; the host picks the
+family, the decoded path segments pick the route. `{name}` matches one segment, `{name*}` the
+rest of the path; literal segments match case-insensitively, as the real front doors do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from amlctl.emulator import arm, dataplane, mms, pipelines
+from amlctl.emulator.context import Context, Params
+from amlctl.emulator.wire import Response
+
+Handler = Callable[[Context, Params], Response]
+
+RG = "subscriptions/{sub}/resourceGroups/{rg}"
+WS = RG + "/providers/Microsoft.MachineLearningServices/workspaces/{ws}"
+
+_HOSTS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^management\.azure\.com$"), "arm"),
+    (re.compile(r"^([a-z0-9-]+)\.experiments\.azureml\.net$"), "dataplane"),
+    (re.compile(r"^([a-z0-9-]+)\.modelmanagement\.azureml\.net$"), "mms"),
+    (re.compile(r"^([a-z0-9-]+)\.aether\.ms$"), "aether"),
+    (re.compile(r"^[a-z0-9]{3,24}\.blob\.core\.windows\.net$"), "blob"),
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    family: str
+    method: str
+    template: str
+    handler: Handler
+    parts: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parts", tuple(self.template.split("/")))
+
+    def match(self, segments: tuple[str, ...]) -> Params | None:
+        """The path parameters if `segments` fit this template, else None."""
+        params: Params = {}
+        for index, part in enumerate(self.parts):
+            if part.endswith("*}"):
+                rest = segments[index:]
+                if not rest:
+                    return None
+                params[part[1:-2]] = "/".join(rest)
+                return params
+            if index >= len(segments):
+                return None
+            if part.startswith("{"):
+                params[part[1:-1]] = segments[index]
+            elif part.lower() != segments[index].lower():
+                return None
+        return params if len(segments) == len(self.parts) else None
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("arm", "GET", WS.rsplit("/", 1)[0], arm.list_workspaces),
+    Route("arm", "GET", WS, arm.get_workspace),
+    Route("arm", "DELETE", WS, arm.delete_workspace),
+    Route("arm", "GET", WS + "/computes", arm.list_computes),
+    Route("arm", "GET", WS + "/computes/{name}", arm.get_compute),
+    Route("arm", "GET", "subscriptions/{sub}/providers/Microsoft.MachineLearningServices/"
+          "locations/{loc}/workspaceOperationsStatus/{op}", arm.operation_status),
+    Route("dataplane", "GET", "history/v1.0/" + WS + "/experiments", dataplane.list_experiments),
+    Route("dataplane", "GET", "history/v1.0/" + WS + "/experiments/{exp}/runs",
+          dataplane.list_runs),
+    Route("dataplane", "GET", "history/v1.0/" + WS + "/experiments/{exp}/runs/{run}",
+          dataplane.get_run),
+    Route("dataplane", "GET", "history/v1.0/" + WS + "/experiments/{exp}/metrics",
+          dataplane.list_metrics),
+    Route("dataplane", "GET", "history/v1.0/" + WS + "/experiments/{exp}/metrics/{metric}",
+          dataplane.get_metric),
+    Route("dataplane", "GET", "artifact/v1.0/" + WS
+          + "/artifacts/origins/ExperimentRun/containers/{container}", dataplane.list_artifacts),
+    Route("dataplane", "GET", "notification/v1.0/" + WS + "/tasks", dataplane.list_tasks),
+    Route("dataplane", "GET", "notification/v1.0/" + WS + "/tasks/{task}", dataplane.get_task),
+    Route("dataplane", "GET", "datastore/v1.0/" + WS + "/datastores", dataplane.list_datastores),
+    Route("dataplane", "GET", "datastore/v1.0/" + WS + "/datastores/{name}",
+          dataplane.get_datastore),
+    Route("mms", "GET", "api/" + WS + "/operations/{op}", mms.get_operation),
+    Route("mms", "GET", "api/" + WS + "/{kind}", mms.list_items),
+    Route("mms", "GET", "api/" + WS + "/{kind}/{id}", mms.get_item),
+    Route("mms", "DELETE", "api/" + WS + "/{kind}/{id}", mms.delete_item),
+    Route("aether", "GET", "api/v1.0/" + WS + "/{pkind}/{id}", pipelines.get_entity),
+    Route("blob", "GET", "azureml/ExperimentRun/{container}/{path*}", dataplane.get_blob),
+)
+
+
+def classify_host(host: str) -> tuple[str, str]:
+    """(family, region) for an Azure host; ("unknown", "") for hosts the emulator does not serve."""
+    for pattern, family in _HOSTS:
+        found = pattern.match(host)
+        if found:
+            region = found.group(1) if found.groups() else ""
+            return family, region
+    return "unknown", ""
+
+
+@dataclass(frozen=True)
+class Match:
+    route: Route | None
+    params: Params
+    allowed: tuple[str, ...]  # methods the path supports when `route` is None (405)
+
+
+def match(family: str, method: str, segments: tuple[str, ...]) -> Match:
+    """The route for a request, or the methods its path allows, or nothing (404)."""
+    allowed: list[str] = []
+    for route in ROUTES:
+        if route.family != family:
+            continue
+        params = route.match(segments)
+        if params is None:
+            continue
+        if route.method == method:
+            return Match(route, params, ())
+        allowed.append(route.method)
+    return Match(None, {}, tuple(sorted(set(allowed))))

@@ -1,0 +1,193 @@
+"""The plan as a pull-request comment (GitHub Markdown), in the manner of tfcmt and Atlantis.
+
+Ids, names and paths come from the service, so nothing from the plan reaches the comment raw:
+the template autoescapes HTML by default, ids go into code spans (`code`) or the diff code block,
+and prose goes through `md` (HTML entities, Markdown punctuation escaped, @mentions defused).
+The comment stays under GitHub's 65,536-character limit by listing only the first N changes of
+each (workspace, kind, action) when the full list would not fit, and saying how many were left out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from itertools import groupby
+from typing import Any
+
+import jinja2
+from markupsafe import Markup, escape
+
+from amlctl.render import wording
+
+COMMENT_LIMIT = 65_536  # GitHub's maximum comment body, in characters
+_MARGIN = 512  # headroom for the omission note and rounding in the size arithmetic
+_MAX_ID = 160  # ids longer than this are cut in the comment (the plan file has them whole)
+_MAX_LISTED = 50  # manual steps, warnings and workspaces shown before "and N more"
+# Every ASCII punctuation mark that means something in GitHub Markdown (CommonMark lets any
+# of them be backslash-escaped); &, <, > and quotes become HTML entities instead.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:=])")
+_HEADER_SYMBOLS = {"delete": "-", "export": "+", "absent": "=", "unchanged": "=", "manual": "!"}
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def code(value: object, limit: int = _MAX_ID) -> Markup:
+    """`value` as an inline code span that no backtick, newline or `<` inside it can break."""
+    text = wording.shorten(wording.visible(value), limit)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    if text.startswith(("`", " ")) or text.endswith(("`", " ")):
+        text = f" {text} "  # CommonMark strips one space on each side
+    return Markup(f"{fence}{text}{fence}")
+
+
+def cell(value: object) -> Markup:
+    """A code span fit for a table cell: GitHub splits cells on `|` even inside code spans."""
+    return Markup(str(code(value)).replace("|", "\\|"))
+
+
+def md(value: object) -> Markup:
+    """Plain text safe in Markdown: punctuation escaped, HTML escaped, no @mentions."""
+    text = _MD_SPECIAL.sub(r"\\\1", wording.visible(value))
+    text = str(escape(text))  # after the backslashes, so the entities stay intact
+    return Markup(text.replace("@", "@&#8203;"))  # a zero-width space stops the mention
+
+
+@dataclass(frozen=True)
+class _Group:
+    """The diff lines of one (workspace, kind, action), and what to say when some are cut."""
+
+    workspace: str
+    kind: str
+    action: str
+    lines: list[str]
+
+
+def render_markdown(doc: Mapping[str, Any]) -> str:
+    """The plan as one GitHub comment of fewer than 65,536 characters."""
+    counts = wording.summary_counts(doc)
+    groups = list(_groups(doc))
+    context = _context(doc, counts)
+    multi = len(doc.get("workspaces", [])) > 1
+    shell = _template().render(**context, details="", shown=None)
+    headers = {group.workspace for group in groups} if multi else set()
+    budget = COMMENT_LIMIT - len(shell) - _MARGIN - sum(len(_workspace_line(w)) + 1
+                                                        for w in headers)
+    details, shown = _details(groups, _fit(groups, budget), multi=multi)
+    result = _template().render(**context, details=details, shown=shown)
+    if len(result) >= COMMENT_LIMIT:  # only if the fixed parts alone are too big
+        result = _template().render(**context, details="", shown=(0, len(doc["changes"])))
+    return result
+
+
+@cache
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("amlctl.render", "templates"),
+        autoescape=True,  # anything not passed through a filter below is HTML-escaped
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(code=code, cell=cell, md=md)
+    return env.get_template("comment.md.j2")
+
+
+def _context(doc: Mapping[str, Any], counts: Mapping[str, int]) -> dict[str, Any]:
+    changes: Sequence[Mapping[str, Any]] = doc.get("changes", [])
+    manual = [c for c in changes if c.get("action") == "manual"]
+    doomed = [c.get("workspace") for c in changes if wording.deletes_workspace(c)]
+    digest = doc.get("digest", "")
+    return {
+        "doc": doc,
+        "summary": wording.summary_line(counts),
+        "counts": counts,
+        "total": len(changes),
+        "table": _table(changes),
+        "actions": wording.ACTIONS,
+        "headers": [Markup(f"`{_HEADER_SYMBOLS[action]}` {action}") for action in wording.ACTIONS],
+        "doomed": doomed,
+        "manual": manual[:_MAX_LISTED],
+        "manual_left": max(0, len(manual) - _MAX_LISTED),
+        "warnings": list(doc.get("warnings", []))[:_MAX_LISTED],
+        "warnings_left": max(0, len(doc.get("warnings", [])) - _MAX_LISTED),
+        "workspaces": list(doc.get("workspaces", []))[:_MAX_LISTED],
+        "workspaces_left": max(0, len(doc.get("workspaces", [])) - _MAX_LISTED),
+        "digest": digest if _DIGEST.fullmatch(str(digest)) else "invalid",
+    }
+
+
+def _table(changes: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[int]]]:
+    """Rows of the kind x action table: (kind, counts in wording.ACTIONS order)."""
+    rows: dict[str, dict[str, int]] = {}
+    for change in changes:
+        row = rows.setdefault(str(change.get("kind")), dict.fromkeys(wording.ACTIONS, 0))
+        if change.get("action") in row:
+            row[change["action"]] += 1
+    return [(kind, list(row.values())) for kind, row in sorted(rows.items())]
+
+
+def _groups(doc: Mapping[str, Any]) -> Iterator[_Group]:
+    def key(change: Mapping[str, Any]) -> tuple[str, str, str]:
+        return (str(change.get("workspace")), str(change.get("kind")), str(change.get("action")))
+
+    changes = doc.get("changes", [])
+    width = min(24, max((len(wording.visible(c.get("kind"))) for c in changes), default=0))
+    for (workspace, kind, action), group in groupby(changes, key=key):
+        yield _Group(workspace, kind, action, [_diff_line(c, width) for c in group])
+
+
+def _diff_line(change: Mapping[str, Any], kind_width: int) -> str:
+    v = wording.visible
+    kind = f"{v(change.get('kind')):<{kind_width}}"
+    item = wording.shorten(v(change.get("id")), _MAX_ID)
+    parts = [wording.symbol(change), f"{v(change.get('action')):<9}", kind, item]
+    if change.get("long_running"):
+        parts.append("[long-running]")
+    if change.get("reason"):
+        parts.append(f" # {wording.shorten(v(change['reason']), _MAX_ID)}")
+    return " ".join(parts)
+
+
+def _fit(groups: Sequence[_Group], budget: int) -> int | None:
+    """The largest number of lines per group that fits `budget`; None when all of them fit."""
+    sizes = [[len(line) + 1 for line in group.lines] for group in groups]
+    if sum(map(sum, sizes)) <= budget:
+        return None
+    notes = [len(_omitted(group, len(group.lines))) + 1 for group in groups]
+    low, high = 0, max(map(len, sizes))
+    while low < high:
+        middle = (low + high + 1) // 2
+        size = sum(sum(lengths[:middle]) + (note if len(lengths) > middle else 0)
+                   for lengths, note in zip(sizes, notes, strict=True))
+        low, high = (middle, high) if size <= budget else (low, middle - 1)
+    return low
+
+
+def _omitted(group: _Group, left: int) -> str:
+    kind = wording.shorten(wording.visible(group.kind), 40)
+    return f"  ... {left} more {kind} {wording.visible(group.action)} changes not shown"
+
+
+def _workspace_line(workspace: str) -> str:
+    return f"# workspace {wording.shorten(wording.visible(workspace), _MAX_ID)}"
+
+
+def _details(
+    groups: Sequence[_Group], per_group: int | None, *, multi: bool
+) -> tuple[str, tuple[int, int] | None]:
+    lines: list[str] = []
+    shown = total = 0
+    workspace = None
+    for group in groups:
+        if multi and group.workspace != workspace:
+            workspace = group.workspace
+            lines.append(_workspace_line(workspace))
+        keep = group.lines if per_group is None else group.lines[:per_group]
+        lines += keep
+        shown, total = shown + len(keep), total + len(group.lines)
+        if len(keep) < len(group.lines):
+            lines.append(_omitted(group, len(group.lines) - len(keep)))
+    return Markup("\n".join(lines)), None if per_group is None else (shown, total)

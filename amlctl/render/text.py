@@ -1,0 +1,141 @@
+"""The terminal view of a plan, in the manner of `terraform plan`.
+
+Every value that came from a server passes through `wording.visible`, so an id cannot move the
+cursor, recolour the screen or start a fake line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from itertools import groupby
+from typing import Any, TextIO
+
+from amlctl.render import wording
+
+_CODES = {"red": "31", "green": "32", "yellow": "33", "bold": "1", "dim": "2"}
+_STATE_COLOR = {
+    "delete": "red",
+    "export-new": "green",
+    "export-changed": "yellow",
+    "absent": "dim",
+    "unchanged": "dim",
+    "manual": "yellow",
+}
+_SYMBOL_COLOR = {"-": "red", "+": "green", "~": "yellow", "=": "dim", "!": "yellow"}
+_MAX_KIND = 24  # beyond these widths a value overflows its column rather than widen them all
+_MAX_ID = 48
+
+
+def use_color(stream: TextIO, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether to colour output on `stream`: NO_COLOR wins, then FORCE_COLOR, then TERM=dumb,
+    then whether the stream is a terminal (https://no-color.org, https://force-color.org)."""
+    env = os.environ if environ is None else environ
+    if env.get("NO_COLOR"):
+        return False
+    if env.get("FORCE_COLOR") and env.get("FORCE_COLOR") != "0":
+        return True
+    if env.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+class _Paint:
+    """Wraps text in ANSI codes, or returns it unchanged when colour is off."""
+
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def __call__(self, style: str, text: str) -> str:
+        if not self.color or not text:
+            return text
+        return f"\x1b[{_CODES[style]}m{text}\x1b[0m"
+
+
+def render_text(doc: Mapping[str, Any], *, color: bool = False) -> str:
+    """The plan as terminal text: header, legend, changes by workspace, warnings, summary."""
+    paint = _Paint(color)
+    counts = wording.summary_counts(doc)
+    lines = list(_header(doc, paint))
+    if doc.get("changes"):
+        lines += ["", *_legend(paint)]
+        for workspace, changes in groupby(doc["changes"], key=lambda c: c.get("workspace")):
+            lines += ["", paint("bold", f"Workspace {wording.visible(workspace)}:")]
+            lines += _change_lines(list(changes), paint)
+    if doc.get("warnings"):
+        lines += ["", paint("yellow", "Warnings:")]
+        lines += [f"  {paint('yellow', '!')} {wording.visible(w)}" for w in doc["warnings"]]
+    lines += ["", paint("bold", wording.summary_line(counts))]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def _header(doc: Mapping[str, Any], paint: _Paint) -> Iterator[str]:
+    v = wording.visible
+    yield paint("bold", f"amlctl plan: {v(doc.get('name', ''))}")
+    yield f"  target:     {_target(doc.get('target') or {})}"
+    yield f"  catalog:    {v((doc.get('catalog') or {}).get('name', ''))}"
+    for index, ws in enumerate(doc.get("workspaces", [])):
+        label = "workspaces:" if index == 0 else ""
+        yield (f"  {label:<11} {v(ws.get('workspace'))} (subscription {v(ws.get('subscriptionId'))}"
+               f", resource group {v(ws.get('resourceGroup'))}, {v(ws.get('location'))})")
+    request = doc.get("request")
+    if request:
+        yield (f"  request:    {v(request.get('id'))}, received {v(request.get('received'))}, "
+               f"due {v(request.get('due'))}")
+        yield f"  subject:    {v((request.get('subject') or {}).get('pseudonym'))} (pseudonym)"
+    else:
+        yield "  request:    none (workspace teardown)"
+    if doc.get("export_to"):
+        yield f"  export to:  {v(doc['export_to'])}"
+    max_deletes = (doc.get("limits") or {}).get("maxDeletes")
+    if max_deletes is not None:
+        yield f"  limits:     at most {max_deletes} deletes"
+    yield f"  created:    {v(doc.get('created', ''))}"
+
+
+def _target(target: Mapping[str, Any]) -> str:
+    kind = target.get("kind")
+    if kind == "endpoint":
+        return f"endpoint {wording.visible(target.get('endpoint'))}"
+    if kind == "emulator":
+        return "embedded emulator"
+    return "Azure" if kind == "azure" else wording.visible(kind)
+
+
+def _legend(paint: _Paint) -> Iterator[str]:
+    yield wording.LEGEND_INTRO
+    for sym, meaning in wording.LEGEND:
+        yield f"  {paint(_SYMBOL_COLOR[sym], sym)} {meaning}"
+
+
+def _change_lines(changes: list[Mapping[str, Any]], paint: _Paint) -> Iterator[str]:
+    v = wording.visible
+    kind_width = min(_MAX_KIND, max(len(v(c.get("kind"))) for c in changes))
+    id_width = min(_MAX_ID, max(len(v(c.get("id"))) for c in changes))
+    for change in changes:
+        state = wording.state(change)
+        head = paint(_STATE_COLOR.get(state, "bold"),
+                     f"{wording.symbol(change)} {v(change.get('action')):<9}")
+        body = f"{v(change.get('kind')):<{kind_width}}  {v(change.get('id')):<{id_width}}"
+        extras = "".join(f"  {extra}" for extra in _extras(change))
+        reason = paint("dim", f"  # {v(change['reason'])}") if change.get("reason") else ""
+        yield f"  {head}  {body}{extras}{reason}"
+        if change.get("action") == "manual":
+            yield from _manual_lines(change, paint)
+
+
+def _extras(change: Mapping[str, Any]) -> Iterator[str]:
+    v = wording.visible
+    if change.get("name") and change.get("name") != change.get("id"):
+        yield f"({v(change['name'])})"
+    if change.get("file") and change.get("action") == "export":
+        yield f"-> {v(change['file'])}"
+    if change.get("long_running"):
+        yield "[long-running]"
+
+
+def _manual_lines(change: Mapping[str, Any], paint: _Paint) -> Iterator[str]:
+    yield f"      {paint('bold', wording.visible(change.get('title') or ''))}"
+    for line in str(change.get("instructions") or "").splitlines():
+        yield f"      {wording.visible(line)}"

@@ -1,0 +1,103 @@
+"""The words and symbols every renderer shares, so text and Markdown say the same thing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+# (symbol, legend) per display state; an export splits into new and changed.
+SYMBOLS: dict[str, str] = {
+    "delete": "-",
+    "export-new": "+",
+    "export-changed": "~",
+    "absent": "=",
+    "unchanged": "=",
+    "manual": "!",
+}
+LEGEND: tuple[tuple[str, str], ...] = (
+    ("-", "delete"),
+    ("+", "export (new)"),
+    ("~", "export (changed since last export)"),
+    ("=", "no change (already absent / export current)"),
+    ("!", "manual step"),
+)
+LEGEND_INTRO = "Actions are shown with these symbols:"
+NO_CHANGES = "No changes. Nothing to export or delete."
+ACTIONS = ("delete", "export", "absent", "unchanged", "manual")
+
+
+def state(change: Mapping[str, Any]) -> str:
+    """The display state of a change: its action, with exports split into new and changed."""
+    action = str(change.get("action"))
+    if action == "export":
+        return "export-changed" if change.get("export_state") == "changed" else "export-new"
+    return action
+
+
+def symbol(change: Mapping[str, Any]) -> str:
+    """The one-character symbol of a change (see LEGEND)."""
+    return SYMBOLS.get(state(change), "?")
+
+
+def summary_counts(doc: Mapping[str, Any]) -> dict[str, int]:
+    """Counts by action, taken from the changes themselves so no renderer trusts a stale summary."""
+    counts = dict.fromkeys(ACTIONS, 0)
+    for change in doc.get("changes", []):
+        action = change.get("action")
+        if action in counts:
+            counts[action] += 1
+    return counts
+
+
+def summary_line(counts: Mapping[str, int]) -> str:
+    """Terraform's grammar: `Plan: 12 to export, 3 to delete, 2 already absent, 1 manual step.`
+
+    Absent, unchanged and manual counts appear only when non-zero; an empty plan says so.
+    """
+    if not any(counts.values()):
+        return NO_CHANGES
+    parts = [f"{counts['export']} to export", f"{counts['delete']} to delete"]
+    if counts["absent"]:
+        parts.append(f"{counts['absent']} already absent")
+    if counts["unchanged"]:
+        parts.append(f"{counts['unchanged']} unchanged")
+    if counts["manual"]:
+        parts.append(plural(counts["manual"], "manual step"))
+    return "Plan: " + ", ".join(parts) + "."
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 manual step`, `2 manual steps`."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def deletes_workspace(change: Mapping[str, Any]) -> bool:
+    """True for the delete of a whole workspace (the strongest warning any plan carries)."""
+    return change.get("action") == "delete" and change.get("kind") == "workspace"
+
+
+# Characters a server-chosen id could use to fake or hide output: control characters (ANSI
+# escapes, newlines), Unicode line separators, bidirectional overrides and zero-width marks.
+_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def visible(text: object) -> str:
+    """`text` on one line with every control or invisible character shown as an escape."""
+    return _HIDDEN.sub(_escape_char, str(text))
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    if char in named:
+        return named[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text`, cut to `limit` characters with a note of how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}...(+{len(text) - limit} chars)"

@@ -82,6 +82,128 @@ def catalog_list(
     _run("catalog_list", catalog=catalog, fmt=format)
 
 
+EndpointOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--endpoint",
+        help="Emulator origin standing in for every Azure host (or AMLCTL_ENDPOINT).",
+        show_default=False,
+    ),
+]
+EmulatorFlag = Annotated[
+    bool, typer.Option("--emulator", help="Run against an embedded emulator on demo data.")
+]
+ParallelismOption = Annotated[
+    int, typer.Option("--parallelism", help="Concurrent requests.", min=1, max=64)
+]
+FormatOption = Annotated[str, typer.Option("--format", help="text, markdown or json.")]
+
+
+@app.command()
+def plan(
+    manifest: Annotated[Path, typer.Argument(help="The manifest to plan.")],
+    out: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("-o", "--out", help="Plan file (default plans/<manifest stem>.plan.json)."),
+    ] = None,
+    format: FormatOption = "text",
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 2 when the plan has changes.")
+    ] = False,
+    catalog: CatalogOption = None,
+    endpoint: EndpointOption = None,
+    emulator: EmulatorFlag = False,
+    parallelism: ParallelismOption = 10,
+) -> None:
+    """Read the workspaces (never changing them) and write the plan of what apply would do."""
+    _run(
+        "plan",
+        manifest=manifest,
+        out=out,
+        fmt=format,
+        detailed_exitcode=detailed_exitcode,
+        catalog=catalog,
+        endpoint=endpoint,
+        emulator=emulator,
+        parallelism=parallelism,
+    )
+
+
+@app.command()
+def show(
+    plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="A saved plan file.")],
+    format: FormatOption = "text",
+) -> None:
+    """Render a saved plan (text, markdown for a pull request, or json)."""
+    _run("show", plan_file=plan_file, fmt=format)
+
+
+@emulator_app.command("serve")
+def emulator_serve(
+    host: Annotated[str, typer.Option("--host", help="Loopback address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port (0 picks a free one).")] = 8765,
+    db: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--db",
+            help="SQLite database (default: AMLCTL_EMULATOR_DB or "
+            "~/.local/share/amlctl/emulator.sqlite3).",
+        ),
+    ] = None,
+    seed: Annotated[
+        str, typer.Option("--seed", help="demo, none or scale:N (new database only).")
+    ] = "demo",
+    latency_ms: Annotated[int, typer.Option("--latency-ms", help="Added to every request.")] = 0,
+    fault_rate: Annotated[
+        float,
+        typer.Option(
+            "--fault-rate", help="Share of requests hit by 500/503, resets, truncation or stalls."
+        ),
+    ] = 0.0,
+    fault_seed: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--fault-seed", help="Seed for reproducible faults."),
+    ] = None,
+    access_log: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--access-log", help="One JSON line per request."),
+    ] = None,
+    page_size: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--page-size", help="Items per list page, every family."),
+    ] = None,
+    throttle: Annotated[
+        bool, typer.Option("--throttle/--no-throttle", help="ARM token-bucket throttling.")
+    ] = True,
+) -> None:
+    """Serve the local Azure ML emulator until Ctrl-C."""
+    _run(
+        "emulator_serve",
+        host=host,
+        port=port,
+        db=db,
+        seed=seed,
+        latency_ms=latency_ms,
+        fault_rate=fault_rate,
+        fault_seed=fault_seed,
+        access_log=access_log,
+        page_size=page_size,
+        throttle=throttle,
+    )
+
+
+@emulator_app.command("info")
+def emulator_info(
+    db: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--db", help="SQLite database (default: the default emulator database)."),
+    ] = None,
+    format: Annotated[str, typer.Option("--format", help="json or table.")] = "json",
+) -> None:
+    """The workspaces in an emulator database, with item counts per kind."""
+    _run("emulator_info", db=db, fmt=format)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point. Usage errors exit 1 (not 2), so that 2 always means "changes present"."""
     command = typer.main.get_command(app)

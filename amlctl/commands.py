@@ -6,12 +6,23 @@ They raise AmlctlError for anything the user must fix; the error boundary in cli
 from __future__ import annotations
 
 import json
+import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from amlctl.catalog import Catalog, load_catalog
-from amlctl.errors import EXIT_ERROR, EXIT_OK, CatalogError, DiagnosticsError, UsageError
+from amlctl.errors import (
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_OK,
+    CatalogError,
+    DiagnosticsError,
+    UsageError,
+)
 from amlctl.manifest import load_manifest
+from amlctl.plan.model import Target as PlanTarget
 
 
 def validate(files: list[Path], catalog: str | None) -> int:
@@ -94,3 +105,97 @@ def _table(catalog: Catalog, rows: list[dict[str, str]]) -> str:
             "* differs from the article on purpose; `--format json` shows doc_url and note",
         ]
     return "\n".join(lines)
+
+
+def plan(
+    manifest: Path,
+    out: Path | None,
+    fmt: str,
+    detailed_exitcode: bool,
+    catalog: str | None,
+    endpoint: str | None,
+    emulator: bool,
+    parallelism: int,
+) -> int:
+    """Read the workspaces (GETs only), write the plan file, print it."""
+    from amlctl.render import RENDERERS
+
+    if fmt not in RENDERERS:
+        raise UsageError(f"--format must be one of {', '.join(RENDERERS)}, not {fmt!r}")
+    doc, path = _make_plan(manifest, out, catalog, endpoint, emulator, parallelism)
+    _print_rendered(doc, fmt)
+    print(f"Saved the plan to {path}", file=sys.stderr)
+    changes = doc["summary"]["export"] + doc["summary"]["delete"]
+    return EXIT_CHANGES if detailed_exitcode and changes else EXIT_OK
+
+
+def show(plan_file: Path, fmt: str) -> int:
+    """Render a saved plan; a stale plan still renders (only apply checks staleness)."""
+    from amlctl.render import RENDERERS
+    from amlctl.show import show as show_plan
+
+    if fmt not in RENDERERS:
+        raise UsageError(f"--format must be one of {', '.join(RENDERERS)}, not {fmt!r}")
+    print(show_plan(plan_file, fmt, _color(fmt)), end="")
+    return EXIT_OK
+
+
+def _make_plan(
+    manifest_path: Path,
+    out: Path | None,
+    catalog: str | None,
+    endpoint: str | None,
+    emulator: bool,
+    parallelism: int,
+) -> tuple[dict[str, Any], Path]:
+    from amlctl import __version__, exportindex, inventory
+    from amlctl.azure.connect import open_client
+    from amlctl.plan.planner import PlanContext, make_plan
+    from amlctl.plan.serialize import plan_timestamp, to_doc, write_plan
+
+    override = load_catalog(catalog) if catalog else None
+    manifest, loaded = load_manifest(manifest_path, override)
+    index = exportindex.fingerprints(manifest.export_to)
+    with open_client(
+        loaded, endpoint=endpoint, emulator=emulator, parallelism=parallelism
+    ) as client:
+        found = inventory.fetch(
+            manifest, loaded, client, parallelism=parallelism, progress=_progress
+        )
+        target = PlanTarget(**client.target.recorded)  # type: ignore[arg-type]
+    created = plan_timestamp(os.environ, datetime.now(UTC))
+    context = PlanContext(target, created, __version__, index)
+    made = make_plan(manifest, loaded, found, context)
+    path = out or Path("plans") / f"{manifest_path.stem}.plan.json"
+    write_plan(made, path)
+    return to_doc(made), path
+
+
+def _print_rendered(doc: dict[str, Any], fmt: str) -> None:
+    from amlctl.render import render
+
+    text = render(doc, fmt, color=_color(fmt))
+    print(text, end="" if text.endswith("\n") else "\n")
+
+
+def _color(fmt: str) -> bool:
+    from amlctl.render.text import use_color
+
+    return fmt == "text" and use_color(sys.stdout)
+
+
+def _progress(message: str) -> None:
+    print(f"amlctl: {message}", file=sys.stderr, flush=True)
+
+
+def emulator_serve(**options: Any) -> int:
+    """`amlctl emulator serve`: see amlctl.emulator.commands.serve."""
+    from amlctl.emulator import commands as emulator
+
+    return emulator.serve(**options)
+
+
+def emulator_info(db: Path | None, fmt: str) -> int:
+    from amlctl.emulator import commands as emulator
+
+    return emulator.info(db, fmt)

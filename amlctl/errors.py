@@ -9,7 +9,8 @@
     ├── AuthError                   no credential, or a token would go where it must not
     ├── ApiError                    an HTTP call failed (method, url, status, service error code)
     ├── PlanFileError               a plan file that is unreadable, tampered with or stale
-    └── ApplyRefused                apply stopped before changing anything
+    ├── ApplyRefused                apply stopped before changing anything
+    └── LimitExceeded               more deletes than limits.maxDeletes allows
 
 Library code raises; only `error_boundary` prints. An unexpected exception is a bug: the boundary
 prints one line and the path of a file holding the traceback, never the traceback itself.
@@ -125,3 +126,7 @@ def error_boundary(set_exit: Callable[[int], None]) -> Iterator[None]:
             file=sys.stderr,
         )
         set_exit(EXIT_ERROR)
+
+
+class LimitExceeded(AmlctlError):
+    """A plan would touch more than the manifest's safety limits allow."""

@@ -1,0 +1,56 @@
+"""Choosing the target and its token together: Azure with azure-identity, or an emulator with
+the emulator's fixed token. The two never mix."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+
+from amlctl.azure.auth import AzureToken, StaticToken, TokenProvider
+from amlctl.azure.client import Client, new_session
+from amlctl.azure.target import Target
+from amlctl.catalog import Catalog
+from amlctl.errors import UsageError
+
+ENDPOINT_ENV = "AMLCTL_ENDPOINT"
+
+
+@contextmanager
+def open_client(
+    catalog: Catalog,
+    *,
+    endpoint: str | None,
+    emulator: bool,
+    parallelism: int,
+    poll_interval: float | None = None,
+) -> Iterator[Client]:
+    """A client for the chosen target: `--emulator` (embedded, for this command only),
+    `--endpoint`/AMLCTL_ENDPOINT (an emulator origin), or Azure."""
+    if parallelism < 1:
+        raise UsageError("--parallelism must be at least 1")
+    endpoint = endpoint or os.environ.get(ENDPOINT_ENV) or None
+    if emulator and endpoint:
+        raise UsageError(f"--emulator and --endpoint (or {ENDPOINT_ENV}) cannot be used together")
+    with ExitStack() as stack:
+        tokens: TokenProvider
+        if emulator:
+            from amlctl.emulator.commands import embedded
+
+            target, tokens = (
+                Target.endpoint(stack.enter_context(embedded()), "emulator"),
+                StaticToken(),
+            )
+        elif endpoint:
+            target, tokens = Target.endpoint(endpoint), StaticToken()
+        else:
+            target, tokens = Target("azure"), AzureToken()
+        session = stack.enter_context(new_session(parallelism))
+        interval = (
+            poll_interval
+            if poll_interval is not None
+            else (10.0 if target.kind == "azure" else 0.2)
+        )
+        yield Client(
+            session, target, tokens, catalog.hosts, catalog.content_hosts, poll_interval=interval
+        )

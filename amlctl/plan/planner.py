@@ -1,0 +1,238 @@
+"""The planner: (manifest, catalog, inventory, export index) -> Plan. Pure: no I/O, no clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from amlctl.catalog import Catalog, Kind, expand
+from amlctl.errors import LimitExceeded
+from amlctl.exportpaths import export_file
+from amlctl.inventory import Inventory, Item
+from amlctl.manifest import Manifest, Selector, Workspace
+from amlctl.plan.model import (
+    Action,
+    CatalogRef,
+    Change,
+    ExportState,
+    Method,
+    ManifestRef,
+    Plan,
+    RequestInfo,
+    Target,
+    WorkspaceRef,
+)
+from amlctl.plan.selectors import SubjectLinks, matches
+from amlctl.subject import SubjectMatcher, pseudonym
+
+DUE_SOON_DAYS = 7
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """What the planner is told rather than finds out: where, when, and by which version."""
+
+    target: Target
+    created: str  # RFC 3339 UTC; also "today" for due-date warnings
+    amlctl_version: str
+    export_index: Mapping[str, str]  # export address -> fingerprint of the item last exported
+
+
+def make_plan(
+    manifest: Manifest, catalog: Catalog, inventory: Inventory, context: PlanContext
+) -> Plan:
+    """Every change apply would make, and nothing it would not."""
+    changes: dict[str, Change] = {}
+    for workspace in manifest.workspaces:
+        for change in _workspace_changes(manifest, catalog, inventory, workspace, context):
+            changes.setdefault(change.address, change)
+    plan = Plan(
+        amlctl_version=context.amlctl_version,
+        created=context.created,
+        name=manifest.name,
+        manifest=ManifestRef(manifest.path, manifest.sha256),
+        catalog=CatalogRef(catalog.name, catalog.sha256),
+        target=context.target,
+        request=_request(manifest),
+        workspaces=tuple(_workspace_ref(ws) for ws in manifest.workspaces),
+        export_to=manifest.export_to,
+        max_deletes=manifest.max_deletes,
+        changes=tuple(changes.values()),
+        warnings=tuple(_warnings(manifest, changes, context)),
+    )
+    _check_limits(manifest, plan)
+    return plan
+
+
+def _workspace_changes(
+    manifest: Manifest, catalog: Catalog, inventory: Inventory, ws: Workspace, context: PlanContext
+) -> Iterator[Change]:
+    run_kind = next(
+        (k for k in catalog.kinds.values() if k.subject_fields and catalog.children(k.name)), None
+    )
+    runs = inventory.of(ws.name, run_kind.name) if run_kind else []
+    subject = SubjectLinks(SubjectMatcher.for_request(manifest.request), run_kind, runs)
+    for selector in (*manifest.delete, *manifest.export):
+        kind = catalog.kind(selector.kind)
+        found, missing = _selected(selector, kind, catalog, inventory, ws, subject)
+        for item in found:
+            yield _change(selector, kind, catalog, item, context)
+        for item_id in missing:
+            yield _absent(selector, kind, ws, item_id)
+    for step in catalog.manual:
+        if (step.action == "export" and manifest.export) or (
+            step.action == "delete" and manifest.delete
+        ):
+            yield Change(
+                workspace=ws.name,
+                kind="manual",
+                id=step.id,
+                action=Action.MANUAL,
+                reason=f"{step.action} step with no API",
+                title=step.title,
+                instructions=step.instructions,
+            )
+
+
+def _selected(
+    selector: Selector,
+    kind: Kind,
+    catalog: Catalog,
+    inventory: Inventory,
+    ws: Workspace,
+    subject: SubjectLinks,
+) -> tuple[list[Item], list[str]]:
+    """Items the selector picks, and explicitly named ids that do not exist."""
+    if kind.scope:
+        if selector.section == "delete" and selector.confirm != ws.name:
+            return [], []
+        item = inventory.lookups.get((ws.name, kind.name, ws.name))
+        return ([item], []) if item else ([], [ws.name])
+    if (ws.name, kind.name) in inventory.items:
+        pool = inventory.of(ws.name, kind.name)
+    else:
+        pool = [
+            i
+            for i in (inventory.lookups.get((ws.name, kind.name, x)) for x in selector.ids or ())
+            if i is not None
+        ]
+    found = [item for item in pool if matches(selector, kind, catalog, item, subject)]
+    present = {item.id for item in found}
+    missing = [x for x in selector.ids or () if x not in present]
+    return found, missing
+
+
+def _change(
+    selector: Selector, kind: Kind, catalog: Catalog, item: Item, context: PlanContext
+) -> Change:
+    reason = f"{selector.label}: {_criteria(selector)}"
+    if selector.section == "delete":
+        op = kind.op("delete")
+        return Change(
+            workspace=item.workspace,
+            kind=kind.name,
+            id=item.id,
+            name=item.name,
+            action=Action.DELETE,
+            method="DELETE",
+            url=expand(op, item.values, catalog.hosts),
+            fingerprint=item.fingerprint,
+            long_running=op.long_running,
+            reason=reason,
+        )
+    # Kinds with no get call (experiments, artifacts) are re-read from their list at apply time.
+    op = kind.op("get") if kind.can("get") else kind.op("list")
+    file = export_file(item.workspace, kind.name, item.id)
+    known = context.export_index.get(_export_address(item))
+    action = Action.UNCHANGED if known == item.fingerprint else Action.EXPORT
+    state: ExportState | None = None
+    if action is Action.EXPORT:
+        state = "changed" if known else "new"
+    return Change(
+        workspace=item.workspace,
+        kind=kind.name,
+        id=item.id,
+        name=item.name,
+        action=action,
+        method="GET",
+        url=expand(op, item.values, catalog.hosts),
+        fingerprint=item.fingerprint,
+        export_state=state,
+        file=file,
+        reason=reason,
+    )
+
+
+def _export_address(item: Item) -> str:
+    return f"{item.workspace}/{item.kind}/{item.id}"
+
+
+def _absent(selector: Selector, kind: Kind, ws: Workspace, item_id: str) -> Change:
+    what = "workspace not found" if kind.scope else "explicit id not found"
+    return Change(
+        workspace=ws.name,
+        kind=kind.name,
+        id=item_id,
+        action=Action.ABSENT,
+        reason=f"{selector.label}: {what}",
+    )
+
+
+def _criteria(selector: Selector) -> str:
+    parts = []
+    if selector.all:
+        parts.append("all")
+    if selector.confirm:
+        parts.append(f"confirmed {selector.confirm}")
+    if selector.ids is not None:
+        parts.append("listed id")
+    if selector.name:
+        parts.append(f"name {selector.name}")
+    parts += [f"{c.path} {c.test} {c.value}" for c in selector.where]
+    if selector.subject:
+        parts.append("the data subject's")
+    return ", ".join(parts)
+
+
+def _request(manifest: Manifest) -> RequestInfo | None:
+    request = manifest.request
+    if request is None:
+        return None
+    return RequestInfo(request.id, request.received, request.due, pseudonym(request))
+
+
+def _workspace_ref(ws: Workspace) -> WorkspaceRef:
+    return WorkspaceRef(ws.subscription_id, ws.resource_group, ws.name, ws.location)
+
+
+def _warnings(manifest: Manifest, changes: Mapping[str, Change], context: PlanContext) -> list[str]:
+    warnings = [
+        f"this plan deletes the whole workspace {c.id} and everything in it"
+        for c in changes.values()
+        if c.action is Action.DELETE and c.kind == "workspace"
+    ]
+    if manifest.request is not None:
+        today = dt.date.fromisoformat(context.created[:10])
+        left = (manifest.request.due - today).days
+        if left < 0:
+            warnings.append(
+                f"request {manifest.request.id} was due on {manifest.request.due} "
+                f"({-left} days ago)"
+            )
+        elif left <= DUE_SOON_DAYS:
+            warnings.append(
+                f"request {manifest.request.id} is due on {manifest.request.due} "
+                f"(in {left} day{'s' if left != 1 else ''})"
+            )
+    return warnings
+
+
+def _check_limits(manifest: Manifest, plan: Plan) -> None:
+    deletes = plan.summary[Action.DELETE]
+    if manifest.max_deletes is not None and deletes > manifest.max_deletes:
+        raise LimitExceeded(
+            f"{manifest.path}: the plan would delete {deletes} items, more than "
+            f"limits.maxDeletes ({manifest.max_deletes}); narrow the selectors "
+            "or raise the limit"
+        )

@@ -1,0 +1,53 @@
+"""Who the data subject is, and whether an item was created by them.
+
+With a userObjectId, only the object id counts: display names are not unique, and a delete must
+never reach a namesake. The userName is used only when the manifest gives no object id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from amlctl.catalog import Kind
+from amlctl.manifest import Request
+
+
+@dataclass(frozen=True)
+class SubjectMatcher:
+    object_id: str | None
+    user_name: str | None
+
+    @classmethod
+    def for_request(cls, request: Request | None) -> SubjectMatcher | None:
+        if request is None:
+            return None
+        subject = request.subject
+        return cls(
+            subject.user_object_id.lower() if subject.user_object_id else None, subject.user_name
+        )
+
+    def matches(self, kind: Kind, fields: Mapping[str, Any]) -> bool:
+        """Whether an item of `kind` names the subject in its creator fields.
+
+        `kind.subject_fields` lists the object-id path first, then the user-name path.
+        """
+        if not kind.subject_fields:
+            return False
+        if self.object_id is not None:
+            found = fields.get(kind.subject_fields[0])
+            return isinstance(found, str) and found.lower() == self.object_id
+        if self.user_name is not None and len(kind.subject_fields) > 1:
+            return fields.get(kind.subject_fields[1]) == self.user_name
+        return False
+
+
+def pseudonym(request: Request) -> str:
+    """A stable stand-in for the subject in plans and receipts, which are reviewed by people
+    who need not know who the request is about."""
+    subject = request.subject
+    who = subject.user_object_id.lower() if subject.user_object_id else subject.user_name or ""
+    digest = hashlib.sha256(f"{request.id}\x00{who}".encode()).hexdigest()
+    return f"subject-{digest[:12]}"

@@ -53,6 +53,7 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as Azure front doors do
+    disable_nagle_algorithm = True  # headers and body go out in two writes
     timeout = 120  # seconds an idle connection may stay open
     server: _HTTPServer
 
@@ -137,7 +138,8 @@ class EmulatorServer:
         return f"http://{host}:{self.port}"
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._http.serve_forever, name="amlctl-emulator",
+        self._thread = threading.Thread(target=self._http.serve_forever, args=(0.05,),
+                                        name="amlctl-emulator",
                                         daemon=True)
         self._thread.start()
 

@@ -85,10 +85,26 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # we do not read chunked bodies; drop the rest
             return b""
         text = self.headers.get("Content-Length", "0").strip()
-        length = int(text) if text.isdigit() else 0
-        if length > cap or not text.isdigit():
-            self.close_connection = True  # unread bytes would poison the next request
-        return self.rfile.read(min(length, cap + 1)) if length else b""
+        if not text.isdigit():
+            self.close_connection = True  # unknown framing: answer, then hang up
+            return b""
+        length = int(text)
+        body = self.rfile.read(min(length, cap + 1)) if length else b""
+        if length > cap:
+            self._drain(length - len(body))
+        return body
+
+    def _drain(self, left: int) -> None:
+        # read (and drop) an oversized body so the client gets its 413 instead of a broken
+        # pipe; past 64 MiB just hang up after answering
+        self.close_connection = True
+        if left > 64 * 1024 * 1024:
+            return
+        while left > 0:
+            chunk = self.rfile.read(min(left, 65536))
+            if not chunk:
+                return
+            left -= len(chunk)
 
     def _send(self, response: Response, truncate: bool = False) -> None:
         body = response.body

@@ -165,12 +165,12 @@ def _throttled(request: Request, decision: Decision) -> Response:
 
 def _fault_response(request: Request, fault: str | None) -> Response:
     if fault == "503":
-        return family_error(request, 503, "ServiceUnavailable",
-                            "The service is temporarily unavailable (injected fault).")
-    response = family_error(request, 500, "InternalServerError",
-                            "The service failed (injected fault).")
-    if fault == "reset":
-        response.fault = "reset"
+        response = family_error(request, 503, "ServiceUnavailable",
+                                "The service is temporarily unavailable (injected fault).")
+    else:
+        response = family_error(request, 500, "InternalServerError",
+                                "The service failed (injected fault).")
+    response.fault = fault  # the transport resets for "reset"; the log records every kind
     return response
 
 

@@ -83,8 +83,7 @@ def make_emu(db_path: Path) -> Iterator[Factory]:
                 stores[seed] = open_store(db_path.with_suffix(f".{seed}.sqlite3"), seed)
                 stack.callback(stores[seed].close)
             store = stores[seed]
-            extra = {"clock": clock} if clock else {}
-            app = EmulatorApp(store, config, **extra)
+            app = EmulatorApp(store, config, clock=clock) if clock else EmulatorApp(store, config)
             stack.callback(app.close)
             session = _session()
             stack.callback(session.close)

@@ -10,7 +10,7 @@ import pytest
 
 from amlctl.emulator.seed import SUBJECT_RUN_IDS, SUBSCRIPTION
 
-from .conftest import ARM, ARM_V, HISTORY, MMS, MMS_V, RG_PATH, WS_PATH, Emu
+from .conftest import ARM, ARM_V, HISTORY, MMS, RG_PATH, WS_PATH, Emu
 
 PROVIDER = "/providers/Microsoft.MachineLearningServices"
 

@@ -58,7 +58,7 @@ def walk_tokened(emu: Emu, name: str, token_param: str = "continuationToken") ->
     host, path, field = TOKENED[name]
     ids, calls, token = [], 0, None
     while True:
-        query = {token_param: token} if token else None
+        query: dict[str, str] | None = {token_param: token} if token else None
         response, calls = emu.get(host, path, query), calls + 1
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()

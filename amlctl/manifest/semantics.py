@@ -77,19 +77,26 @@ def _selector_problems(
     kind = catalog.kind(kind_name)
     if kind.scope:
         return _workspace_selector_problems(doc, where, selector, names)
+    found = []
     if "confirm" in selector:
-        return [
+        found.append(
             doc.diagnostic(
                 (*where, "confirm"),
                 "confirm is only for deleting a whole workspace (kind: workspace under "
                 "delete); remove it here",
                 key=True,
             )
-        ]
-    found = _criteria_problems(doc, where, selector)
+        )
+    found += _criteria_problems(doc, where, selector)
     found += _kind_capability_problems(doc, where, selector, kind, catalog)
     if selector.get("subject") and not data.get("request"):
-        found.append(doc.diagnostic((*where, "subject"), "subject: true needs `request.subject`"))
+        found.append(
+            doc.diagnostic(
+                (*where, "subject"),
+                "subject: true needs a `request:` naming the data subject "
+                "(request.subject); add one, or select by ids, name or where",
+            )
+        )
     found += _moment_problems(doc, where, selector)
     return found
 

@@ -1,0 +1,62 @@
+"""Every operation of both built-in catalogs answers (200 for reads, a delete status for
+deletes) against the demo data, over loopback."""
+
+from __future__ import annotations
+
+import pytest
+
+from amlctl.catalog.expand import expand
+from amlctl.catalog.load import BUILTIN_CATALOGS, load_catalog
+from amlctl.emulator.seed import (
+    DEMO_PIPELINE_IDS,
+    DEMO_WS_KEY,
+    RESOURCE_GROUP,
+    SUBJECT_RUN_IDS,
+    SUBSCRIPTION,
+    WORKSPACE,
+    WORKSPACE_LOCATION,
+)
+
+from .conftest import Emu
+
+RUN = SUBJECT_RUN_IDS[0]
+
+
+def values(emu: Emu, kind: str) -> dict[str, str]:
+    """Template values naming an existing demo item of `kind`."""
+    scope = {"subscriptionId": SUBSCRIPTION, "resourceGroupName": RESOURCE_GROUP,
+             "workspaceName": WORKSPACE, "location": WORKSPACE_LOCATION}
+    metric = emu.store.page(DEMO_WS_KEY, "metric", parent="churn-model", limit=1)[0].id
+    asset = emu.store.page(DEMO_WS_KEY, "asset", limit=1)[0].id
+    per_kind = {
+        "compute": {"computeName": "cpu-cluster"},
+        "run": {"experimentName": "churn-model", "runId": RUN},
+        "metric": {"experimentName": "churn-model", "metricId": metric},
+        "artifact": {"containerId": f"dcid.{RUN}"},
+        "notification_task": {"taskId": "5f0e8c3a-0000-4000-8000-00000000a001"},
+        "datastore": {"name": "workspaceblobstore"},
+        "model": {"id": "churn-model:2"},
+        "asset": {"id": asset},
+        "image": {"id": "fraud-img:1"},
+        "service": {"id": "churn-svc"},
+        "pipeline_experiment": {"experimentId": DEMO_PIPELINE_IDS["Experiments"]},
+        "pipeline_graph": {"graphId": DEMO_PIPELINE_IDS["Graphs"]},
+        "pipeline_module": {"id": DEMO_PIPELINE_IDS["Modules"]},
+        "pipeline_template": {"templateId": DEMO_PIPELINE_IDS["Templates"]},
+        "pipeline_datasource": {"id": DEMO_PIPELINE_IDS["DataSources"]},
+    }
+    return {**scope, **per_kind.get(kind, {})}
+
+
+@pytest.mark.parametrize("name", BUILTIN_CATALOGS)
+def test_every_catalog_operation_answers(emu: Emu, name: str) -> None:
+    catalog = load_catalog(name)
+    operations = sorted(catalog.operations(),
+                        key=lambda op: (op.method == "DELETE", op.kind == "workspace"))
+    assert len(operations) >= 30
+    for op in operations:
+        url = expand(op, values(emu, op.kind), catalog.hosts)
+        routed = emu.origin + "/" + url.removeprefix("https://")
+        response = emu.session.request(op.method, routed, timeout=10)
+        expected = {200, 202, 204} if op.method == "DELETE" else {200}
+        assert response.status_code in expected, (op.kind, op.name, url, response.text)

@@ -194,8 +194,10 @@ def dumps(plan: Plan) -> bytes:
     return pretty_json(to_doc(plan)).encode("utf-8")
 
 
-def write_plan(plan: Plan, path: Path) -> None:
+def write_plan(plan: Plan, path: Path) -> dict[str, Any]:
     """Write `plan` to `path` atomically and durably, after checking it is a valid plan.
+
+    Returns the document written, so a caller can render it without serializing again.
 
     A temp file in the same folder is written, fsync'd and renamed over `path`, then the folder
     is fsync'd, so a crash leaves either the old file or the new one, never half of one.
@@ -206,6 +208,7 @@ def write_plan(plan: Plan, path: Path) -> None:
         raise PlanFileError(_describe(path, "refusing to write an invalid plan", found))
     path.parent.mkdir(parents=True, exist_ok=True)
     _atomic_write(path, pretty_json(doc).encode("utf-8"))
+    return doc
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

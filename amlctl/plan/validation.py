@@ -84,10 +84,10 @@ def problems(doc: object) -> list[Problem]:
         return [("$.format_version", f"unsupported plan format {doc['format_version']}: this "
                  f"amlctl reads format {SUPPORTED_MAJOR}.x; use the amlctl that wrote the plan")]
     found = _schema_problems(doc, strict=version[1] == 0)
-    found += _digest_problems(doc)
     if not found:  # the remaining checks rely on the shape the schema guarantees
         found += _summary_problems(doc)
         found += list(_change_problems(doc))
+    found += _digest_problems(doc)
     return found[:MAX_PROBLEMS] + _overflow(len(found))
 
 

@@ -22,6 +22,8 @@ from markupsafe import Markup, escape
 from amlctl.render import wording
 
 COMMENT_LIMIT = 65_536  # GitHub's maximum comment body, in characters
+# Sizes are measured in UTF-8 bytes: never fewer than characters or UTF-16 units, so the comment
+# fits however GitHub counts.
 _MARGIN = 512  # headroom for the omission note and rounding in the size arithmetic
 _MAX_ID = 160  # ids longer than this are cut in the comment (the plan file has them whole)
 _MAX_LISTED = 50  # manual steps, warnings and workspaces shown before "and N more"
@@ -72,11 +74,11 @@ def render_markdown(doc: Mapping[str, Any]) -> str:
     multi = len(doc.get("workspaces", [])) > 1
     shell = _template().render(**context, details="", shown=None)
     headers = {group.workspace for group in groups} if multi else set()
-    budget = COMMENT_LIMIT - len(shell) - _MARGIN - sum(len(_workspace_line(w)) + 1
-                                                        for w in headers)
+    budget = COMMENT_LIMIT - _size(shell) - _MARGIN - sum(_size(_workspace_line(w)) + 1
+                                                          for w in headers)
     details, shown = _details(groups, _fit(groups, budget), multi=multi)
     result = _template().render(**context, details=details, shown=shown)
-    if len(result) >= COMMENT_LIMIT:  # only if the fixed parts alone are too big
+    if _size(result) >= COMMENT_LIMIT:  # only if the fixed parts alone are too big
         result = _template().render(**context, details="", shown=(0, len(doc["changes"])))
     return result
 
@@ -153,10 +155,10 @@ def _diff_line(change: Mapping[str, Any], kind_width: int) -> str:
 
 def _fit(groups: Sequence[_Group], budget: int) -> int | None:
     """The largest number of lines per group that fits `budget`; None when all of them fit."""
-    sizes = [[len(line) + 1 for line in group.lines] for group in groups]
+    sizes = [[_size(line) + 1 for line in group.lines] for group in groups]
     if sum(map(sum, sizes)) <= budget:
         return None
-    notes = [len(_omitted(group, len(group.lines))) + 1 for group in groups]
+    notes = [_size(_omitted(group, len(group.lines))) + 1 for group in groups]
     low, high = 0, max(map(len, sizes))
     while low < high:
         middle = (low + high + 1) // 2
@@ -164,6 +166,10 @@ def _fit(groups: Sequence[_Group], budget: int) -> int | None:
                    for lengths, note in zip(sizes, notes, strict=True))
         low, high = (middle, high) if size <= budget else (low, middle - 1)
     return low
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8"))
 
 
 def _omitted(group: _Group, left: int) -> str:

@@ -7,7 +7,7 @@ cursor, recolour the screen or start a fake line.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import groupby
 from typing import Any, TextIO
 
@@ -60,9 +60,10 @@ def render_text(doc: Mapping[str, Any], *, color: bool = False) -> str:
     lines = list(_header(doc, paint))
     if doc.get("changes"):
         lines += ["", *_legend(paint)]
+        widths = _widths(doc["changes"])  # one set of columns for the whole plan
         for workspace, changes in groupby(doc["changes"], key=lambda c: c.get("workspace")):
             lines += ["", paint("bold", f"Workspace {wording.visible(workspace)}:")]
-            lines += _change_lines(list(changes), paint)
+            lines += _change_lines(changes, widths, paint)
     if doc.get("warnings"):
         lines += ["", paint("yellow", "Warnings:")]
         lines += [f"  {paint('yellow', '!')} {wording.visible(w)}" for w in doc["warnings"]]
@@ -109,10 +110,19 @@ def _legend(paint: _Paint) -> Iterator[str]:
         yield f"  {paint(_SYMBOL_COLOR[sym], sym)} {meaning}"
 
 
-def _change_lines(changes: list[Mapping[str, Any]], paint: _Paint) -> Iterator[str]:
+def _widths(changes: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
+    kind_width = id_width = 0
+    for change in changes:
+        kind_width = max(kind_width, len(wording.visible(change.get("kind"))))
+        id_width = max(id_width, len(wording.visible(change.get("id"))))
+    return min(_MAX_KIND, kind_width), min(_MAX_ID, id_width)
+
+
+def _change_lines(
+    changes: Iterable[Mapping[str, Any]], widths: tuple[int, int], paint: _Paint
+) -> Iterator[str]:
     v = wording.visible
-    kind_width = min(_MAX_KIND, max(len(v(c.get("kind"))) for c in changes))
-    id_width = min(_MAX_ID, max(len(v(c.get("id"))) for c in changes))
+    kind_width, id_width = widths
     for change in changes:
         state = wording.state(change)
         head = paint(_STATE_COLOR.get(state, "bold"),

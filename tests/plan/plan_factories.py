@@ -144,3 +144,26 @@ def bulk_changes(count: int) -> list[Change]:
     """`count` changes over a few kinds and actions, cheap to build."""
     makers = [("run", delete), ("artifact", export), ("metric", export), ("model", delete)]
     return [makers[i % 4][1](makers[i % 4][0], f"item-{i:06d}") for i in range(count)]
+
+
+def bulk_doc(count: int) -> dict[str, Any]:
+    """A plan document of `count` changes, built by copying dicts: fast enough for 100,000.
+
+    Its digest is not recomputed (renderers do not check it); everything else is consistent.
+    """
+    templates = [to_doc(make_plan([maker(kind, "x")]))["changes"][0]
+                 for kind, maker in (("run", delete), ("artifact", export), ("metric", export),
+                                     ("model", delete))]
+    changes = []
+    for i in range(count):
+        change = dict(templates[i % 4])
+        item_id = f"item-{i:06d}"
+        change["id"] = item_id
+        change["address"] = change["address"][:-1] + item_id
+        changes.append(change)
+    changes.sort(key=lambda c: (c["workspace"], c["action"] != "delete", c["kind"], c["id"]))
+    doc = make_doc()
+    doc["changes"] = changes
+    for action in doc["summary"]:
+        doc["summary"][action] = sum(1 for c in changes if c["action"] == action)
+    return doc

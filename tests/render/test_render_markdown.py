@@ -1,0 +1,108 @@
+"""The pull-request comment: banners, the digest footer, hostile ids, and GitHub's size limit."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from plan_factories import bulk_doc, delete, make_doc, subject_changes, teardown_plan
+from render_cases import CASES, HOSTILE_IDS, hostile_changes
+
+from amlctl.plan import to_doc
+from amlctl.render import render
+from amlctl.render.markdown import COMMENT_LIMIT, cell, code, md
+
+
+def html_of(markdown: str) -> str:
+    """The comment as GitHub-like HTML: CommonMark, tables, raw HTML passed through."""
+    markdown_it = pytest.importorskip("markdown_it")
+    return str(markdown_it.MarkdownIt("commonmark", {"html": True}).enable("table").render(
+        markdown))
+
+
+def test_heading_summary_and_digest_footer() -> None:
+    doc = make_doc(subject_changes())
+    out = render(doc, "markdown")
+    assert out.startswith("## amlctl plan: `dsr-2026-0042`\n")
+    summary = "Plan: 4 to export, 3 to delete, 1 already absent, 1 unchanged, 1 manual step."
+    assert f"```\n{summary}\n```" in out
+    assert out.endswith(f"<!-- amlctl-plan-digest: {doc['digest']} -->\n")
+    assert "<details><summary>Changes (10)</summary>" in out
+
+
+def test_deletion_banners() -> None:
+    assert ":warning: This plan deletes data :warning:" in render(
+        make_doc([delete("run", "r1")]), "markdown")
+    teardown = render(to_doc(teardown_plan()), "markdown")
+    assert "### :rotating_light: This plan deletes the whole workspace `demo-ws`" in teardown
+    assert "> [!CAUTION]" in teardown
+    assert ":warning: This plan deletes data" not in teardown
+    quiet = render(make_doc(), "markdown")
+    assert ":warning:" not in quiet and "deletes" not in quiet
+
+
+def test_summary_table_counts_kind_by_action() -> None:
+    out = render(make_doc(subject_changes()), "markdown")
+    assert "| `run` | 2 | 2 | 0 | 0 | 0 |" in out
+    assert "| **total** | **3** | **4** | **1** | **1** | **1** |" in out
+
+
+def test_hostile_ids_cannot_inject_html_or_break_the_table() -> None:
+    out = render(CASES["hostile"](), "markdown")
+    html = html_of(out)
+    assert "<script" not in html and "<img" not in html and "<b>" not in html
+    assert html.count("</details>") == 1  # only the comment's own
+    assert "@team" not in html and "@octocat" in html  # shown in code, not as a mention
+    for row in re.findall(r"<tr>.*?</tr>", html, flags=re.S):
+        assert row.count("<td") + row.count("<th") in (2, 6), row
+    diff = re.search(r'<pre><code class="language-diff">(.*?)</code></pre>', html, re.S)
+    assert diff is not None
+    assert len(diff.group(1).strip().splitlines()) == len(hostile_changes())
+
+
+def test_every_hostile_id_shows_on_one_line_in_the_diff() -> None:
+    out = render(make_doc(hostile_changes()), "markdown")
+    assert "\x1b" not in out and "\r" not in out and "\u202e" not in out
+    assert "line1\\nline2\\r\\x1b[31mred" in out
+    assert "x" * 160 + "...(+240 chars)" in out
+    assert len(HOSTILE_IDS) == 8
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("plain", "`plain`"),
+    ("a`b", "``a`b``"),
+    ("`lead", "`` `lead ``"),
+    ("two\nlines", "`two\\nlines`"),
+    ("<b>", "`<b>`"),
+])
+def test_code_spans(value: str, expected: str) -> None:
+    assert str(code(value)) == expected
+
+
+def test_cells_escape_pipes_and_text_escapes_markup() -> None:
+    assert str(cell("a|b")) == "`a\\|b`"
+    assert str(md("<i>@me* [x](y) 1. #2")) == (
+        "&lt;i&gt;@&#8203;me\\* \\[x\\]\\(y\\) 1\\. \\#2")
+
+
+def test_a_100k_change_plan_fits_in_one_comment() -> None:
+    started = time.perf_counter()
+    doc = bulk_doc(100_000)
+    out = render(doc, "markdown")
+    assert time.perf_counter() - started < 5
+    assert len(out.encode("utf-8")) < COMMENT_LIMIT
+    assert "```\nPlan: 50000 to export, 50000 to delete.\n```" in out
+    shown = re.search(r"\*\*Showing (\d+) of 100000 changes; (\d+) are not listed\*\*", out)
+    assert shown is not None and int(shown[1]) + int(shown[2]) == 100_000
+    assert int(shown[1]) > 100  # the budget is used, not wasted
+    assert "The full list is in the plan file" in out
+    left = [int(n) for n in re.findall(r"\.\.\. (\d+) more \w+ \w+ changes not shown", out)]
+    assert len(left) == 4 and sum(left) == int(shown[2])
+    assert out.endswith(" -->\n")
+
+
+def test_a_plan_that_fits_lists_everything() -> None:
+    out = render(bulk_doc(200), "markdown")
+    assert "not listed" not in out and "not shown" not in out
+    assert out.count("\n- delete ") + out.count("\n+ export ") == 200

@@ -354,7 +354,7 @@ def test_model_of_custom_catalog_relative_to_manifest(
 
 
 def test_model_of_workspace_teardown() -> None:
-    manifest, catalog = load_manifest(VALID / "teardown-with-request.yaml")
+    manifest, catalog = load_manifest(VALID / "teardown-confirm.yaml")
     assert catalog.name == manifest.catalog == "azureml-2019-11-01"  # the default
     assert manifest.request is None
     assert manifest.max_deletes == 0

@@ -54,8 +54,12 @@ class Change:
     kind: str  # catalog kind, e.g. "run", "model", "workspace"
     id: str  # the item id as the service knows it, e.g. "churn-model:1"
     action: Action
-    method: Method | None = None  # None for manual steps
-    url: str | None = None  # the exact https URL apply calls; never carries a token
+    # None for manual steps. Absent changes keep the method of their phase (DELETE for a delete
+    # target, GET for an export): it tells the two apart, and it is part of the address.
+    method: Method | None = None
+    # The exact https URL apply calls, never with a token. None for manual steps, and for absent
+    # items the planner could not address.
+    url: str | None = None
     fingerprint: str | None = None  # "etag:<v>" or "sha256:<hex>"; None for absent/manual
     export_state: ExportState | None = None  # only for Action.EXPORT
     file: str | None = None  # export file, relative to Plan.export_to

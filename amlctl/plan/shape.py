@@ -20,10 +20,10 @@ _KIND = re.compile(r"[a-z][a-z0-9_-]*")
 _URL = re.compile(r"https://[^/?#@\s]+/\S*")
 _FINGERPRINT = re.compile(r"etag:.+|sha256:[0-9a-f]{64}")
 
-# Per action: allowed methods, and which of url/fingerprint/export_state/file/title/instructions
-# must be a string (True) or null (False); None for "either" (absent's method only).
+# Per action: allowed methods, which of url/fingerprint/export_state/file/title/instructions
+# must be a string (True) or null (False) (a field left out may be either), and whether
+# long_running may be true.
 _RULES: dict[str, tuple[frozenset[str | None], dict[str, bool], bool]] = {
-    # action: (methods, string-or-null per field, long_running allowed)
     "delete": (frozenset({"DELETE"}), {"url": True, "fingerprint": True, "export_state": False,
                                        "file": False, "title": False, "instructions": False},
                True),
@@ -33,9 +33,10 @@ _RULES: dict[str, tuple[frozenset[str | None], dict[str, bool], bool]] = {
     "unchanged": (frozenset({"GET"}), {"url": True, "fingerprint": True, "export_state": False,
                                        "file": True, "title": False, "instructions": False},
                   False),
-    "absent": (frozenset({"GET", "DELETE"}), {"url": True, "fingerprint": False,
-                                              "export_state": False, "file": False,
-                                              "title": False, "instructions": False},
+    # An absent item may have no URL: the planner cannot always address what is not there.
+    "absent": (frozenset({"GET", "DELETE"}), {"fingerprint": False, "export_state": False,
+                                              "file": False, "title": False,
+                                              "instructions": False},
                True),
     "manual": (frozenset({None}), {"url": False, "fingerprint": False, "export_state": False,
                                    "file": False, "title": True, "instructions": True},

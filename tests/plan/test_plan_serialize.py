@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import stat
 from datetime import datetime, timedelta, timezone
@@ -284,3 +285,14 @@ def test_fingerprint_prefers_the_etag_and_ignores_key_order() -> None:
     assert fingerprint({"a": 1}) == "sha256:" + __import__("hashlib").sha256(
         canonical_json({"a": 1})).hexdigest()
     assert fingerprint({"a": 1}, "") == fingerprint({"a": 1})
+
+
+def test_an_absent_item_needs_its_phase_but_not_a_url(tmp_path: Path) -> None:
+    from plan_factories import absent
+
+    path = tmp_path / "x.json"
+    plan = make_plan([dataclasses.replace(absent("run", "gone"), url=None)])
+    write_plan(plan, path)
+    assert load_plan(path) == plan
+    with pytest.raises(PlanFileError, match=r"\$\.changes\[0\]\.method: None is not of type"):
+        write_plan(make_plan([dataclasses.replace(absent("run", "gone"), method=None)]), path)

@@ -146,12 +146,17 @@ def _schema_problems(doc: Mapping[str, Any], *, strict: bool) -> list[Problem]:
 def _errors(
     validator: jsonschema.Draft202012Validator, instance: Any, prefix: tuple[str | int, ...]
 ) -> list[Problem]:
-    errors = sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.path])
+    errors = sorted(validator.iter_errors(instance), key=_error_order)
     is_change = bool(prefix) and isinstance(instance, dict)
     return [
         (json_path((*prefix, *error.absolute_path)), _explain(error, instance, is_change))
         for error in errors
     ]
+
+
+def _error_order(error: jsonschema.ValidationError) -> list[tuple[int, int, str]]:
+    """Errors in document order: indexes compare as numbers, keys as text."""
+    return [(1, part, "") if isinstance(part, int) else (0, 0, part) for part in error.path]
 
 
 def _explain(error: jsonschema.ValidationError, instance: Any, is_change: bool) -> str:

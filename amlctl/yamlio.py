@@ -137,7 +137,7 @@ def _decode(raw: bytes, name: str) -> str:
         line = before.count(b"\n") + 1
         col = error.start - (before.rfind(b"\n") + 1) + 1
         raise YamlError(
-            [Diagnostic(name, line, col, "$", f"not UTF-8 text (byte 0x{raw[error.start]:02x})")]
+            [Diagnostic(name, line, col, "$", f"not UTF-8 text (byte 0x{raw[error.start]:02x}); save the file as UTF-8")]
         ) from None
 
 
@@ -145,6 +145,8 @@ def _syntax_diagnostic(error: yaml.MarkedYAMLError, name: str) -> Diagnostic:
     mark = error.problem_mark or error.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     problem = error.problem or "invalid YAML"
+    if "'\\t'" in problem or "\t" in problem:
+        return Diagnostic(name, line, col, "$", "invalid YAML: a tab cannot indent YAML; use spaces")
     context = f" ({error.context})" if error.context else ""
     return Diagnostic(name, line, col, "$", f"invalid YAML: {problem}{context}")
 

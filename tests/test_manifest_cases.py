@@ -168,17 +168,17 @@ def test_file_of_exactly_one_mebibyte_is_accepted(
     [
         pytest.param(
             SMALL_VALID.replace("demo-rg", "Jos\xe9-rg").encode("latin-1"),
-            "latin1.yaml:5:23: error: $: not UTF-8 text (byte 0xe9)\n",
+            "latin1.yaml:5:23: error: $: not UTF-8 text (byte 0xe9); save the file as UTF-8\n",
             id="latin-1",
         ),
         pytest.param(
             SMALL_VALID.encode("utf-16"),
-            "latin1.yaml:1:1: error: $: not UTF-8 text (byte 0xff)\n",
+            "latin1.yaml:1:1: error: $: not UTF-8 text (byte 0xff); save the file as UTF-8\n",
             id="utf-16",
         ),
         pytest.param(
             SMALL_VALID.encode() + b"# trailing \xc3\x28 broken sequence\n",
-            "latin1.yaml:12:12: error: $: not UTF-8 text (byte 0xc3)\n",
+            "latin1.yaml:12:12: error: $: not UTF-8 text (byte 0xc3); save the file as UTF-8\n",
             id="broken-utf-8",
         ),
     ],

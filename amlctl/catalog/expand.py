@@ -48,7 +48,7 @@ def _expand_host(template: str, values: Mapping[str, str], where: str) -> str:
     if "{location}" not in template:
         return template
     location = _value(values, "location", where).lower()
-    if not _DNS_LABEL.match(location):
+    if not _DNS_LABEL.fullmatch(location):
         raise ExpandError(f"{where}: location {location!r} is not a DNS label (e.g. eastus)")
     return template.replace("{location}", location)
 

@@ -34,6 +34,9 @@ def load_manifest(path: Path, catalog: Catalog | None = None) -> tuple[Manifest,
         doc = load_bytes(raw, str(path))
     except YamlError as error:
         raise ManifestError(error.diagnostics) from None
+    if doc.data is None:
+        raise ManifestError([doc.diagnostic((), "the file is empty; a manifest starts with "
+                                                 "version: 1 and name: ...")])
     if not isinstance(doc.data, dict):
         raise ManifestError([doc.diagnostic((), "a manifest is a mapping (version: 1, name: ...)")])
     problems = schemacheck.check(doc, "manifest")

@@ -66,18 +66,16 @@ def info(db: Path | None, fmt: str) -> int:
         raise UsageError(f"no emulator database at {db}")
     store = open_store(db, "demo")
     try:
-        rows = [{"subscriptionId": ws.subscription, "resourceGroup": ws.resource_group,
-                 "workspace": ws.name, "location": ws.location, "counts": store.counts(ws.key)}
-                for ws in store.list_workspaces()]
+        rows = [(ws, store.counts(ws.key)) for ws in store.list_workspaces()]
     finally:
         store.close()
     if fmt == "json":
-        print(json.dumps(rows, indent=2))
-    else:
-        for row in rows:
-            counts = ", ".join(f"{kind}={n}" for kind, n in row["counts"].items())  # type: ignore[attr-defined]
-            print(f"{row['subscriptionId']}/{row['resourceGroup']}/{row['workspace']} "
-                  f"({row['location']}): {counts}")
+        print(json.dumps([{"subscriptionId": ws.subscription, "resourceGroup": ws.resource_group,
+                           "workspace": ws.name, "location": ws.location, "counts": counts}
+                          for ws, counts in rows], indent=2))
+    for ws, counts in rows if fmt == "table" else []:
+        listed = ", ".join(f"{kind}={n}" for kind, n in counts.items())
+        print(f"{ws.subscription}/{ws.resource_group}/{ws.name} ({ws.location}): {listed}")
     sys.stdout.flush()
     return EXIT_OK
 

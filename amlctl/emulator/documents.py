@@ -93,10 +93,10 @@ def compute(ws: Doc, name: str, vm_size: str, minutes: int) -> Doc:
     }
 
 
-def experiment(name: str, minutes: int, latest_run: str | None) -> Doc:
+def experiment(name: str, minutes: int, latest_run: str | None, latest_minutes: int) -> Doc:
     return {"experimentId": guid("experiment", name), "name": name, "description": None,
             "createdUtc": stamp(minutes), "tags": {}, "archivedTime": None,
-            "latestCreatedRunCreatedUtc": stamp(minutes + 60) if latest_run else None,
+            "latestCreatedRunCreatedUtc": stamp(latest_minutes) if latest_run else None,
             "latestCreatedRunId": latest_run}
 
 
@@ -147,7 +147,7 @@ def task(task_id: str, name: str, user: User, minutes: int, run_id: str | None) 
 
 def datastore(name: str, kind: str, credential: str, secret: str, sub: str, rg: str,
               account: str) -> Doc:
-    section: Doc = {
+    storage: Doc | None = {
         "accountName": account, "containerName": f"azureml-{name}", "endpoint": "core.windows.net",
         "protocol": "https", "credentialType": credential, "credential": secret,
         "clientCredentials": None, "blobCacheTimeout": 0, "isSas": credential == "Sas",
@@ -155,15 +155,15 @@ def datastore(name: str, kind: str, credential: str, secret: str, sub: str, rg: 
         "sasToken": secret if credential == "Sas" else None,
         "areWorkspaceManagedIdentitiesAllowed": False, "subscriptionId": sub,
         "resourceGroup": rg}
-    lake = None
-    if credential == "ClientCredentials":
-        section = {}
+    lake: Doc | None = None
+    if credential == "ClientCredentials":  # a service principal on a data lake, not a key
+        storage = None
         lake = {"storeName": account, "clientCredentials": {
             "clientId": guid("client", name), "tenantId": TENANT_ID, "clientSecret": secret,
             "resourceUri": "https://datalake.azure.net/", "authorityUrl":
             "https://login.microsoftonline.com"}, "subscriptionId": sub, "resourceGroup": rg}
     return {"name": name, "dataStoreType": kind, "hasBeenValidated": True, "tags": {},
-            "azureStorageSection": section or None, "azureDataLakeSection": lake,
+            "azureStorageSection": storage, "azureDataLakeSection": lake,
             "azureSqlDatabaseSection": None, "azurePostgreSqlSection": None,
             "glusterFsSection": None}
 

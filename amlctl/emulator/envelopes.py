@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from amlctl.emulator.wire import JSON, Request, Response, json_response
+from amlctl.emulator.wire import Request, Response, json_response
 
 _DATAPLANE_TOP_CODES = {429: "RequestThrottled", 500: "ServiceError", 503: "TransientError"}
 
@@ -81,7 +81,3 @@ def missing_token(request: Request) -> Response:
                       "innerError": {"code": "AuthorizationError", "innerError": None},
                       "debugInfo": None, "additionalInfo": None}}
     return json_response(401, body)
-
-
-def is_json(response: Response) -> bool:
-    return response.headers.get("Content-Type", "") == JSON

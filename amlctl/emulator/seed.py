@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from amlctl.emulator import documents as d
+from amlctl.emulator import pipelines
 from amlctl.emulator.documents import Doc, User
 from amlctl.emulator.store import ItemRow, Store, dumps, make_etag, workspace_key
 from amlctl.errors import UsageError
@@ -95,9 +96,7 @@ DEMO_PIPELINE_IDS = {
     "DataSources": "3b9f2a10-5c1e-4d7a-8e2b-000000000d01",
 }
 DEMO_EU_PIPELINE_IDS = {kind: value[:-2] + "02" for kind, value in DEMO_PIPELINE_IDS.items()}
-PIPELINE_KINDS = {"Experiments": "pipeline_experiment", "Graphs": "pipeline_graph",
-                  "Modules": "pipeline_module", "Templates": "pipeline_template",
-                  "DataSources": "pipeline_datasource"}
+PIPELINE_KINDS = pipelines.KINDS  # URL segment -> store kind
 SCALE_RESOURCE_GROUP = "scale-rg"
 SCALE_WORKSPACE = "scale-ws"
 
@@ -165,12 +164,12 @@ def _demo(store: Store) -> None:
 
 
 def _demo_runs(rows: _Rows, ws: str) -> None:
-    runs = [r for r in DEMO_RUNS if r[0] == ws]
-    for exp in dict.fromkeys(r[1] for r in runs):
-        mine = [r for r in runs if r[1] == exp]
-        rows.add("experiment", exp, d.experiment(exp, 20, mine[-1][2]))
-        for number, (_, _, run_id, user, status, target) in enumerate(mine, start=1):
-            at = 100 + 1440 * DEMO_RUNS.index(next(r for r in runs if r[2] == run_id))
+    # a run's place in DEMO_RUNS fixes its time: one a day from the seed epoch
+    runs = [(100 + 1440 * index, run) for index, run in enumerate(DEMO_RUNS) if run[0] == ws]
+    for exp in dict.fromkeys(run[1] for _, run in runs):
+        mine = [(at, run) for at, run in runs if run[1] == exp]
+        rows.add("experiment", exp, d.experiment(exp, 20, mine[-1][1][2], mine[-1][0]))
+        for number, (at, (_, _, run_id, user, status, target)) in enumerate(mine, start=1):
             rows.add("run", run_id, d.run(exp, run_id, number, user, at, status, target), exp)
             for name, value in (("accuracy", 0.8 + number / 100), ("loss", 0.4 - number / 100)):
                 metric = d.metric(run_id, name, round(value, 4), at + 8)
@@ -225,7 +224,7 @@ def _scale(store: Store, runs: int) -> None:
                                     for n in range(100, 107)]
     experiments = [f"exp-{n:04d}" for n in range(max(1, runs // 100))]
     for n, exp in enumerate(experiments):
-        rows.add("experiment", exp, d.experiment(exp, n, None))
+        rows.add("experiment", exp, d.experiment(exp, n, None, 0))
     run_ids = []
     for n in range(runs):
         exp, user = experiments[n % len(experiments)], users[n % len(users)]

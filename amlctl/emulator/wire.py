@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 JSON = "application/json; charset=utf-8"
 
@@ -80,8 +80,3 @@ def json_response(status: int, doc: Any, headers: Mapping[str, str] | None = Non
 
 def empty_response(status: int, headers: Mapping[str, str] | None = None) -> Response:
     return Response(status, dict(headers or {}), b"")
-
-
-def quote_segment(value: str) -> str:
-    """Percent-encode one path segment (ids such as `name:version` keep their colon encoded)."""
-    return quote(value, safe="")

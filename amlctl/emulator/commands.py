@@ -7,10 +7,11 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from amlctl.emulator.app import EmulatorApp
 from amlctl.emulator.config import EmulatorConfig
@@ -37,25 +38,30 @@ def serve(host: str, port: int, db: Path | None, seed: str, latency_ms: int, fau
     try:
         server = EmulatorServer(app, host, port)
         print(f"amlctl emulator listening on {server.origin}", flush=True)
-        _stop_on_sigterm()
+        previous = _stop_on_sigterm()
         try:
             server.serve_forever()
         except KeyboardInterrupt:
             pass
         finally:
             server.close()
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
     finally:
         app.close()
         store.close()
     return EXIT_OK
 
 
-def _stop_on_sigterm() -> None:
+def _stop_on_sigterm() -> Callable[[int, FrameType | None], Any] | int | None:
+    """Make SIGTERM stop the server like Ctrl-C; returns the handler it replaced (None when not
+    on the main thread, where signals cannot be handled)."""
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, interrupt)
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, interrupt)
 
 
 def info(db: Path | None, fmt: str) -> int:

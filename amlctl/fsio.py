@@ -1,0 +1,262 @@
+"""Crash-safe, confined file writing for exports: nothing escapes the root, nothing is half-written.
+
+Every write goes temp file -> fsync(file) -> os.replace -> fsync(folder), so after a crash or a
+power loss a final name holds either its old content or its new content, never part of either.
+Temp files are named `.amlctl-tmp-*` so a resumed run can remove leftovers with `clean_temp`.
+
+Confinement works on folder file descriptors: each path component below the root is opened
+with O_NOFOLLOW|O_DIRECTORY relative to its parent's descriptor, and files are created relative
+to the last one. A symbolic link anywhere below the root is refused, and because nothing is
+looked up by full path again after the check, swapping a folder for a link mid-way cannot
+redirect a write (no check-then-use race). The root itself is the user's choice and may be a
+link. Folders are created 0700 and files 0600 at creation: personal data is never readable by
+others, not even for the moment between create and chmod.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import secrets
+import stat
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from amlctl.errors import AmlctlError
+
+TEMP_PREFIX = ".amlctl-tmp-"
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+_CHUNK = 1 << 20
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class FsError(AmlctlError):
+    """A file or folder under an export root could not be written or read."""
+
+
+class UnsafePathError(FsError):
+    """A relative path would leave its root (absolute, `..`, a symbolic link on the way)."""
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """A file written under a root: its posix path relative to the root, SHA-256 hex, bytes."""
+
+    path: str
+    sha256: str
+    size: int
+
+
+def ensure_dir(root: Path, relative: str) -> Path:
+    """Create `relative` (and its parents) under `root`, each new folder 0700; return its path.
+
+    The root is created (0700) when missing. An empty `relative` means the root itself.
+    Raises UnsafePathError when the path would leave the root.
+    """
+    parts = _parts(relative, allow_empty=True)
+    fd = _open_dir(root, relative, parts)
+    os.close(fd)
+    return Path(root, *parts)
+
+
+def write_atomic(root: Path, relative: str, data: bytes) -> FileRecord:
+    """Write `data` to `root/relative` atomically and durably, file 0600; see the module doc."""
+    return write_stream_atomic(root, relative, (data,))
+
+
+def write_stream_atomic(root: Path, relative: str, chunks: Iterable[bytes]) -> FileRecord:
+    """Write the bytes of `chunks` to `root/relative` atomically, hashing as they go.
+
+    An exception from `chunks` (a dropped download) propagates unchanged after the temp file
+    is removed; the final name keeps whatever it held before. Filesystem failures raise FsError.
+    """
+    parts = _parts(relative, allow_empty=False)
+    folder = _open_dir(root, relative, parts[:-1])
+    try:
+        temp, fd = _new_temp(folder, relative)
+        try:
+            try:
+                digest, size = _fill(fd, relative, chunks)
+            finally:
+                os.close(fd)
+            with _fs_errors(relative, "cannot rename into place"):
+                os.replace(temp, parts[-1], src_dir_fd=folder, dst_dir_fd=folder)
+        except BaseException:
+            _unlink_quietly(temp, folder)
+            raise
+        # The rename is atomic but only durable once the folder entry itself is on disk.
+        with _fs_errors(relative, "cannot sync folder"):
+            os.fsync(folder)
+    finally:
+        os.close(folder)
+    return FileRecord("/".join(parts), digest, size)
+
+
+def sha256_file(path: Path) -> tuple[str, int]:
+    """SHA-256 hex and size of the file at `path`; a symbolic link there is refused (OSError)."""
+    digest = hashlib.sha256()
+    size = 0
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as stream:
+        while block := stream.read(_CHUNK):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
+
+
+def clean_temp(root: Path) -> list[str]:
+    """Remove leftover `.amlctl-tmp-*` files under `root`; return their relative paths.
+
+    Only call it while holding the plan lock: another writer's temp files look the same.
+    Symbolic links to folders are not followed, so nothing outside `root` is touched.
+    """
+    removed: list[str] = []
+    if not root.is_dir():
+        return removed
+    for folder, _dirs, files in os.walk(root, followlinks=False):
+        for name in sorted(files):
+            if name.startswith(TEMP_PREFIX):
+                path = Path(folder, name)
+                path.unlink(missing_ok=True)
+                removed.append(path.relative_to(root).as_posix())
+    return sorted(removed)
+
+
+def confined_path(root: Path, relative: str) -> Path:
+    """`root/relative` for reading, after checking it stays inside `root` once links are resolved.
+
+    For reads (verify) where no descriptor walk is needed; raises UnsafePathError.
+    """
+    parts = _parts(relative, allow_empty=False)
+    real_root = os.path.realpath(root)
+    target = os.path.realpath(Path(real_root, *parts))
+    if os.path.commonpath([real_root, target]) != real_root:
+        raise UnsafePathError(f"{relative!r} resolves outside {root} (to {target})")
+    return Path(root, *parts)
+
+
+def _parts(relative: str, *, allow_empty: bool) -> tuple[str, ...]:
+    """The components of a relative posix path, refusing anything that could leave the root."""
+    if "\0" in relative or "\\" in relative:
+        raise UnsafePathError(f"unsafe path {relative!r}: NUL or backslash in name")
+    pure = PurePosixPath(relative)
+    if pure.is_absolute():
+        raise UnsafePathError(f"unsafe path {relative!r}: absolute, must be relative to the root")
+    if ".." in pure.parts:
+        raise UnsafePathError(f"unsafe path {relative!r}: '..' would leave the root")
+    parts = tuple(part for part in pure.parts if part != ".")
+    if not parts and not allow_empty:
+        raise UnsafePathError(f"unsafe path {relative!r}: no file name")
+    return parts
+
+
+def _open_dir(root: Path, relative: str, parts: tuple[str, ...]) -> int:
+    """A descriptor of root/parts, creating missing folders 0700 and refusing links on the way."""
+    fd = _open_root(root)
+    try:
+        for depth, part in enumerate(parts, start=1):
+            child = _open_child(fd, part, relative, "/".join(parts[:depth]))
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _open_root(root: Path) -> int:
+    missing = [p for p in (root, *root.parents) if not p.exists()]
+    with _fs_errors(str(root), "cannot create export root"):
+        for folder in reversed(missing):
+            _mkdir_private(folder)
+        return os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
+def _open_child(parent: int, name: str, relative: str, shown: str) -> int:
+    created = _mkdir_private(name, parent, relative)
+    try:
+        fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
+    except OSError as error:
+        if error.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise UnsafePathError(
+                f"unsafe path {relative!r}: {shown} is a symbolic link or not a folder"
+            ) from None
+        raise FsError(f"cannot open folder {shown!r}: {error.strerror}") from None
+    if created:
+        _narrow_to(fd, DIR_MODE)
+    return fd
+
+
+def _mkdir_private(name: str | Path, parent: int | None = None, relative: str = "") -> bool:
+    """mkdir with mode 0700; True when it created the folder, False when something was there."""
+    try:
+        os.mkdir(name, DIR_MODE, dir_fd=parent)
+    except FileExistsError:
+        return False
+    except OSError as error:
+        raise FsError(f"cannot create folder {name!s} for {relative!r}: {error.strerror}") from None
+    if parent is None:
+        os.chmod(name, DIR_MODE)  # the root: a umask like 0o277 must not leave it unusable
+    return True
+
+
+def _narrow_to(fd: int, mode: int) -> None:
+    """Set exactly `mode` when umask made it narrower; umask can only remove bits, never add."""
+    if stat.S_IMODE(os.fstat(fd).st_mode) != mode:
+        os.fchmod(fd, mode)
+
+
+def _new_temp(folder: int, relative: str) -> tuple[str, int]:
+    """Create a private temp file in `folder`; return its name and a descriptor to write it."""
+    name = TEMP_PREFIX + secrets.token_hex(8)
+    with _fs_errors(relative, "cannot create temp file"):
+        fd = os.open(name, _TEMP_FLAGS, FILE_MODE, dir_fd=folder)
+    try:
+        _narrow_to(fd, FILE_MODE)
+    except BaseException:
+        os.close(fd)
+        raise
+    return name, fd
+
+
+def _fill(fd: int, relative: str, chunks: Iterable[bytes]) -> tuple[str, int]:
+    """Write `chunks` to `fd` unbuffered and fsync it; return SHA-256 hex and size."""
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in chunks:  # errors raised by the iterator itself pass through unchanged
+        digest.update(chunk)
+        size += len(chunk)
+        with _fs_errors(relative, "cannot write"):
+            _write_all(fd, chunk)
+    with _fs_errors(relative, "cannot sync"):
+        os.fsync(fd)
+    return digest.hexdigest(), size
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+@contextmanager
+def _fs_errors(relative: str, what: str) -> Iterator[None]:
+    """Turn an OSError of our own syscalls into FsError naming the file (disk full, EACCES)."""
+    try:
+        yield
+    except FsError:
+        raise
+    except OSError as error:
+        raise FsError(f"{what} {relative!r}: {error.strerror or error}") from None
+
+
+def _unlink_quietly(name: str, folder: int) -> None:
+    # A leftover temp is harmless: clean_temp removes it on the next run.
+    with contextlib.suppress(OSError):
+        os.unlink(name, dir_fd=folder)

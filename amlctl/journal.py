@@ -1,0 +1,401 @@
+"""The apply journal (`<plan>.journal.jsonl`) and the plan lock (`<plan>.lock`).
+
+The journal is append-only JSON lines, one record per state transition of an item:
+{"seq": n, "time": RFC 3339 UTC, "address": str | null, "event": str, ...fields}. `append`
+returns only once its line is fsync'd, so the executor can rely on "journaled, then act":
+a DELETE goes out only after its `delete-sent` line is on disk, and an item counts as done only
+after its terminal line is. A crash can tear at most the last line (no newline, or not JSON);
+`Journal.open` drops it, since whatever it recorded had not been acted on yet.
+
+The lock is an flock on an open file, so the kernel releases it when its holder dies, even by
+kill -9: a crashed apply never leaves a stale lock to break by hand. Take the lock before
+opening the journal: the journal itself assumes a single writing process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import getpass
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from amlctl.errors import AmlctlError, ApplyRefused
+
+JOURNAL_SUFFIX = ".journal.jsonl"
+LOCK_SUFFIX = ".lock"
+
+START = "start"  # header, address null: plan_digest, target, started
+RESUME = "resume"  # a later run picked the journal up again, address null: pid, host
+EXPORT_DONE = "export-done"  # file, sha256, size, request_id, status (+ content_file/_sha256/_size)
+DELETE_SENT = "delete-sent"  # written BEFORE the DELETE goes out
+DELETE_ACCEPTED = "delete-accepted"  # 202 and its poll URL: poll, never re-send
+DELETE_DONE = "delete-done"  # outcome: deleted | absent, status, request_id
+SKIPPED = "skipped"  # reason: changed-since-plan | gone-since-plan | blocked, status, detail
+FAILED = "failed"  # status, code, message: retried on a re-run
+FINISH = "finish"  # summary counts, address null
+
+EVENTS = frozenset(
+    {START, RESUME, EXPORT_DONE, DELETE_SENT, DELETE_ACCEPTED, DELETE_DONE, SKIPPED, FAILED, FINISH}
+)
+TERMINAL = frozenset({EXPORT_DONE, DELETE_DONE, SKIPPED})
+_IN_FLIGHT = frozenset({DELETE_SENT, DELETE_ACCEPTED})
+_RESERVED = ("seq", "time", "address", "event")
+
+
+class JournalError(AmlctlError):
+    """The journal file is unreadable or damaged beyond a torn last line."""
+
+
+class PlanLocked(ApplyRefused):
+    """Another process holds the plan lock."""
+
+
+def journal_path(plan: Path) -> Path:
+    """`<plan>.journal.jsonl`; a path already ending so is returned as is."""
+    return (
+        plan if plan.name.endswith(JOURNAL_SUFFIX) else plan.with_name(plan.name + JOURNAL_SUFFIX)
+    )
+
+
+def lock_path(plan: Path) -> Path:
+    """`<plan>.lock`."""
+    return plan.with_name(plan.name + LOCK_SUFFIX)
+
+
+def rfc3339(moment: datetime) -> str:
+    """`YYYY-MM-DDTHH:MM:SS.mmmZ` in UTC."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ItemState:
+    """Where one address stands: its last event and that record's fields.
+
+    `in_flight` holds the fields of the last delete-sent/delete-accepted record not followed by
+    a terminal event, under `in_flight_event`: a `failed` after a DELETE went out does not make
+    its outcome any less unknown. `failures` counts `failed` records, across runs.
+    """
+
+    event: str
+    fields: Mapping[str, Any]
+    seq: int
+    time: str
+    in_flight_event: str | None = None
+    in_flight: Mapping[str, Any] = field(default_factory=dict)
+    failures: int = 0
+
+    @property
+    def terminal(self) -> bool:
+        """True when the item is finished for this plan (exported, deleted or skipped)."""
+        return self.event in TERMINAL
+
+
+class Journal:
+    """An open journal: replayed state plus fsync'd appends. Safe to share between threads."""
+
+    def __init__(self, path: Path, fd: int, now: Callable[[], datetime]) -> None:
+        self.path = path
+        self._fd: int | None = fd
+        self._now = now
+        self._lock = threading.Lock()
+        self._seq = 0
+        self._header: dict[str, Any] | None = None
+        self._states: dict[str, ItemState] = {}
+
+    @classmethod
+    def open(cls, path: Path, *, now: Callable[[], datetime] = _utcnow) -> Journal:
+        """Open (creating, 0600) the journal of plan `path` and replay it.
+
+        `path` is the plan file or the journal itself. A torn last line is truncated away;
+        any other bad line raises JournalError naming its line number.
+        """
+        target = journal_path(path)
+        created = not target.exists()
+        flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            fd = os.open(target, flags, 0o600)
+        except OSError as error:
+            raise JournalError(f"{target}: cannot open journal: {error.strerror}") from None
+        journal = cls(target, fd, now)
+        try:
+            journal._replay()
+            if created:
+                _fsync_dir(target.parent)  # the new file's name must survive a power loss too
+        except BaseException:
+            journal.close()
+            raise
+        return journal
+
+    @property
+    def header(self) -> dict[str, Any] | None:
+        """The first record (event "start"), or None for a journal nothing was written to."""
+        return None if self._header is None else dict(self._header)
+
+    def state(self, address: str) -> ItemState | None:
+        """The replayed and appended state of `address`, or None when it has no record."""
+        with self._lock:
+            return self._states.get(address)
+
+    def pending(self, addresses: Iterable[str]) -> list[str]:
+        """The addresses, in the order given, with no terminal event yet."""
+        with self._lock:
+            return [a for a in addresses if not _is_terminal(self._states.get(a))]
+
+    def unknown_deletes(self) -> list[str]:
+        """Addresses whose DELETE went out with no known outcome: GET them before re-sending."""
+        return self._in_flight(DELETE_SENT)
+
+    def accepted_deletes(self) -> list[str]:
+        """Addresses whose DELETE was accepted (202): poll `in_flight` URL, never re-send."""
+        return self._in_flight(DELETE_ACCEPTED)
+
+    def append(self, event: str, address: str | None = None, **fields: Any) -> dict[str, Any]:
+        """Write one record and fsync it before returning it. Raises JournalError on I/O errors."""
+        with self._lock:
+            _check_append(event, fields, has_header=self._header is not None)
+            fd = self._require_open()
+            record = {
+                "seq": self._seq + 1,
+                "time": rfc3339(self._now()),
+                "address": address,
+                "event": event,
+                **fields,
+            }
+            line = json.dumps(record, separators=(",", ":"), ensure_ascii=True) + "\n"
+            _write_all(fd, line.encode("ascii"), self.path)
+            self._seq += 1
+            self._apply(record)
+        # fsync outside the lock: concurrent appenders share one disk flush (group commit), and
+        # the record is on disk by the time this returns because its bytes were written first.
+        try:
+            os.fsync(fd)
+        except OSError as error:
+            raise JournalError(f"{self.path}: cannot sync journal: {error.strerror}") from None
+        return record
+
+    def close(self) -> None:
+        """Close the file; later appends raise JournalError."""
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _in_flight(self, event: str) -> list[str]:
+        with self._lock:
+            found = [(s.seq, a) for a, s in self._states.items() if s.in_flight_event == event]
+        return [address for _seq, address in sorted(found)]
+
+    def _require_open(self) -> int:
+        if self._fd is None:
+            raise JournalError(f"{self.path}: journal is closed")
+        return self._fd
+
+    def _replay(self) -> None:
+        fd = self._require_open()
+        data = _read_all(fd)
+        lines = data.split(b"\n")
+        # split leaves the part after the last newline at the end: b"" when the file is whole.
+        good, last = lines[:-1], lines[-1]
+        keep = len(data) - len(last)
+        if last == b"" and good and _parse(good[-1]) is None:
+            good, keep = good[:-1], keep - len(good[-1]) - 1  # newline made it, the JSON did not
+        for number, raw in enumerate(good, start=1):
+            record = _parse(raw)
+            if record is None:
+                raise JournalError(
+                    f"{self.path}:{number}: not a journal record; the journal is "
+                    "damaged, move it aside only if you know what was applied"
+                )
+            self._check_seq(record, number)
+            self._apply(record)
+        if keep != len(data):
+            os.ftruncate(fd, keep)  # O_APPEND: the next line starts right after the last good one
+            os.fsync(fd)
+
+    def _check_seq(self, record: dict[str, Any], number: int) -> None:
+        if record["seq"] != self._seq + 1:
+            raise JournalError(
+                f"{self.path}:{number}: seq {record['seq']}, expected "
+                f"{self._seq + 1}; the journal was edited or interleaved"
+            )
+        if number == 1 and record["event"] != START:
+            raise JournalError(f"{self.path}:1: first record is {record['event']!r}, not 'start'")
+        self._seq = record["seq"]
+
+    def _apply(self, record: dict[str, Any]) -> None:
+        if record["event"] == START and self._header is None:
+            self._header = record
+        address = record["address"]
+        if address is not None:
+            self._states[address] = _next_state(self._states.get(address), record)
+
+
+def _check_append(event: str, fields: Mapping[str, Any], *, has_header: bool) -> None:
+    """Catch executor bugs before they reach the file: these are programming errors."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown journal event {event!r}")
+    if (event == START) == has_header:
+        raise ValueError("'start' must be the first record, and only the first")
+    clash = [key for key in _RESERVED if key in fields]
+    if clash:
+        raise ValueError(f"journal fields may not be named {', '.join(clash)}")
+
+
+def _next_state(previous: ItemState | None, record: dict[str, Any]) -> ItemState:
+    event = record["event"]
+    fields = {k: v for k, v in record.items() if k not in _RESERVED}
+    flight_event = previous.in_flight_event if previous else None
+    flight: Mapping[str, Any] = previous.in_flight if previous else {}
+    if event in _IN_FLIGHT:
+        flight_event, flight = event, fields
+    elif event in TERMINAL:
+        flight_event, flight = None, {}
+    failures = (previous.failures if previous else 0) + (event == FAILED)
+    return ItemState(event, fields, record["seq"], record["time"], flight_event, flight, failures)
+
+
+def _is_terminal(state: ItemState | None) -> bool:
+    return state is not None and state.terminal
+
+
+def _parse(raw: bytes) -> dict[str, Any] | None:
+    """A journal record from one line, or None when the line is not one."""
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(record, dict):
+        return None
+    ok = (
+        isinstance(record.get("seq"), int)
+        and isinstance(record.get("event"), str)
+        and isinstance(record.get("time"), str)
+        and isinstance(record.get("address", 0), str | None)
+    )
+    return record if ok else None
+
+
+def _read_all(fd: int) -> bytes:
+    os.lseek(fd, 0, os.SEEK_SET)
+    blocks = []
+    while block := os.read(fd, 1 << 20):
+        blocks.append(block)
+    return b"".join(blocks)
+
+
+def _write_all(fd: int, data: bytes, path: Path) -> None:
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+    except OSError as error:
+        raise JournalError(f"{path}: cannot append to journal: {error.strerror}") from None
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class PlanLock:
+    """Exclusive lock on a plan for one apply: `with PlanLock(plan): ...`.
+
+    `<plan>.lock` holds {pid, host, user, since} of the holder while the lock is held. A second
+    acquirer gets PlanLocked at once, naming the holder. On release the file is emptied and left
+    in place (removing it would let a waiter lock the unlinked file while a newcomer locks a new
+    one); an empty or stale-content file without an flock on it is simply free.
+    """
+
+    def __init__(self, plan: Path, *, now: Callable[[], datetime] = _utcnow) -> None:
+        self.plan = plan
+        self.path = lock_path(plan)
+        self._now = now
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise PlanLocked immediately (never waits)."""
+        if self._fd is not None:
+            raise RuntimeError(f"{self.path} is already held by this object")
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise PlanLocked(f"plan {self.plan} is being applied by {self._holder()}") from None
+        holder = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "user": _user(),
+            "since": rfc3339(self._now()),
+        }
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(holder).encode("utf-8"), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        """Empty the lock file and unlock it; a no-op when not held."""
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            os.ftruncate(fd, 0)  # before unlocking: the next holder never reads our details
+        finally:
+            os.close(fd)  # closing the last descriptor drops the flock
+
+    def __enter__(self) -> PlanLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+    def _holder(self) -> str:
+        # The holder writes its details just after locking: give it a moment to do so.
+        for _attempt in range(10):
+            with contextlib.suppress(OSError, ValueError):
+                info = json.loads(self.path.read_text(encoding="utf-8"))
+                return (
+                    f"pid {info.get('pid', '?')} on {info.get('host', '?')} "
+                    f"since {info.get('since', '?')}"
+                )
+            time.sleep(0.02)
+        return "another process (its lock file names no holder)"
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers): the uid still identifies
+        return str(os.getuid())

@@ -138,6 +138,48 @@ def show(
     _run("show", plan_file=plan_file, fmt=format)
 
 
+@app.command()
+def apply(
+    target: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Argument(
+            metavar="[PLAN|MANIFEST]",
+            help="A saved plan, or a manifest to plan "
+            "first; default: the one pending plan under plans/.",
+        ),
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Skip the prompt (saved plan files only).")
+    ] = False,
+    parallelism: ParallelismOption = 10,
+    endpoint: EndpointOption = None,
+    emulator: EmulatorFlag = False,
+    format: Annotated[
+        str, typer.Option("--format", help="Progress as text or json lines.")
+    ] = "text",
+) -> None:
+    """Apply exactly a reviewed plan: exports, then deletes; resumable; leaves a receipt."""
+    _run(
+        "apply",
+        target=target,
+        yes=yes,
+        parallelism=parallelism,
+        endpoint=endpoint,
+        emulator=emulator,
+        fmt=format,
+    )
+
+
+@app.command()
+def verify(
+    plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="An applied plan file.")],
+    endpoint: EndpointOption = None,
+    emulator: EmulatorFlag = False,
+) -> None:
+    """After apply: every deleted item is gone, every exported file matches its hash."""
+    _run("verify", plan_file=plan_file, endpoint=endpoint, emulator=emulator)
+
+
 @emulator_app.command("serve")
 def emulator_serve(
     host: Annotated[str, typer.Option("--host", help="Loopback address to bind.")] = "127.0.0.1",

@@ -151,7 +151,7 @@ def _make_plan(
     from amlctl import __version__, exportindex, inventory
     from amlctl.azure.connect import open_client
     from amlctl.plan.planner import PlanContext, make_plan
-    from amlctl.plan.serialize import plan_timestamp, to_doc, write_plan
+    from amlctl.plan.serialize import plan_timestamp, write_plan
 
     override = load_catalog(catalog) if catalog else None
     manifest, loaded = load_manifest(manifest_path, override)
@@ -167,8 +167,7 @@ def _make_plan(
     context = PlanContext(target, created, __version__, index)
     made = make_plan(manifest, loaded, found, context)
     path = out or Path("plans") / f"{manifest_path.stem}.plan.json"
-    write_plan(made, path)
-    return to_doc(made), path
+    return write_plan(made, path), path
 
 
 def _print_rendered(doc: dict[str, Any], fmt: str) -> None:
@@ -199,3 +198,121 @@ def emulator_info(db: Path | None, fmt: str) -> int:
     from amlctl.emulator import commands as emulator
 
     return emulator.info(db, fmt)
+
+
+def apply(
+    target: Path | None, yes: bool, parallelism: int, endpoint: str | None, emulator: bool, fmt: str
+) -> int:
+    """Apply a saved plan (or plan a manifest first), after every check and a confirmation."""
+    from amlctl import apply as applying
+    from amlctl.azure.connect import open_client
+    from amlctl.plan.model import Action
+
+    if fmt not in ("text", "json"):
+        raise UsageError(f"--format must be text or json, not {fmt!r}")
+    path = _plan_to_apply(target, yes, endpoint, emulator, parallelism)
+    loaded = applying.load_for_apply(path)
+    applying.check_limits(loaded.plan)
+    plan = loaded.plan
+    with open_client(
+        loaded.catalog, endpoint=endpoint, emulator=emulator, parallelism=parallelism
+    ) as client:
+        applying.check_target(loaded, client)
+        journal = applying.open_journal(loaded)
+        try:
+            _print_rendered(loaded.doc, "text")
+            work = plan.summary[Action.EXPORT] + plan.summary[Action.DELETE]
+            if work and not yes:
+                applying.confirm(plan, applying.terminal_ask(), sys.stderr)
+            progress = _apply_progress(work, fmt)
+            result, doc = applying.run(
+                loaded, client, journal, parallelism=parallelism, on_outcome=progress
+            )
+            progress.close()
+        finally:
+            journal.close()
+    _print_apply_summary(doc, path, loaded.doc["digest"])
+    return applying.exit_code(result, doc)
+
+
+def _plan_to_apply(
+    target: Path | None, yes: bool, endpoint: str | None, emulator: bool, parallelism: int
+) -> Path:
+    from amlctl.apply import find_pending, require_plan_file
+
+    if target is None:
+        pending = find_pending()
+        if len(pending) != 1:
+            listed = "".join(f"\n  {p}" for p in pending) or " none found under plans/"
+            raise UsageError(f"name the plan to apply; pending plans:{listed}")
+        return pending[0]
+    if target.suffix in (".yaml", ".yml"):
+        if yes:
+            raise UsageError(
+                "--yes applies only to a saved plan file that was reviewed; plan "
+                "the manifest first (amlctl plan) or answer the prompt"
+            )
+        _, path = _make_plan(target, None, None, endpoint, emulator, parallelism)
+        return path
+    require_plan_file(target)
+    return target
+
+
+def _apply_progress(total: int, fmt: str) -> Any:
+    from amlctl.progress import Progress
+
+    live = fmt == "text" and sys.stderr.isatty()
+    return Progress(total, sys.stderr if live else sys.stdout, live=live, fmt=fmt)
+
+
+def _print_apply_summary(doc: dict[str, Any], plan_path: Path, digest: str) -> None:
+    from amlctl.receipt import receipt_paths
+
+    summary = doc["summary"]
+    parts = ", ".join(f"{n} {name}" for name, n in summary.items() if n) or "nothing to do"
+    if summary["failed"] or summary["not-done"]:
+        print(f"Apply incomplete: {parts}.")
+        print("Run the same `amlctl apply` again to resume; finished items are not redone.")
+    elif summary["skipped"] or summary["blocked"]:
+        print(f"Apply finished with items left: {parts}.")
+        print(
+            "Skipped items changed since the plan and blocked ones are in use: see the "
+            "receipt, then make a new plan for them."
+        )
+    else:
+        print(f"Apply complete: {parts}.")
+    print(f"Receipt: {receipt_paths(plan_path, digest)[0]}")
+
+
+def verify(plan_file: Path, endpoint: str | None, emulator: bool) -> int:
+    """Re-check an applied plan: deleted items are gone, exported files match their hashes."""
+    from amlctl import receipt
+    from amlctl.azure.connect import open_client
+    from amlctl.exporter import verify_files
+    from amlctl.plan.serialize import from_doc, load_doc
+
+    doc = load_doc(plan_file)
+    plan = from_doc(doc)
+    done = receipt.load(plan_file, doc["digest"])
+    if done is None:
+        raise UsageError(f"{plan_file}: no receipt next to it; apply the plan first")
+    items = done["items"]
+    problems: list[str] = []
+    exported = {i["address"]: i for i in items if i["result"] == "exported"}
+    if exported and plan.export_to is not None:
+        problems += verify_files(Path(plan.export_to), exported)
+    gone = [i for i in items if i["action"] == "delete" and i["result"] in ("deleted", "absent")]
+    if gone:
+        with open_client(
+            load_catalog(plan.catalog.name), endpoint=endpoint, emulator=emulator, parallelism=4
+        ) as client:
+            for item in gone:
+                if client.get(item["url"], expect=(200, 404)).status != 404:
+                    problems.append(f"{item['address']}: still exists ({item['url']})")
+    for line in problems:
+        print(line)
+    if problems:
+        print(f"verify failed: {len(problems)} problem(s)", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"verified: {len(gone)} deleted item(s) gone, {len(exported)} exported file(s) match")
+    return EXIT_OK

@@ -114,6 +114,7 @@ class Journal:
         self._lock = threading.Lock()
         self._seq = 0
         self._header: dict[str, Any] | None = None
+        self._finish: dict[str, Any] | None = None
         self._states: dict[str, ItemState] = {}
 
     @classmethod
@@ -144,6 +145,11 @@ class Journal:
     def header(self) -> dict[str, Any] | None:
         """The first record (event "start"), or None for a journal nothing was written to."""
         return None if self._header is None else dict(self._header)
+
+    @property
+    def finished(self) -> dict[str, Any] | None:
+        """The "finish" record of a run that completed the plan, or None."""
+        return None if self._finish is None else dict(self._finish)
 
     def state(self, address: str) -> ItemState | None:
         """The replayed and appended state of `address`, or None when it has no record."""
@@ -250,6 +256,8 @@ class Journal:
     def _apply(self, record: dict[str, Any]) -> None:
         if record["event"] == START and self._header is None:
             self._header = record
+        if record["event"] == FINISH:
+            self._finish = record
         address = record["address"]
         if address is not None:
             self._states[address] = _next_state(self._states.get(address), record)

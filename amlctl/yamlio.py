@@ -18,6 +18,7 @@ from amlctl.errors import Diagnostic
 
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 100_000  # logical nodes after alias expansion
+_SAVE_UTF8 = "save the file as UTF-8"
 
 JsonPath = tuple[str | int, ...]
 
@@ -136,8 +137,17 @@ def _decode(raw: bytes, name: str) -> str:
         before = raw[: error.start]
         line = before.count(b"\n") + 1
         col = error.start - (before.rfind(b"\n") + 1) + 1
+        bad = raw[error.start]
         raise YamlError(
-            [Diagnostic(name, line, col, "$", f"not UTF-8 text (byte 0x{raw[error.start]:02x}); save the file as UTF-8")]
+            [
+                Diagnostic(
+                    name,
+                    line,
+                    col,
+                    "$",
+                    f"not UTF-8 text (byte 0x{bad:02x}); {_SAVE_UTF8}",
+                )
+            ]
         ) from None
 
 
@@ -146,7 +156,9 @@ def _syntax_diagnostic(error: yaml.MarkedYAMLError, name: str) -> Diagnostic:
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     problem = error.problem or "invalid YAML"
     if "'\\t'" in problem or "\t" in problem:
-        return Diagnostic(name, line, col, "$", "invalid YAML: a tab cannot indent YAML; use spaces")
+        return Diagnostic(
+            name, line, col, "$", "invalid YAML: a tab cannot indent YAML; use spaces"
+        )
     context = f" ({error.context})" if error.context else ""
     return Diagnostic(name, line, col, "$", f"invalid YAML: {problem}{context}")
 

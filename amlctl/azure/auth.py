@@ -6,6 +6,8 @@ token provider is chosen together with the target and cannot be mixed.
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 import time
 from typing import Any, Protocol
@@ -23,6 +25,10 @@ class TokenProvider(Protocol):
 
     def token(self) -> str: ...
 
+    def identity(self) -> str:
+        """Who acts, for receipts: the token's object id (never the token)."""
+        ...
+
 
 class StaticToken:
     """A fixed token: the emulator's."""
@@ -32,6 +38,9 @@ class StaticToken:
 
     def token(self) -> str:
         return self._value
+
+    def identity(self) -> str:
+        return "emulator"
 
     def __repr__(self) -> str:
         return "StaticToken(<redacted>)"
@@ -54,6 +63,11 @@ class AzureToken:
             assert self._value is not None
             return self._value
 
+    def identity(self) -> str:
+        """The signed-in principal's object id, read from the token's claims (not verified:
+        it is only recorded, never trusted for a decision)."""
+        return str(_claims(self.token()).get("oid", "unknown"))
+
     def _refresh(self) -> None:
         try:
             if self._credential is None:
@@ -70,3 +84,15 @@ class AzureToken:
 
     def __repr__(self) -> str:
         return "AzureToken(<redacted>)"
+
+
+def _claims(token: str) -> dict[str, Any]:
+    parts = token.split(".")
+    if len(parts) != 3:
+        return {}
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload))
+    except (ValueError, TypeError):
+        return {}
+    return claims if isinstance(claims, dict) else {}

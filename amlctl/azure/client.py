@@ -32,6 +32,7 @@ _TRANSIENT = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
+_NOT_ACTED = frozenset({429, 503})  # answers that say the server did nothing
 _LRO_TERMINAL = {"succeeded", "failed", "canceled", "cancelled"}
 
 
@@ -100,11 +101,20 @@ class Client:
         return self.request("GET", url, expect)
 
     def delete(self, url: str, expect: Collection[int], if_match: str | None = None) -> Reply:
+        """DELETE once the server has certainly not acted: only 429 and 503 are retried here.
+        After a lost answer the caller must GET before sending again (the journal's rule)."""
         headers = {"If-Match": if_match} if if_match else {}
-        return self.request("DELETE", url, expect, headers)
+        return self.request("DELETE", url, expect, headers, unsure_is_final=True)
 
     def pages(self, url: str, paging: Paging) -> Iterator[list[dict[str, Any]]]:
         """Every page of a list call, in order, until the service says there are no more."""
+        for items, _ in self.pages_with_replies(url, paging):
+            yield items
+
+    def pages_with_replies(
+        self, url: str, paging: Paging
+    ) -> Iterator[tuple[list[dict[str, Any]], Reply]]:
+        """Like `pages`, with the reply each page came in (for its request id)."""
         if paging.style == "next_link":
             yield from self._pages_by_link(url)
         else:
@@ -116,16 +126,28 @@ class Client:
         link = headers.get("azure-asyncoperation") or headers.get("location")
         if not link:
             return reply
+        via_location = "azure-asyncoperation" not in headers
+        return self.poll(
+            self.target.unroute(link),
+            via_location=via_location,
+            first_delay=retry_after(reply.headers),
+        )
+
+    def poll(
+        self, url: str, *, via_location: bool = False, first_delay: float | None = None
+    ) -> Reply:
+        """Poll a long-running operation's status URL until it ends; the last reply carries
+        `status` (Succeeded, Failed or Canceled) in its body."""
         deadline = time.monotonic() + self.lro_timeout
-        delay = retry_after(reply.headers)
+        delay = first_delay
         while True:
             self.sleep(self.poll_interval if delay is None else min(delay, MAX_RETRY_AFTER))
-            status = self.request("GET", self.target.unroute(link), (200, 202, 204))
-            state = _lro_state(status, via_location="azure-asyncoperation" not in headers)
+            status = self.request("GET", url, (200, 202, 204))
+            state = _lro_state(status, via_location=via_location)
             if state is not None:
                 return _with_status(status, state)
             if time.monotonic() > deadline:
-                raise ApiError("GET", link, status.status, "Timeout", "operation still running")
+                raise ApiError("GET", _redact(url), status.status, "Timeout", "still running")
             delay = retry_after(status.headers)
 
     def download(self, url: str) -> Reply:
@@ -142,23 +164,27 @@ class Client:
         headers: Mapping[str, str] | None = None,
         *,
         auth: bool = True,
+        unsure_is_final: bool = False,
     ) -> Reply:
+        """Send with retries. With `unsure_is_final`, an answer that leaves it unknown whether
+        the server acted (lost connection, timeout, a 5xx other than 503) is raised at once."""
         self._check_destination(url, auth)
+        retryable = _NOT_ACTED if unsure_is_final else RETRY_STATUSES
         delays = backoff_delays(rng=self.rng)
         for attempt in range(1, self.attempts + 1):
             last = attempt == self.attempts
             try:
                 reply = self._send_once(method, url, headers or {}, auth)
             except _TRANSIENT as error:
-                if last:
+                if last or unsure_is_final:
                     raise ApiError(
-                        method, url, None, type(error).__name__, "no usable answer"
+                        method, _redact(url), None, type(error).__name__, "no usable answer"
                     ) from None
                 self._pause(next(delays), None)
                 continue
             if reply.status in expect:
                 return reply
-            if reply.status not in RETRY_STATUSES or last:
+            if reply.status not in retryable or last:
                 raise _api_error(reply)
             self._pause(next(delays), retry_after(reply.headers))
         raise AssertionError("unreachable")
@@ -213,11 +239,11 @@ class Client:
 
     # -- paging -----------------------------------------------------------------------------------
 
-    def _pages_by_link(self, url: str) -> Iterator[list[dict[str, Any]]]:
+    def _pages_by_link(self, url: str) -> Iterator[tuple[list[dict[str, Any]], Reply]]:
         seen = {url}
         while True:
             reply = self.get(url)
-            yield _items(reply)
+            yield _items(reply), reply
             link = reply.body.get("nextLink") if isinstance(reply.body, dict) else None
             if not link:
                 return
@@ -226,12 +252,12 @@ class Client:
                 raise ApiError("GET", url, reply.status, "PagingLoop", "nextLink repeats itself")
             seen.add(url)
 
-    def _pages_by_token(self, url: str, param: str) -> Iterator[list[dict[str, Any]]]:
+    def _pages_by_token(self, url: str, param: str) -> Iterator[tuple[list[dict[str, Any]], Reply]]:
         seen: set[str] = set()
         page_url = url
         while True:
             reply = self.get(page_url)
-            yield _items(reply)
+            yield _items(reply), reply
             token = reply.body.get("continuationToken") if isinstance(reply.body, dict) else None
             if not token:
                 return

@@ -16,8 +16,8 @@ from amlctl.plan.model import (
     CatalogRef,
     Change,
     ExportState,
-    Method,
     ManifestRef,
+    Method,
     Plan,
     RequestInfo,
     Target,
@@ -165,16 +165,21 @@ def _change(
 
 
 def _export_address(item: Item) -> str:
-    return f"{item.workspace}/{item.kind}/{item.id}"
+    """The address the export index keys this item by: its export change's address."""
+    return f"export:{item.workspace}/{item.kind}/{item.id}"
 
 
 def _absent(selector: Selector, kind: Kind, ws: Workspace, item_id: str) -> Change:
     what = "workspace not found" if kind.scope else "explicit id not found"
+    # The method keeps the change in its phase (export or delete), so an id named in both
+    # selections gives one absent change per phase, each with a unique address.
+    method: Method = "DELETE" if selector.section == "delete" else "GET"
     return Change(
         workspace=ws.name,
         kind=kind.name,
         id=item_id,
         action=Action.ABSENT,
+        method=method,
         reason=f"{selector.label}: {what}",
     )
 

@@ -1,0 +1,230 @@
+"""`amlctl apply`: every check that a plan may be applied, the confirmation, then the executor.
+
+All apply-time safety lives here, before the first request that changes anything: the plan file
+is intact (schema + digest), was made from the manifest and catalog that are here now, for this
+target, is not already applied, is not being applied by someone else (a lock), stays within its
+delete limit, and a person confirmed it (the workspace name typed back for deletes).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from amlctl import receipt
+from amlctl.azure.client import Client
+from amlctl.catalog import Catalog
+from amlctl.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    ApplyRefused,
+    LimitExceeded,
+    PlanFileError,
+)
+from amlctl.executor import ApplyResult, Executor
+from amlctl.exporter import Exporter
+from amlctl.fsio import clean_temp
+from amlctl.journal import FINISH, START, Journal, PlanLock
+from amlctl.manifest import load_manifest
+from amlctl.plan.model import Action, Plan
+from amlctl.plan.serialize import from_doc, load_doc
+
+Ask = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class LoadedPlan:
+    path: Path
+    doc: dict[str, Any]
+    plan: Plan
+    catalog: Catalog
+
+    @property
+    def journal_path(self) -> Path:
+        stem = receipt.run_stem(self.path, self.doc["digest"])
+        return stem.with_name(stem.name + ".journal.jsonl")
+
+
+def find_pending(folder: Path = Path("plans")) -> list[Path]:
+    """Saved plans under `folder` with no complete receipt (unreadable ones count: apply will
+    say what is wrong with them)."""
+    found = []
+    for path in sorted(folder.rglob("*.plan.json")):
+        try:
+            digest = str(json.loads(path.read_text(encoding="utf-8")).get("digest", ""))
+        except (OSError, ValueError, AttributeError):
+            digest = ""
+        done = receipt.load(path, digest) if digest else None
+        if not (done and done.get("complete")):
+            found.append(path)
+    return found
+
+
+def load_for_apply(path: Path) -> LoadedPlan:
+    """The plan file, checked, with the catalog it was made from (and the same manifest)."""
+    doc = load_doc(path)
+    plan = from_doc(doc)
+    manifest_path = Path(plan.manifest.path)
+    if not manifest_path.is_file():
+        raise ApplyRefused(
+            f"{path}: the manifest it was made from, {manifest_path}, is not "
+            "here; apply from the folder you planned in"
+        )
+    manifest, catalog = load_manifest(manifest_path)
+    if manifest.sha256 != plan.manifest.sha256:
+        raise ApplyRefused(
+            f"{path}: {manifest_path} changed since this plan was made; make a new plan"
+        )
+    if catalog.sha256 != plan.catalog.sha256 or catalog.name != plan.catalog.name:
+        raise ApplyRefused(
+            f"{path}: catalog {plan.catalog.name} changed since this plan was made; make a new plan"
+        )
+    return LoadedPlan(path, doc, plan, catalog)
+
+
+def check_target(loaded: LoadedPlan, client: Client) -> None:
+    recorded = loaded.plan.target
+    now = client.target.recorded
+    if recorded.kind != now["kind"] or recorded.endpoint != now["endpoint"]:
+        made = recorded.kind + (f" {recorded.endpoint}" if recorded.endpoint else "")
+        asked = str(now["kind"]) + (f" {now['endpoint']}" if now["endpoint"] else "")
+        raise ApplyRefused(
+            f"{loaded.path}: made for target {made}, not {asked}; apply it "
+            "against the target it was made for"
+        )
+
+
+def check_limits(plan: Plan) -> None:
+    deletes = plan.summary[Action.DELETE]
+    if plan.max_deletes is not None and deletes > plan.max_deletes:
+        raise LimitExceeded(
+            f"the plan deletes {deletes} items; limits.maxDeletes is {plan.max_deletes}"
+        )
+
+
+def open_journal(loaded: LoadedPlan) -> Journal:
+    """The journal of this version of the plan; refuses a plan already applied."""
+    journal = Journal.open(loaded.journal_path)
+    digest = loaded.doc["digest"]
+    if journal.header is None:
+        journal.append(START, plan_digest=digest, target=loaded.doc["target"], started=_now())
+    elif journal.finished is not None:
+        journal.close()
+        done = receipt.receipt_paths(loaded.path, digest)[0]
+        raise ApplyRefused(
+            f"{loaded.path} was already applied (see {done}); make a new plan to act again"
+        )
+    return journal
+
+
+def confirm(plan: Plan, ask: Ask | None, out: TextIO) -> None:
+    """Ask for `yes` (exports only) or the workspace names typed back (any delete)."""
+    if ask is None:
+        raise ApplyRefused(
+            "apply needs a confirmation: run it in a terminal, or pass --yes "
+            "with a saved plan file you have reviewed"
+        )
+    deleting = sorted({c.workspace for c in plan.changes if c.action is Action.DELETE})
+    if deleting:
+        expected = " ".join(deleting)
+        print(
+            f"\nThis plan deletes {plan.summary[Action.DELETE]} items in {', '.join(deleting)}. "
+            "There is no undo.",
+            file=out,
+        )
+        answer = ask(
+            f"Type the workspace name{'s' if len(deleting) > 1 else ''} to confirm ({expected}): "
+        )
+    else:
+        expected = "yes"
+        answer = ask("Export these items? Only 'yes' will be accepted: ")
+    if answer.strip() != expected:
+        raise ApplyRefused("apply cancelled: the confirmation did not match; nothing was changed")
+
+
+def run(
+    loaded: LoadedPlan,
+    client: Client,
+    journal: Journal,
+    *,
+    parallelism: int,
+    on_outcome: Callable[..., None] | None = None,
+) -> tuple[ApplyResult, dict[str, Any]]:
+    """Execute under the plan's lock; write the receipt; return the result and the receipt."""
+    plan = loaded.plan
+    started = _header_time(journal)
+    with PlanLock(loaded.path):
+        exporter = None
+        if plan.export_to is not None and plan.summary[Action.EXPORT]:
+            if Path(plan.export_to).exists():
+                clean_temp(Path(plan.export_to))  # leftovers of a crashed run; we hold the lock
+            exporter = Exporter(Path(plan.export_to))
+        executor = Executor(
+            plan,
+            loaded.catalog,
+            client,
+            journal,
+            exporter,
+            parallelism=parallelism,
+            on_outcome=on_outcome,
+        )
+        result = executor.run()
+        doc = receipt.build(
+            plan,
+            loaded.doc["digest"],
+            loaded.path,
+            result,
+            identity=client.tokens.identity(),
+            started=started,
+            finished=_now(),
+        )
+        receipt.write(doc, loaded.path)
+        if doc["complete"]:
+            journal.append(FINISH, summary=doc["summary"])
+    return result, doc
+
+
+def exit_code(result: ApplyResult, doc: dict[str, Any]) -> int:
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if doc["complete"] and not _unfinished(doc) else EXIT_PARTIAL
+
+
+def _unfinished(doc: dict[str, Any]) -> int:
+    summary = doc["summary"]
+    return int(summary["skipped"] + summary["blocked"] + summary["failed"] + summary["not-done"])
+
+
+def _header_time(journal: Journal) -> str:
+    header = journal.header
+    return str(header.get("started")) if header is not None else _now()
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def terminal_ask(stdin: TextIO = sys.stdin) -> Ask | None:
+    """A prompt reading the terminal, or None when there is no terminal to ask."""
+    if not stdin.isatty():
+        return None
+
+    def ask(question: str) -> str:
+        print(question, end="", file=sys.stderr, flush=True)
+        line = stdin.readline()
+        if not line:
+            raise ApplyRefused("apply cancelled: no answer")
+        return line
+
+    return ask
+
+
+def require_plan_file(path: Path) -> None:
+    if not path.is_file():
+        raise PlanFileError(f"{path}: no such plan file")

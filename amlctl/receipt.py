@@ -1,0 +1,149 @@
+"""Evidence of an apply: who did what, when, to which items, with which result.
+
+A receipt is what a data-protection officer files: JSON for machines and Markdown for people.
+It holds identifiers, HTTP statuses, request ids and file hashes; never a token, never an
+exported payload, never the subject's identifiers (only the plan's pseudonym).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from amlctl.executor import ApplyResult
+from amlctl.fsio import write_atomic
+from amlctl.plan.model import Action, Plan
+
+FORMAT_VERSION = "1.0"
+_RESULTS = ("exported", "deleted", "absent", "skipped", "blocked", "failed")
+
+
+def run_stem(plan_path: Path, digest: str) -> Path:
+    """`plans/x.plan.json` + digest -> `plans/x.<first 12 of digest>`: the journal and the
+    receipt belong to one version of a plan, so a new plan at the same path starts afresh."""
+    stem = plan_path.name.removesuffix(".json").removesuffix(".plan")
+    short = digest.removeprefix("sha256:")[:12]
+    return plan_path.with_name(f"{stem}.{short}")
+
+
+def receipt_paths(plan_path: Path, digest: str) -> tuple[Path, Path]:
+    stem = run_stem(plan_path, digest)
+    return stem.with_name(stem.name + ".receipt.json"), stem.with_name(stem.name + ".receipt.md")
+
+
+def build(
+    plan: Plan,
+    digest: str,
+    plan_path: Path,
+    result: ApplyResult,
+    *,
+    identity: str,
+    started: str,
+    finished: str,
+) -> dict[str, Any]:
+    """The receipt document for one apply of `plan` (digest = the plan file's digest)."""
+    items = []
+    for change in plan.changes:
+        if change.action not in (Action.EXPORT, Action.DELETE):
+            continue
+        outcome = result.outcomes.get(change.address)
+        items.append(
+            {
+                "address": change.address,
+                "workspace": change.workspace,
+                "kind": change.kind,
+                "id": change.id,
+                "action": change.action.value,
+                "url": change.url,
+                "result": outcome.result if outcome else "not-done",
+                "status": outcome.status if outcome else None,
+                "request_id": outcome.request_id if outcome else None,
+                "detail": outcome.detail if outcome else "",
+                "file": outcome.record.get("file") if outcome else None,
+                "sha256": outcome.record.get("sha256") if outcome else None,
+                "size": outcome.record.get("size") if outcome else None,
+                "content_sha256": outcome.record.get("content_sha256") if outcome else None,
+            }
+        )
+    counts = Counter(item["result"] for item in items)
+    return {
+        "format_version": FORMAT_VERSION,
+        "plan": {"path": plan_path.as_posix(), "digest": digest, "name": plan.name},
+        "request": None
+        if plan.request is None
+        else {
+            "id": plan.request.id,
+            "due": plan.request.due.isoformat(),
+            "subject": plan.request.pseudonym,
+        },
+        "target": {"kind": plan.target.kind, "endpoint": plan.target.endpoint},
+        "workspaces": [ws.workspace for ws in plan.workspaces],
+        "export_to": plan.export_to,
+        "identity": identity,
+        "started": started,
+        "finished": finished,
+        "complete": result.complete and counts["not-done"] == 0,
+        "summary": {name: counts[name] for name in (*_RESULTS, "not-done")},
+        "items": items,
+    }
+
+
+def write(doc: dict[str, Any], plan_path: Path) -> tuple[Path, Path]:
+    json_path, md_path = receipt_paths(plan_path, doc["plan"]["digest"])
+    root = json_path.parent
+    write_atomic(
+        root,
+        json_path.name,
+        (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode(),
+    )
+    write_atomic(root, md_path.name, markdown(doc).encode())
+    return json_path, md_path
+
+
+def load(plan_path: Path, digest: str) -> dict[str, Any] | None:
+    json_path, _ = receipt_paths(plan_path, digest)
+    try:
+        doc = json.loads(json_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    """The receipt for people: a summary, then one table row per item."""
+    lines = [f"# amlctl receipt: {doc['plan']['name']}", ""]
+    request = doc.get("request")
+    if request:
+        lines.append(
+            f"- Request: {request['id']} (subject {request['subject']}, due {request['due']})"
+        )
+    lines += [
+        f"- Plan: `{doc['plan']['path']}` ({doc['plan']['digest']})",
+        f"- Target: {doc['target']['kind']}; workspaces: {', '.join(doc['workspaces'])}",
+        f"- Applied by: {doc['identity']}, {doc['started']} to {doc['finished']}",
+        f"- Complete: {'yes' if doc['complete'] else 'no'}",
+        "- Results: " + ", ".join(f"{n} {k}" for k, n in doc["summary"].items() if n),
+        "",
+        "| result | action | kind | id | status | request id | sha256 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for item in doc["items"]:
+        cells = [
+            item["result"],
+            item["action"],
+            item["kind"],
+            _cell(item["id"]),
+            str(item["status"] or ""),
+            item["request_id"] or "",
+            (item["sha256"] or "")[:16],
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return "`" + text.replace("`", "'").replace("|", "\\|").replace("\n", " ") + "`"

@@ -21,6 +21,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from amlctl.azure.auth import TokenProvider
+from amlctl.azure.pacing import Pacer
 from amlctl.azure.retry import MAX_RETRY_AFTER, RETRY_STATUSES, backoff_delays, retry_after
 from amlctl.azure.target import Target
 from amlctl.catalog import Paging, host_allowed
@@ -86,6 +87,7 @@ class Client:
         lro_timeout: float = 3600.0,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.session, self.target, self.tokens = session, target, tokens
         self.hosts, self.content_hosts = tuple(hosts), tuple(content_hosts)
@@ -93,6 +95,7 @@ class Client:
         self.poll_interval, self.lro_timeout = poll_interval, lro_timeout
         self.sleep, self.rng = sleep, rng or random.Random()
         self.stats = ClientStats()
+        self.pacer = pacer or Pacer(sleep=sleep)
 
     # -- public calls -------------------------------------------------------------------------
 
@@ -197,6 +200,8 @@ class Client:
         }
         if auth:
             sent["Authorization"] = f"Bearer {self.tokens.token()}"
+        host = urlsplit(url).hostname or ""
+        self.pacer.before(host, method)
         response = self.session.request(
             method,
             self.target.route(url),
@@ -206,6 +211,7 @@ class Client:
         )
         with response:
             content = response.content  # a truncated body raises here, inside the retry loop
+        self.pacer.after(host, method, response.headers)
         self._count(response.status_code)
         return Reply(
             method,

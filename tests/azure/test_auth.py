@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import base64
+import json
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from amlctl.azure.auth import ARM_SCOPE, AzureToken, StaticToken
+from amlctl.errors import AuthError
+
+
+@dataclass
+class AccessToken:
+    token: str
+    expires_on: int
+
+
+def _jwt(claims: dict[str, str]) -> str:
+    def part(data: dict[str, str]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'none'})}.{part(claims)}.sig"
+
+
+class CountingCredential:
+    """A credential with azure-identity's get_token shape, handing out short-lived tokens."""
+
+    def __init__(self, lifetime: int) -> None:
+        self.lifetime, self.scopes = lifetime, []  # type: ignore[var-annotated]
+
+    def get_token(self, *scopes: str) -> AccessToken:
+        self.scopes.append(scopes)
+        value = _jwt({"oid": "11111111-2222-3333-4444-555555555555", "n": str(len(self.scopes))})
+        return AccessToken(value, int(time.time()) + self.lifetime)
+
+
+def test_token_is_cached_until_close_to_expiry_and_uses_the_arm_scope() -> None:
+    long_lived = CountingCredential(lifetime=3600)
+    tokens = AzureToken(long_lived)
+    assert tokens.token() == tokens.token()
+    assert long_lived.scopes == [(ARM_SCOPE,)]
+    short_lived = CountingCredential(lifetime=60)  # inside the 300 s refresh margin
+    tokens = AzureToken(short_lived)
+    assert tokens.token() != tokens.token()
+
+
+def test_identity_is_the_object_id_and_reprs_never_show_a_token() -> None:
+    tokens = AzureToken(CountingCredential(lifetime=3600))
+    assert tokens.identity() == "11111111-2222-3333-4444-555555555555"
+    assert "eyJ" not in repr(tokens) and "redacted" in repr(tokens)
+    assert "amlctl-emulator" not in repr(StaticToken())
+
+
+def test_a_missing_credential_says_how_to_sign_in() -> None:
+    class Broken:
+        def get_token(self, *scopes: str) -> AccessToken:
+            raise RuntimeError("no credential in this environment")
+
+    with pytest.raises(AuthError, match="az login"):
+        AzureToken(Broken()).token()

@@ -1,0 +1,116 @@
+"""The client against the emulator: paging, the host allow-list, retries, throttling, LROs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from amlctl.azure.client import Client
+from amlctl.azure.pacing import Pacer
+from amlctl.catalog import expand
+from amlctl.emulator import EmulatorConfig
+from amlctl.emulator.config import Bucket
+from amlctl.emulator.seed import WORKSPACE
+from amlctl.errors import ApiError, AuthError
+from tests.azure.conftest import Wired
+
+Build = Callable[..., Wired]
+
+
+def _list_all(w: Wired, kind: str, **values: str) -> list[dict[str, object]]:
+    operation = w.catalog.kind(kind).op("list")
+    assert operation.paging is not None
+    url = expand(operation, w.scope(**values), w.catalog.hosts)
+    return [item for page in w.client.pages(url, operation.paging) for item in page]
+
+
+@pytest.mark.parametrize("page_size", [1, 2, 100])
+def test_every_paging_style_reaches_the_last_item(wired: Build, page_size: int) -> None:
+    reference = _list_all(wired(), "model")
+    w = wired(EmulatorConfig(throttle=False, empty_pages=1).with_page_size(page_size))
+    assert [m["id"] for m in _list_all(w, "model")] == [m["id"] for m in reference]  # nextLink
+    assert len(_list_all(w, "experiment")) == 3  # continuationToken as $continuationtoken
+    assert len(_list_all(w, "notification_task")) == 3  # continuationToken
+    assert len(_list_all(w, "compute")) == 2  # ARM nextLink with $skiptoken
+
+
+def test_tokens_go_only_to_catalog_hosts_over_https(wired: Build) -> None:
+    w = wired()
+    for url in (
+        "https://evil.example.com/subscriptions/x",
+        "http://management.azure.com/subscriptions/x",
+        "https://user@management.azure.com/subscriptions/x",
+        "https://management.azure.com:8443/subscriptions/x",
+    ):
+        with pytest.raises(AuthError):
+            w.client.get(url)
+    with pytest.raises(AuthError, match="content hosts"):
+        w.client.download("https://management.azure.com/subscriptions/x")
+    assert w.client.stats.requests == 0  # refused before anything was sent
+
+
+def test_server_errors_are_retried_with_backoff_then_reported(wired: Build) -> None:
+    config = EmulatorConfig(throttle=False, fault_rate=1.0, fault_seed=1, fault_kinds=("500",))
+    w = wired(config, attempts=4)
+    url = expand(w.catalog.kind("model").op("get"), w.scope(id="churn-model:1"), w.catalog.hosts)
+    with pytest.raises(ApiError) as failure:
+        w.client.get(url)
+    assert failure.value.status == 500
+    assert w.client.stats.requests == 4 and len(w.sleeps) == 3
+
+
+@pytest.mark.parametrize("kind", ["reset", "truncate", "503"])
+def test_transient_faults_are_survived(wired: Build, kind: str) -> None:
+    config = EmulatorConfig(throttle=False, fault_rate=0.5, fault_seed=3, fault_kinds=(kind,))
+    w = wired(config, attempts=12)
+    models = _list_all(w, "model")
+    assert len(models) == len(_list_all(wired(), "model"))
+    assert w.client.stats.retries > 0
+
+
+def test_a_delete_with_an_unknown_outcome_is_not_resent(wired: Build) -> None:
+    config = EmulatorConfig(throttle=False, fault_rate=1.0, fault_seed=1, fault_kinds=("reset",))
+    w = wired(config)
+    url = expand(w.catalog.kind("asset").op("delete"), w.scope(id="x"), w.catalog.hosts)
+    with pytest.raises(ApiError, match="no usable answer"):
+        w.client.delete(url, expect=(200, 204))
+    assert w.client.stats.requests == 0  # the reset came before any answer was counted
+    assert w.sleeps == []  # and nothing was sent again
+
+
+def test_throttling_is_answered_by_waiting_what_retry_after_says(wired: Build) -> None:
+    never_paces = Pacer(low_water=-(10**9))
+    w = wired(EmulatorConfig(arm_reads=Bucket(2, 1.0)), clock=[0.0], pacer=never_paces)
+    url = expand(w.catalog.kind("workspace").op("get"), w.scope(), w.catalog.hosts)
+    for _ in range(4):
+        assert w.client.get(url).body["name"] == WORKSPACE
+    assert w.client.stats.throttled >= 1
+    assert all(s >= 1.0 for s in w.sleeps)  # never earlier than the server asked
+
+
+def test_pacing_on_the_remaining_budget_avoids_throttling(wired: Build) -> None:
+    clock = [0.0]
+    w = wired(EmulatorConfig(arm_reads=Bucket(30, 25.0)), clock=clock)
+    w.client.pacer = Pacer(low_water=5, clock=lambda: clock[0], sleep=w.client.sleep)
+    url = expand(w.catalog.kind("workspace").op("get"), w.scope(), w.catalog.hosts)
+    for _ in range(100):
+        w.client.get(url)
+    assert w.client.stats.throttled == 0
+    # 25 from the burst, the other 75 at the refill rate of 25/s: about three seconds.
+    assert 2.5 <= clock[0] <= 3.5
+
+
+def test_workspace_delete_is_polled_to_the_end(wired: Build) -> None:
+    w = wired(EmulatorConfig(throttle=False, lro_polls=3))
+    url = expand(w.catalog.kind("workspace").op("delete"), w.scope(), w.catalog.hosts)
+    accepted = w.client.delete(url, expect=(200, 202, 204))
+    assert accepted.status == 202
+    final = w.client.wait(accepted)
+    assert final.body["status"] == "Succeeded"
+    assert w.client.get(url, expect=(200, 404)).status == 404
+    assert len(w.sleeps) == 4  # three InProgress answers, then Succeeded
+
+
+def test_client_is_a_plain_value_over_an_injected_session(wired: Build) -> None:
+    assert isinstance(wired().client, Client)

@@ -64,9 +64,9 @@ def matches(
 def _holds(condition: Condition, value: Any) -> bool:
     test, wanted = condition.test, condition.value
     if test == "equals":
-        return bool(value == wanted)
+        return _same(value, wanted)
     if test == "in":
-        return isinstance(wanted, list) and value in wanted
+        return isinstance(wanted, list) and any(_same(value, choice) for choice in wanted)
     if not isinstance(value, str):
         return False
     if test == "glob":
@@ -78,6 +78,14 @@ def _holds(condition: Condition, value: Any) -> bool:
     if when is None or bound is None:
         return False
     return when < bound if test == "before" else when > bound
+
+
+def _same(value: Any, wanted: Any) -> bool:
+    """JSON equality: a boolean equals only a boolean. Python's `False == 0` would let
+    `{equals: 0}` select every item whose field is false, quietly widening a delete."""
+    if isinstance(value, bool) or isinstance(wanted, bool):
+        return type(value) is type(wanted) and value == wanted
+    return bool(value == wanted)
 
 
 def _moment(text: str) -> dt.datetime | None:

@@ -52,10 +52,11 @@ class LoadedPlan:
 
 
 def find_pending(folder: Path = Path("plans")) -> list[Path]:
-    """Saved plans under `folder` with no complete receipt (unreadable ones count: apply will
-    say what is wrong with them)."""
+    """Saved plans in `folder` (where `amlctl plan` writes them; not its subfolders, which hold
+    examples and archives) with no complete receipt. Unreadable ones count: apply will say
+    what is wrong with them."""
     found = []
-    for path in sorted(folder.rglob("*.plan.json")):
+    for path in sorted(folder.glob("*.plan.json")):
         try:
             digest = str(json.loads(path.read_text(encoding="utf-8")).get("digest", ""))
         except (OSError, ValueError, AttributeError):

@@ -306,13 +306,13 @@ def test_model_has_every_selector_feature() -> None:
     assert ids == Selector("export", 0, "pipeline_graph", ids=("graph-1", "graph-2"))
     assert name == Selector("export", 1, "model", name="churn-*")
     assert where.label == "export.select[2]"
-    assert where.where == (
+    assert where.where == (  # in the manifest's order, as a reviewer reads them
+        Condition("status", "equals", "Completed"),
         Condition("createdBy.userName", "glob", "Jane*"),
+        Condition("runType", "regex", r"^azureml\.(scriptrun|pipelinerun)$"),
+        Condition("tags.priority", "in", [1, 2, "high"]),
         Condition("createdUtc", "after", "2026-01-01"),
         Condition("endTimeUtc", "before", "2026-01-31T12:00:00Z"),
-        Condition("runType", "regex", r"^azureml\.(scriptrun|pipelinerun)$"),
-        Condition("status", "equals", "Completed"),
-        Condition("tags.priority", "in", [1, 2, "high"]),
     )
     assert (where.ids, where.name, where.subject, where.all) == (None, None, False, False)
     assert subject == Selector("export", 3, "artifact", subject=True)

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -334,5 +334,7 @@ def _error_fields(body: Any) -> tuple[str, str]:
 def _redact(url: str) -> str:
     """A URL fit for messages: SAS signatures and skip tokens dropped from the query."""
     split = urlsplit(url)
-    query = [(k, v if k.lower() in ("api-version",) else "…") for k, v in parse_qsl(split.query)]
-    return urlunsplit(split._replace(query=urlencode(query, safe="…")))
+    kept = [(k, v) for k, v in parse_qsl(split.query) if k.lower() == "api-version"]
+    hidden = [f"{quote(k)}=…" for k, _ in parse_qsl(split.query) if k.lower() != "api-version"]
+    query = "&".join(filter(None, [urlencode(kept), *hidden]))
+    return urlunsplit(split._replace(query=query))

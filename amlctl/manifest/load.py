@@ -102,7 +102,7 @@ def one_month_after(day: dt.date) -> dt.date:
 def _selector(section: str, index: int, data: dict[str, Any]) -> Selector:
     where = tuple(
         Condition(path, test, value)
-        for path, condition in sorted(data.get("where", {}).items())
+        for path, condition in data.get("where", {}).items()
         for test, value in condition.items()
     )
     ids = tuple(data["ids"]) if "ids" in data else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -194,7 +195,7 @@ def _criteria(selector: Selector) -> str:
         parts.append("listed id")
     if selector.name:
         parts.append(f"name {selector.name}")
-    parts += [f"{c.path} {c.test} {c.value}" for c in selector.where]
+    parts += [f"{c.path} {c.test} {json.dumps(c.value)}" for c in selector.where]
     if selector.subject:
         parts.append("the data subject's")
     return ", ".join(parts)

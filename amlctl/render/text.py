@@ -86,7 +86,7 @@ def _header(doc: Mapping[str, Any], paint: _Paint) -> Iterator[str]:
                f"due {v(request.get('due'))}")
         yield f"  subject:    {v((request.get('subject') or {}).get('pseudonym'))} (pseudonym)"
     else:
-        yield "  request:    none (workspace teardown)"
+        yield "  request:    none (not a data-subject request)"
     if doc.get("export_to"):
         yield f"  export to:  {v(doc['export_to'])}"
     max_deletes = (doc.get("limits") or {}).get("maxDeletes")

@@ -109,8 +109,16 @@ def check_limits(plan: Plan) -> None:
         )
 
 
+def lock(loaded: LoadedPlan) -> PlanLock:
+    """The plan's lock, to hold from before the journal is opened until the receipt is written:
+    a second apply is refused at once, naming the holder, before it asks, reads or writes
+    anything (the journal assumes a single writing process)."""
+    return PlanLock(loaded.path)
+
+
 def open_journal(loaded: LoadedPlan) -> Journal:
-    """The journal of this version of the plan; refuses a plan already applied."""
+    """The journal of this version of the plan; refuses a plan already applied. Open it only
+    while holding `lock(loaded)`."""
     journal = Journal.open(loaded.journal_path)
     digest = loaded.doc["digest"]
     if journal.header is None:
@@ -157,37 +165,37 @@ def run(
     parallelism: int,
     on_outcome: Callable[..., None] | None = None,
 ) -> tuple[ApplyResult, dict[str, Any]]:
-    """Execute under the plan's lock; write the receipt; return the result and the receipt."""
+    """Execute; write the receipt; return the result and the receipt. The caller holds the
+    plan's lock (`lock`) and opened the journal under it."""
     plan = loaded.plan
     started = _header_time(journal)
-    with PlanLock(loaded.path):
-        exporter = None
-        if plan.export_to is not None and plan.summary[Action.EXPORT]:
-            if Path(plan.export_to).exists():
-                clean_temp(Path(plan.export_to))  # leftovers of a crashed run; we hold the lock
-            exporter = Exporter(Path(plan.export_to))
-        executor = Executor(
-            plan,
-            loaded.catalog,
-            client,
-            journal,
-            exporter,
-            parallelism=parallelism,
-            on_outcome=on_outcome,
-        )
-        result = executor.run()
-        doc = receipt.build(
-            plan,
-            loaded.doc["digest"],
-            loaded.path,
-            result,
-            identity=client.tokens.identity(),
-            started=started,
-            finished=_now(),
-        )
-        receipt.write(doc, loaded.path)
-        if doc["complete"]:
-            journal.append(FINISH, summary=doc["summary"])
+    exporter = None
+    if plan.export_to is not None and plan.summary[Action.EXPORT]:
+        if Path(plan.export_to).exists():
+            clean_temp(Path(plan.export_to))  # leftovers of a crashed run; we hold the lock
+        exporter = Exporter(Path(plan.export_to))
+    executor = Executor(
+        plan,
+        loaded.catalog,
+        client,
+        journal,
+        exporter,
+        parallelism=parallelism,
+        on_outcome=on_outcome,
+    )
+    result = executor.run()
+    doc = receipt.build(
+        plan,
+        loaded.doc["digest"],
+        loaded.path,
+        result,
+        identity=client.tokens.identity(),
+        started=started,
+        finished=_now(),
+    )
+    receipt.write(doc, loaded.path)
+    if doc["complete"]:
+        journal.append(FINISH, summary=doc["summary"])
     return result, doc
 
 

@@ -218,19 +218,21 @@ def apply(
         loaded.catalog, endpoint=endpoint, emulator=emulator, parallelism=parallelism
     ) as client:
         applying.check_target(loaded, client)
-        journal = applying.open_journal(loaded)
-        try:
-            _print_rendered(loaded.doc, "text")
-            work = plan.summary[Action.EXPORT] + plan.summary[Action.DELETE]
-            if work and not yes:
-                applying.confirm(plan, applying.terminal_ask(), sys.stderr)
-            progress = _apply_progress(work, fmt)
-            result, doc = applying.run(
-                loaded, client, journal, parallelism=parallelism, on_outcome=progress
-            )
-            progress.close()
-        finally:
-            journal.close()
+        # The lock first: a second apply is refused before it prompts or touches the journal.
+        with applying.lock(loaded):
+            journal = applying.open_journal(loaded)
+            try:
+                _print_rendered(loaded.doc, "text")
+                work = plan.summary[Action.EXPORT] + plan.summary[Action.DELETE]
+                if work and not yes:
+                    applying.confirm(plan, applying.terminal_ask(), sys.stderr)
+                progress = _apply_progress(work, fmt)
+                result, doc = applying.run(
+                    loaded, client, journal, parallelism=parallelism, on_outcome=progress
+                )
+                progress.close()
+            finally:
+                journal.close()
     _print_apply_summary(doc, path, loaded.doc["digest"])
     return applying.exit_code(result, doc)
 

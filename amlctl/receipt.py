@@ -64,7 +64,10 @@ def build(
                 "file": outcome.record.get("file") if outcome else None,
                 "sha256": outcome.record.get("sha256") if outcome else None,
                 "size": outcome.record.get("size") if outcome else None,
+                # The artifact bytes beside the JSON: `verify` checks them like the file.
+                "content_file": outcome.record.get("content_file") if outcome else None,
                 "content_sha256": outcome.record.get("content_sha256") if outcome else None,
+                "content_size": outcome.record.get("content_size") if outcome else None,
             }
         )
     counts = Counter(item["result"] for item in items)

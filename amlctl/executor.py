@@ -93,11 +93,16 @@ class Executor:
         finally:
             if self.exporter is not None:
                 self.exporter.flush_index()
-        if result.interrupted:
+        # A copy before erasure: while any export is owed (failed; a re-run retries it), delete
+        # nothing, since a delete may take that item, or the workspace holding it, for good.
+        if result.interrupted or result.count("failed"):
             return result
         for wave in self._delete_waves():
             self._run_wave(wave, self._delete, result)
-            if result.interrupted:
+            # A later wave depends on this one (a model is blocked while an image in it still
+            # exists): after a failure here, stop and leave the rest to the re-run, rather than
+            # record a delete as blocked by what only failed for now.
+            if result.interrupted or result.count("failed"):
                 break
         return result
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -121,18 +121,20 @@ class Executor:
         todo = [c for c in changes if not self._finished(c, result)]
         pool = ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="apply")
         futures: dict[Future[Outcome], Change] = {pool.submit(work, c): c for c in todo}
+        noted: set[Future[Outcome]] = set()
         try:
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                for future in done:
-                    self._note(futures[future], future.result(), result)
+            # as_completed waits on each future once; polling wait() over the whole pending set
+            # would cost O(items) per finished item.
+            for future in as_completed(futures):
+                noted.add(future)
+                self._note(futures[future], future.result(), result)
         except KeyboardInterrupt:
             # Let requests already sent finish and be journaled; start nothing new.
             result.interrupted = True
             pool.shutdown(wait=True, cancel_futures=True)
             for future, change in futures.items():
-                if future.done() and not future.cancelled() and future.exception() is None:
+                finished = future.done() and not future.cancelled()
+                if finished and future not in noted and future.exception() is None:
                     self._note(change, future.result(), result)
         finally:
             pool.shutdown(wait=True)

@@ -9,6 +9,8 @@ delete limit, and a person confirmed it (the workspace name typed back for delet
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +32,7 @@ from amlctl.errors import (
 from amlctl.executor import ApplyResult, Executor
 from amlctl.exporter import Exporter
 from amlctl.fsio import clean_temp
-from amlctl.journal import FINISH, START, Journal, PlanLock
+from amlctl.journal import FINISH, RESUME, START, Journal, PlanLock
 from amlctl.manifest import load_manifest
 from amlctl.plan.model import Action, Plan
 from amlctl.plan.serialize import from_doc, load_doc
@@ -121,9 +123,7 @@ def open_journal(loaded: LoadedPlan) -> Journal:
     while holding `lock(loaded)`."""
     journal = Journal.open(loaded.journal_path)
     digest = loaded.doc["digest"]
-    if journal.header is None:
-        journal.append(START, plan_digest=digest, target=loaded.doc["target"], started=_now())
-    elif journal.finished is not None:
+    if journal.finished is not None:
         journal.close()
         done = receipt.receipt_paths(loaded.path, digest)[0]
         raise ApplyRefused(
@@ -168,6 +168,7 @@ def run(
     """Execute; write the receipt; return the result and the receipt. The caller holds the
     plan's lock (`lock`) and opened the journal under it."""
     plan = loaded.plan
+    _record_run(loaded, journal)
     started = _header_time(journal)
     exporter = None
     if plan.export_to is not None and plan.summary[Action.EXPORT]:
@@ -208,6 +209,17 @@ def exit_code(result: ApplyResult, doc: dict[str, Any]) -> int:
 def _unfinished(doc: dict[str, Any]) -> int:
     summary = doc["summary"]
     return int(summary["skipped"] + summary["blocked"] + summary["failed"] + summary["not-done"])
+
+
+def _record_run(loaded: LoadedPlan, journal: Journal) -> None:
+    """Journal that a run starts, once it is confirmed: the first run writes the header, a
+    later one a resume record, so the evidence shows which runs resumed."""
+    if journal.header is None:
+        journal.append(
+            START, plan_digest=loaded.doc["digest"], target=loaded.doc["target"], started=_now()
+        )
+    else:
+        journal.append(RESUME, pid=os.getpid(), host=socket.gethostname(), resumed=_now())
 
 
 def _header_time(journal: Journal) -> str:

@@ -169,7 +169,7 @@ class Executor:
             record = self.exporter.export_item(
                 change.address,
                 change.file,
-                _without_sas(kind, item),
+                self._exportable(kind, item),
                 source_url=change.url,
                 request_id=reply.request_id,
                 fingerprint=change.fingerprint or "",
@@ -205,6 +205,16 @@ class Executor:
                     return reply, item
         assert last is not None
         return last, None
+
+    def _exportable(self, kind: Kind, item: dict[str, Any]) -> dict[str, Any]:
+        """The item as exported: a content link keeps where the bytes were (as the service
+        names it, not the emulator's address) but not its short-lived SAS, a credential."""
+        field_name = kind.content_field
+        link = item.get(field_name) if field_name else None
+        if field_name is None or not isinstance(link, str):
+            return item
+        plain = urlsplit(self.client.target.unroute(link))._replace(query="")
+        return {**item, field_name: urlunsplit(plain)}
 
     def _content(self, kind: Kind, item: dict[str, Any]) -> list[bytes] | None:
         link = item.get(kind.content_field) if kind.content_field else None
@@ -386,16 +396,6 @@ def _outcome_from_journal(address: str, event: str, fields: dict[str, Any]) -> O
 def _fingerprint(kind: Kind, item: dict[str, Any]) -> str:
     etag = item.get(kind.etag_field) if kind.etag_field else None
     return fingerprint(item, etag if isinstance(etag, str) else None)
-
-
-def _without_sas(kind: Kind, item: dict[str, Any]) -> dict[str, Any]:
-    """The exported record keeps where the bytes were, not the short-lived signature to read
-    them: a SAS in the query is a credential."""
-    field_name = kind.content_field
-    link = item.get(field_name) if field_name else None
-    if field_name is None or not isinstance(link, str):
-        return item
-    return {**item, field_name: urlunsplit(urlsplit(link)._replace(query=""))}
 
 
 def _error_code(body: Any) -> str:

@@ -93,6 +93,9 @@ def test_wrong_workspace_name_on_a_terminal_changes_nothing_the_right_one_applie
         assert [e for e in emu.log(mark) if e["method"] == "DELETE"] == []
         assert emu.log(mark) == []  # not even a read: the checks and the prompt come first
         assert not planned.export_root.exists()
+        # A refused run leaves no trace in the evidence: the journal starts with the run
+        # that was confirmed.
+        assert not planned.journal_path.exists() or planned.journal() == []
 
     code, output, prompted = run_in_pty(args, RIGHT_NAMES)
     assert prompted and code == 0, output
@@ -316,8 +319,10 @@ def test_export_files_match_what_was_served_with_private_modes_and_an_index(
         served = served_item(session, emu, change)
         if change["kind"] == "artifact":
             uri = urlsplit(served["contentUri"])
-            assert uri.query  # served with a SAS ...
-            served["contentUri"] = urlunsplit(uri._replace(query=""))  # ... exported without
+            assert uri.query  # served with a SAS, at the emulator's address ...
+            host_and_path = uri.path.lstrip("/")  # routed form: /<azure host>/<path>
+            # ... exported as the https URL it stands for, without the SAS
+            served["contentUri"] = f"https://{host_and_path}"
             stored = emu.store.content(ws_key(WORKSPACE), "artifact", change["id"].split("/", 1)[1])
             content = (root / entry["content_file"]).read_bytes()
             assert stored is not None and content == stored

@@ -177,6 +177,10 @@ def test_apply_killed_then_resumed_does_every_item_exactly_once(
 
     assert result.code == 0, result.text
     assert "Apply complete" in result.out
+    # The evidence shows the re-run was a resume of the same journal, not a fresh start.
+    resumed = planned.journal()
+    assert [r["event"] for r in resumed].count("start") == 1
+    assert [r["event"] for r in resumed[len(killed):]][0] == "resume"
     rerun = emu.log(mark)
     check_every_item_done_once(planned, emu, killed)
     for address in unknown:
@@ -344,8 +348,7 @@ def test_apply_under_injected_faults_completes_with_identical_exports(
     with emulator(tmp_path / "emu-clean") as clean:
         reference = make_plan(clean, DSR)
         assert cli("apply", str(reference.path), "--endpoint", clean.origin, "--yes").code == 0
-        # Every emulator below listens on this port: exported artifact records keep their
-        # contentUri, which names the origin, and the plan records its endpoint.
+        # Every emulator below listens on this port: the plan records its endpoint.
         port = int(clean.origin.rsplit(":", 1)[1])
     expected = exported_files(clean_dir / reference.export_root)
 

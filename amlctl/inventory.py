@@ -1,9 +1,10 @@
 """Read-only discovery: what exists in each workspace that a manifest could touch.
 
 Only GETs. Lists are paged to the end; nested kinds are listed under each parent item (runs under
-experiments, artifacts under runs, ...), concurrently, stage by stage from the top of the catalog
-down. Where every selector of a nested kind is about the data subject, only the subject's parents
-are expanded, so a subject request in a big workspace does not list every run's artifacts.
+experiments, artifacts under runs, ...), concurrently, each list as soon as its parent item is
+known rather than stage by stage. Where every selector of a nested kind is about the data
+subject, only the subject's parents are expanded, so a subject request in a big workspace does
+not list every run's artifacts.
 
 Items are kept as small views (id, name, fingerprint, the fields selectors and children need),
 not whole documents, so memory stays proportional to the number of items, not their size.
@@ -11,9 +12,13 @@ not whole documents, so memory stays proportional to the number of items, not th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
+from heapq import heappop, heappush
+from queue import SimpleQueue
 from typing import Any
 
 from amlctl.azure.client import Client
@@ -72,14 +77,8 @@ def fetch(
 ) -> Inventory:
     """Read everything `manifest` may select, in every workspace it names."""
     needs = _needs(manifest, catalog)
-    inventory = Inventory()
-    matcher = SubjectMatcher.for_request(manifest.request)
-    with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="inventory") as pool:
-        walker = _Walker(catalog, client, pool, needs, matcher, inventory, progress)
-        for workspace in manifest.workspaces:
-            walker.lookup(workspace)
-        for kind in _top_down(catalog, needs.listed, _run_kind(catalog)):
-            walker.list_kind(kind, manifest.workspaces)
+    walker = _Walker(catalog, client, needs, SubjectMatcher.for_request(manifest.request), progress)
+    inventory = walker.run(manifest.workspaces, parallelism)
     inventory.requests = client.stats.requests
     return inventory
 
@@ -174,76 +173,246 @@ def dotted(data: Mapping[str, Any], path: str) -> Any:
     return value
 
 
+@dataclass(eq=False)
+class _Job:
+    """One list call (all its pages) or one GET by id."""
+
+    rank: tuple[int, int, int]  # stage, workspace, sequence: which failure to report first
+    ws: Workspace
+    kind: Kind
+    parent: Item | None = None  # the item a nested list hangs off
+    item_id: str | None = None  # set for a GET by id
+
+
 class _Walker:
-    """Runs the list and get calls of one inventory on a shared thread pool."""
+    """Runs the list and get calls of one inventory on a thread pool, without stage barriers.
+
+    Only the calling thread decides what to read next; workers send requests and build items,
+    and hand each finished job back through a queue. A nested list is queued as soon as the list
+    holding its parent item returns, so the pool stays busy all the way down the tree (a
+    stage-by-stage walk idles while the last, often single and paged, list of a stage runs).
+    At most `parallelism` jobs are in the pool at once; the rest wait in a heap that starts
+    lookups first, then lists whose items have lists of their own (they unlock more work), then
+    the others top down, so long chains of pages start early and leaves fill the gaps.
+    """
 
     def __init__(
         self,
         catalog: Catalog,
         client: Client,
-        pool: ThreadPoolExecutor,
         needs: _Needs,
         matcher: SubjectMatcher | None,
-        inventory: Inventory,
         progress: Progress | None,
     ) -> None:
-        self.catalog, self.client, self.pool, self.needs = catalog, client, pool, needs
-        self.matcher, self.inventory, self.progress = matcher, inventory, progress
+        self.catalog, self.client, self.needs = catalog, client, needs
+        self.matcher, self.progress = matcher, progress
+        self.run_kind = _run_kind(catalog)
+        self.order = _top_down(catalog, needs.listed, self.run_kind)
+        self.rank = {kind.name: rank for rank, kind in enumerate(self.order)}
+        self.children = {k.name: [c for c in self.order if c.parent == k.name] for k in self.order}
+        # Subject-only kinds are listed only under the subject's items, once runs say which.
+        narrow = matcher is not None and self.run_kind.name in needs.listed
+        self.narrowed = {
+            k.name
+            for k in self.order
+            if narrow and k.name in needs.subject_only and k.name != self.run_kind.name
+        }
+        self.done: SimpleQueue[tuple[_Job, Future[Any]]] = SimpleQueue()
+        self.ready: list[tuple[tuple[int, int, int], _Job]] = []  # a heap, by _priority
+        self.futures: set[Future[Any]] = set()
+        self.results: dict[tuple[str, str, int | None], list[Item]] = {}
+        self.lookups: dict[tuple[str, str, str], Item | None] = {}
+        self.found: dict[tuple[str, str], list[Item]] = {}
+        self.pending: Counter[tuple[str, str]] = Counter()
+        self.lists: Counter[str] = Counter()
+        self.waiting: dict[tuple[str, str], tuple[Workspace, Kind]] = {}
+        self.failures: list[tuple[tuple[int, int, int], BaseException]] = []
+        self.workspaces: list[Workspace] = []
+        self.announced = 0  # kinds of self.order whose number of lists has been said
+        self.sequence = 0
 
-    def lookup(self, workspace: Workspace) -> None:
-        """GET each explicitly named item of the kinds that can be fetched by id alone."""
+    def run(self, workspaces: Sequence[Workspace], parallelism: int) -> Inventory:
+        """Read everything, then lay the items out as a stage-by-stage walk would."""
+        self.workspaces = list(workspaces)
+        self.parallelism = parallelism
+        self.pool = ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="inventory")
+        try:
+            self._start()
+            self._pump()
+            while self.futures:
+                job, future = self.done.get()
+                self.futures.discard(future)
+                self._finish(job, future)
+                self._pump()
+        finally:
+            self.pool.shutdown(wait=True)
+        if self.failures:
+            raise min(self.failures, key=lambda failure: failure[0])[1]
+        return self._assemble()
+
+    def _start(self) -> None:
+        for ws in self.workspaces:
+            for kind, item_id in self._looked_up(ws):
+                self._submit(_Job((-1, self._index(ws), self._next()), ws, kind, item_id=item_id))
+        for kind in self.order:
+            parent = self.catalog.kinds.get(kind.parent) if kind.parent else None
+            for ws in self.workspaces:
+                if parent is None or parent.scope:
+                    self._submit(self._job(ws, kind, None))
+                elif kind.name in self.narrowed and not parent.subject_fields:
+                    self.waiting[(ws.name, kind.name)] = (ws, kind)
+        self._release()
+        self._announce()
+
+    def _looked_up(self, ws: Workspace) -> list[tuple[Kind, str]]:
+        """The GETs by id in `ws`: the workspace itself, and named items of id-only kinds."""
         jobs = []
         for kind_name, ids in sorted(self.needs.looked_up.items()):
             kind = self.catalog.kind(kind_name)
-            wanted = [workspace.name] if kind.scope else sorted(ids)
-            jobs += [(kind, item_id) for item_id in wanted]
-        scope = workspace.scope_values()
-        results = self.pool.map(lambda job: self._get(workspace, job[0], job[1], scope), jobs)
-        for (kind, item_id), item in zip(jobs, results, strict=True):
-            self.inventory.lookups[(workspace.name, kind.name, item_id)] = item
+            jobs += [(kind, item_id) for item_id in ([ws.name] if kind.scope else sorted(ids))]
+        return jobs
 
-    def list_kind(self, kind: Kind, workspaces: Iterable[Workspace]) -> None:
-        """List `kind` in every workspace, under every (relevant) parent item, concurrently."""
-        jobs = [
-            (ws, values, parent) for ws in workspaces for values, parent in self._parents(ws, kind)
-        ]
-        self._say(f"listing {kind.name} ({len(jobs)} list{'s' if len(jobs) != 1 else ''})")
-        results = self.pool.map(lambda job: self._list(job[0], kind, job[1], job[2]), jobs)
-        for (ws, _, _), items in zip(jobs, results, strict=True):
-            self.inventory.items.setdefault((ws.name, kind.name), []).extend(items)
+    def _submit(self, job: _Job) -> None:
+        if job.item_id is None:
+            self.pending[(job.ws.name, job.kind.name)] += 1
+            self.lists[job.kind.name] += 1
+        heappush(self.ready, (self._priority(job), job))
 
-    def _parents(self, ws: Workspace, kind: Kind) -> list[tuple[dict[str, str], str | None]]:
+    def _priority(self, job: _Job) -> tuple[int, int, int]:
+        if job.item_id is not None:
+            return (0, 0, job.rank[2])
+        leaf = not self.children[job.kind.name]
+        return (1 + leaf, job.rank[0], job.rank[2])
+
+    def _pump(self) -> None:
+        """Keep the pool's workers busy, and no more: what waits, waits in the heap."""
+        while self.ready and len(self.futures) < self.parallelism and not self.failures:
+            _, job = heappop(self.ready)
+            future: Future[Any]
+            if job.item_id is not None:
+                scope = job.ws.scope_values()
+                future = self.pool.submit(self._get, job.ws, job.kind, job.item_id, scope)
+            else:
+                future = self.pool.submit(self._list, job.ws, job.kind, job.parent)
+            self.futures.add(future)
+            future.add_done_callback(partial(self._hand_back, job))
+
+    def _hand_back(self, job: _Job, future: Future[Any]) -> None:
+        self.done.put((job, future))  # in the worker (or here, when it is already done)
+
+    def _finish(self, job: _Job, future: Future[Any]) -> None:
+        error = future.exception()
+        if error is not None:
+            self.failures.append((job.rank, error))  # fail fast: what waits never starts
+            return
+        if job.item_id is not None:
+            self.lookups[(job.ws.name, job.kind.name, job.item_id)] = future.result()
+            return
+        items: list[Item] = future.result()
+        self.results[(job.ws.name, job.kind.name, _key(job.parent))] = items
+        self.found.setdefault((job.ws.name, job.kind.name), []).extend(items)
+        self.pending[(job.ws.name, job.kind.name)] -= 1
+        if self.failures:
+            return
+        for child in self.children[job.kind.name]:
+            if child.name not in self.narrowed:
+                chosen = items
+            elif job.kind.subject_fields:
+                chosen = [item for item in items if self._subjects(job.kind, item)]
+            else:
+                continue  # waits for every run of the workspace, in _release
+            for item in chosen:
+                self._submit(self._job(job.ws, child, item))
+        self._release()
+        self._announce()
+
+    def _release(self) -> None:
+        """Start the subject-only lists that wait for every run of their workspace, under the
+        parents that hold the subject's runs (the experiments of her runs)."""
+        for ws, kind in list(self.waiting.values()):
+            parent = self.catalog.kind(kind.parent or "")
+            if not (self._complete(ws, self.run_kind) and self._complete(ws, parent)):
+                continue
+            del self.waiting[(ws.name, kind.name)]
+            runs = self.found.get((ws.name, self.run_kind.name), [])
+            holding = {run.parent for run in runs if self._subjects(self.run_kind, run)}
+            for item in self.found.get((ws.name, parent.name), []):
+                if item.id in holding:
+                    self._submit(self._job(ws, kind, item))
+
+    def _complete(self, ws: Workspace, kind: Kind) -> bool:
+        """Whether every list of `kind` in `ws` has returned, and of every kind above it."""
+        key = (ws.name, kind.name)
+        if self.pending[key] or key in self.waiting:
+            return False
         parent = self.catalog.kinds.get(kind.parent) if kind.parent else None
-        if parent is None or parent.scope:
-            return [(ws.scope_values(), None)]
-        parents = self.inventory.of(ws.name, parent.name)
-        runs_known = (ws.name, _run_kind(self.catalog).name) in self.inventory.items
-        if kind.name in self.needs.subject_only and self.matcher is not None and runs_known:
-            parents = self._subject_parents(ws, parent, parents)
-        return [({**item.values, **_child_values(kind, item)}, item.id) for item in parents]
+        return parent is None or parent.scope or self._complete(ws, parent)
 
-    def _subject_parents(self, ws: Workspace, parent: Kind, parents: list[Item]) -> list[Item]:
-        """Only the parents linked to the subject: the subject's runs, or the experiments
-        holding them."""
+    def _subjects(self, kind: Kind, item: Item) -> bool:
         assert self.matcher is not None
-        if parent.subject_fields:
-            return [item for item in parents if self.matcher.matches(parent, item.fields)]
-        run_kind = _run_kind(self.catalog)
-        holding = {
-            run.parent
-            for run in self.inventory.of(ws.name, run_kind.name)
-            if self.matcher.matches(run_kind, run.fields)
-        }
-        return [item for item in parents if item.id in holding]
+        return self.matcher.matches(kind, item.fields)
 
-    def _list(
-        self, ws: Workspace, kind: Kind, values: dict[str, str], parent: str | None
-    ) -> list[Item]:
+    def _assemble(self) -> Inventory:
+        """Items in the order a stage-by-stage walk gives: kinds top down, workspaces in the
+        manifest's order, children in their parents' order, pages in order."""
+        inventory = Inventory()
+        for ws in self.workspaces:
+            for kind, item_id in self._looked_up(ws):
+                lookup = (ws.name, kind.name, item_id)
+                inventory.lookups[lookup] = self.lookups[lookup]
+        for kind in self.order:
+            parent = self.catalog.kinds.get(kind.parent) if kind.parent else None
+            for ws in self.workspaces:
+                under: list[Item] | list[None] = (
+                    [None] if parent is None or parent.scope else inventory.of(ws.name, parent.name)
+                )
+                keys = [(ws.name, kind.name, _key(item)) for item in under]
+                if any(key in self.results for key in keys):  # a list ran here
+                    listed = inventory.items.setdefault((ws.name, kind.name), [])
+                    for key in keys:
+                        listed.extend(self.results.get(key, ()))
+        return inventory
+
+    def _announce(self) -> None:
+        """Say how many lists each kind takes, top down, once all of them are under way."""
+        while self.announced < len(self.order) and not self.failures:
+            kind = self.order[self.announced]
+            parent = self.catalog.kinds.get(kind.parent) if kind.parent else None
+            if parent is not None and not all(
+                self._submitted(ws, kind, parent) for ws in self.workspaces
+            ):
+                return
+            self.announced += 1
+            lists = self.lists[kind.name]
+            self._say(f"listing {kind.name} ({lists} list{'s' if lists != 1 else ''})")
+
+    def _submitted(self, ws: Workspace, kind: Kind, parent: Kind) -> bool:
+        """Whether every list of `kind` in `ws` has been submitted (its number is known)."""
+        waits = (ws.name, kind.name) in self.waiting
+        return parent.scope or (not waits and self._complete(ws, parent))
+
+    def _job(self, ws: Workspace, kind: Kind, parent: Item | None) -> _Job:
+        return _Job((self.rank[kind.name], self._index(ws), self._next()), ws, kind, parent)
+
+    def _index(self, ws: Workspace) -> int:
+        return next(i for i, known in enumerate(self.workspaces) if known is ws)
+
+    def _next(self) -> int:
+        self.sequence += 1
+        return self.sequence
+
+    def _list(self, ws: Workspace, kind: Kind, parent: Item | None) -> list[Item]:
+        values = (
+            ws.scope_values()
+            if parent is None
+            else {**parent.values, **_child_values(kind, parent)}
+        )
         operation = kind.op("list")
         assert operation.paging is not None
         url = expand(operation, values, self.catalog.hosts)
+        parent_id = parent.id if parent is not None else None
         return [
-            self._item(ws, kind, data, values, parent)
+            self._item(ws, kind, data, values, parent_id)
             for page in self.client.pages(url, operation.paging)
             for data in page
         ]
@@ -292,6 +461,11 @@ class _Walker:
     def _say(self, message: str) -> None:
         if self.progress is not None:
             self.progress(message)
+
+
+def _key(item: Item | None) -> int | None:
+    """A list's place in the walk: the identity of the item it hangs off (None at the top)."""
+    return None if item is None else id(item)
 
 
 def _child_values(child: Kind, parent: Item) -> dict[str, str]:

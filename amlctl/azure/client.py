@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
@@ -95,6 +96,7 @@ class Client:
         self.poll_interval, self.lro_timeout = poll_interval, lro_timeout
         self.sleep, self.rng = sleep, rng or random.Random()
         self.stats = ClientStats()
+        self._stats_lock = threading.Lock()  # workers share the client; counts must not drop
         self.pacer = pacer or Pacer(sleep=sleep)
 
     # -- public calls -------------------------------------------------------------------------
@@ -232,16 +234,18 @@ class Client:
             raise AuthError(f"refusing to call {split.hostname}: not one of the {which}")
 
     def _pause(self, backoff: float, asked: float | None) -> None:
-        self.stats.retries += 1
+        with self._stats_lock:
+            self.stats.retries += 1
         if asked is not None and asked > MAX_RETRY_AFTER:
             raise ApiError("", "", 429, "RetryAfterTooLong", f"server asked to wait {asked:.0f} s")
         self.sleep(max(backoff, asked or 0.0))
 
     def _count(self, status: int) -> None:
-        self.stats.requests += 1
-        self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
-        if status == 429:
-            self.stats.throttled += 1
+        with self._stats_lock:
+            self.stats.requests += 1
+            self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
+            if status == 429:
+                self.stats.throttled += 1
 
     # -- paging -----------------------------------------------------------------------------------
 

@@ -180,7 +180,7 @@ def test_apply_killed_then_resumed_does_every_item_exactly_once(
     # The evidence shows the re-run was a resume of the same journal, not a fresh start.
     resumed = planned.journal()
     assert [r["event"] for r in resumed].count("start") == 1
-    assert [r["event"] for r in resumed[len(killed):]][0] == "resume"
+    assert resumed[len(killed)]["event"] == "resume"
     rerun = emu.log(mark)
     check_every_item_done_once(planned, emu, killed)
     for address in unknown:

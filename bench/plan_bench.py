@@ -9,9 +9,10 @@ runs the real plan path (load the manifest, `inventory.fetch` through a real Cli
 
 Requests are counted in the emulator's access log (and must all be GETs answered 200). Reported:
 wall time of each, speedup (baseline / parallel), the lower bound requests x latency /
-parallelism and the ratio of the parallel time to it, peak memory (`ru_maxrss` of the measuring
-subprocess; "plan MiB" is the peak minus the resident size after imports, before planning) and
-that per item read. CPU seconds of the client and the server show which side, if any, was busy.
+parallelism and the ratio of the parallel time to it, peak memory (VmHWM, the peak resident size
+of the measuring subprocess; "plan MiB" is the peak minus the peak after imports, before
+planning) and that per item read. CPU seconds of the client and the server (in --json) show
+which side, if any, was busy.
 
     /work/venv/bin/python bench/plan_bench.py [--sizes 500,1000,2000] [--latency-ms 20]
         [--parallelism 10] [--manifests all,subject] [--json]
@@ -128,6 +129,18 @@ class Row:
 # -- the measuring subprocess -------------------------------------------------------------------
 
 
+def peak_rss_kib() -> int:
+    """Peak resident size of this process: VmHWM, which starts afresh at exec (ru_maxrss on
+    Linux keeps the forking parent's size across exec), else ru_maxrss."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def child(manifest: Path, origin: str, parallelism: int) -> None:
     """Plan `manifest` against `origin` as `amlctl plan` does; print one JSON line of numbers."""
     from amlctl import commands, exportindex, inventory  # noqa: F401
@@ -144,7 +157,7 @@ def child(manifest: Path, origin: str, parallelism: int) -> None:
         return found
 
     inventory.fetch = timed_fetch  # only to read the timing and counts; the path is unchanged
-    before = resource.getrusage(resource.RUSAGE_SELF)
+    before, rss_before = resource.getrusage(resource.RUSAGE_SELF), peak_rss_kib()
     started = time.perf_counter()
     doc, _ = commands._make_plan(manifest, manifest.with_suffix(".plan.json"), None, origin,
                                  False, parallelism)
@@ -157,8 +170,8 @@ def child(manifest: Path, origin: str, parallelism: int) -> None:
         "client_requests": found.requests,
         "items": sum(map(len, found.items.values())) + len(found.lookups),
         "changes": len(doc["changes"]),
-        "rss_before_kib": before.ru_maxrss,
-        "rss_peak_kib": after.ru_maxrss,
+        "rss_before_kib": rss_before,
+        "rss_peak_kib": peak_rss_kib(),
         "client_cpu": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
     }))
 
@@ -199,17 +212,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def access_log_tail(log: Path, start: int) -> tuple[int, list[dict[str, Any]]]:
-    """Entries written after byte `start`, and the new end."""
+def access_log_tail(log: Path, start: int) -> tuple[int, int, Counter[tuple[str, int]]]:
+    """The new end of the log, the number of entries after byte `start`, and how many of them
+    were anything but a GET answered 200 (by method and status)."""
+    count, odd = 0, Counter[tuple[str, int]]()
     with log.open("rb") as handle:
         handle.seek(start)
-        data = handle.read()
-    return start + len(data), [json.loads(line) for line in data.splitlines() if line]
+        for line in handle:
+            entry = json.loads(line)
+            count += 1
+            if (entry["method"], entry["status"]) != ("GET", 200):
+                odd[(entry["method"], entry["status"])] += 1
+        return handle.tell(), count, odd
 
 
 def measure(manifest: Path, origin: str, server_pid: int, log: Path, parallelism: int,
             timeout: float) -> Measurement:
-    start, _ = access_log_tail(log, 0)
+    start, _, _ = access_log_tail(log, 0)
     server_before = cpu_seconds(server_pid)
     done = subprocess.run(
         [sys.executable, __file__, "--child", str(manifest), origin, str(parallelism)],
@@ -218,12 +237,10 @@ def measure(manifest: Path, origin: str, server_pid: int, log: Path, parallelism
     if done.returncode != 0:
         raise SystemExit(f"plan failed ({done.returncode}):\n{done.stderr[-3000:]}")
     numbers = json.loads(done.stdout.strip().splitlines()[-1])
-    _, entries = access_log_tail(log, start)
-    odd = Counter((e["method"], e["status"]) for e in entries if (e["method"], e["status"])
-                  != ("GET", 200))
+    _, requests, odd = access_log_tail(log, start)
     if odd:  # a 429 or 5xx would hide a retry pause in the timings; anything but GET is a bug
         raise SystemExit(f"expected only GETs answered 200, also got {dict(odd)}")
-    return Measurement(requests=len(entries), server_cpu=server_cpu, **numbers)
+    return Measurement(requests=requests, server_cpu=server_cpu, **numbers)
 
 
 def pair(manifest: Path, origin: str, pid: int, log: Path, args: argparse.Namespace,
@@ -328,7 +345,7 @@ def main(argv: list[str]) -> int:
         print(table(summaries))
         print(f"bound = requests x latency / parallelism; ratio = parallel / bound; speedup = "
               f"baseline / parallel; fetch = the inventory.fetch part of the parallel run; "
-              f"peak = ru_maxrss of the planning subprocess; plan MiB = peak - resident after "
+              f"peak = VmHWM of the planning subprocess; plan MiB = peak - peak after "
               f"imports; {os.cpu_count()} CPUs, {load}; "
               f"{time.perf_counter() - started:.0f} s in all")
     return 0

@@ -51,6 +51,8 @@ class Inventory:
 
     items: dict[tuple[str, str], list[Item]] = field(default_factory=dict)
     lookups: dict[tuple[str, str, str], Item | None] = field(default_factory=dict)
+    # (workspace, kind) whose list answered 404: the workspace (or parent) no longer exists
+    gone: list[tuple[str, str]] = field(default_factory=list)
     requests: int = 0
 
     def of(self, workspace: str, kind: str) -> list[Item]:
@@ -227,6 +229,7 @@ class _Walker:
         self.lists: Counter[str] = Counter()
         self.waiting: dict[tuple[str, str], tuple[Workspace, Kind]] = {}
         self.failures: list[tuple[tuple[int, int, int], BaseException]] = []
+        self.gone: list[tuple[str, str]] = []  # appended from workers; list.append is atomic
         self.workspaces: list[Workspace] = []
         self.announced = 0  # kinds of self.order whose number of lists has been said
         self.sequence = 0
@@ -355,7 +358,7 @@ class _Walker:
     def _assemble(self) -> Inventory:
         """Items in the order a stage-by-stage walk gives: kinds top down, workspaces in the
         manifest's order, children in their parents' order, pages in order."""
-        inventory = Inventory()
+        inventory = Inventory(gone=sorted(set(self.gone)))
         for ws in self.workspaces:
             for kind, item_id in self._looked_up(ws):
                 lookup = (ws.name, kind.name, item_id)
@@ -411,11 +414,18 @@ class _Walker:
         assert operation.paging is not None
         url = expand(operation, values, self.catalog.hosts)
         parent_id = parent.id if parent is not None else None
-        return [
-            self._item(ws, kind, data, values, parent_id)
-            for page in self.client.pages(url, operation.paging)
-            for data in page
-        ]
+        try:
+            return [
+                self._item(ws, kind, data, values, parent_id)
+                for page in self.client.pages(url, operation.paging)
+                for data in page
+            ]
+        except ApiError as error:
+            if error.status != 404:
+                raise
+            # The collection is not there (its workspace was deleted, say): nothing to select.
+            self.gone.append((ws.name, kind.name))
+            return []
 
     def _get(self, ws: Workspace, kind: Kind, item_id: str, scope: dict[str, str]) -> Item | None:
         values = {**scope, kind.id_var: item_id} if kind.id_var else dict(scope)

@@ -12,7 +12,7 @@ request at a time, the same code at parallelism 1) and with the lower bound
 requests x latency / P. For `arm` the floor is the rate limit: (reads - burst) / refill rate.
 Each apply runs in a fresh `python -m amlctl`; the fixed cost of that (start-up, imports, plan
 checks, the receipt) is measured once by applying a plan with nothing to do, and the `net`
-column subtracts it. Peak memory is the child process's ru_maxrss.
+column subtracts it. Peak memory is the child process's VmHWM (Linux).
 
     python bench/apply_bench.py --runs 1000 --latency-ms 20
     python bench/apply_bench.py --runs 200 --latency-ms 10 --json
@@ -104,13 +104,18 @@ def emulator(db: Path, config: EmulatorConfig) -> Iterator[str]:
         store.close()
 
 
-# Runs amlctl in the child and, at exit, writes the child's own peak RSS (KiB) to a file:
-# RUSAGE_CHILDREN would report the largest child so far, not this one.
+# Runs amlctl in the child and, at exit, writes the child's own peak RSS (KiB) to a file. It is
+# VmHWM, which starts afresh at exec; ru_maxrss keeps the forking parent's size across exec on
+# Linux, and RUSAGE_CHILDREN reports the largest child so far.
 _CHILD = (
-    "import atexit, os, resource, runpy, sys\n"
+    "import atexit, os, runpy, sys\n"
     "out = os.environ['AMLCTL_BENCH_RSS']\n"
-    "atexit.register(lambda: open(out, 'w').write(str("
-    "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))\n"
+    "def peak():\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmHWM:'):\n"
+    "            return line.split()[1]\n"
+    "    return '0'\n"
+    "atexit.register(lambda: open(out, 'w').write(peak()))\n"
     "sys.argv = ['amlctl', *sys.argv[1:]]\n"
     "runpy.run_module('amlctl', run_name='__main__')\n"
 )

@@ -60,7 +60,7 @@ def make_plan(
         export_to=manifest.export_to,
         max_deletes=manifest.max_deletes,
         changes=tuple(changes.values()),
-        warnings=tuple(_warnings(manifest, changes, context)),
+        warnings=tuple(_warnings(manifest, changes, context) + _gone(inventory)),
     )
     _check_limits(manifest, plan)
     return plan
@@ -210,6 +210,19 @@ def _request(manifest: Manifest) -> RequestInfo | None:
 
 def _workspace_ref(ws: Workspace) -> WorkspaceRef:
     return WorkspaceRef(ws.subscription_id, ws.resource_group, ws.name, ws.location)
+
+
+def _gone(inventory: Inventory) -> list[str]:
+    """Lists that answered 404: their workspace (or parent) is gone, so nothing of them is in
+    the plan. Said aloud, so a reviewer does not read an empty section as "nothing there"."""
+    by_workspace: dict[str, list[str]] = {}
+    for workspace, kind in inventory.gone:
+        by_workspace.setdefault(workspace, []).append(kind)
+    return [
+        f"{ws}: listing {', '.join(kinds)} answered 404 Not Found (is the workspace gone?); "
+        "nothing of those kinds is in this plan"
+        for ws, kinds in by_workspace.items()
+    ]
 
 
 def _warnings(manifest: Manifest, changes: Mapping[str, Change], context: PlanContext) -> list[str]:

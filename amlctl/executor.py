@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from amlctl.azure.client import Client, Reply
+from amlctl.azure.client import Client, Reply, error_fields
 from amlctl.catalog import Catalog, Kind
 from amlctl.errors import ApiError
 from amlctl.exporter import Exporter
@@ -278,9 +278,9 @@ class Executor:
         reply = self.client.delete(change.url, expect=(*statuses, 404, 412), if_match=if_match)
         meaning = "absent" if reply.status == 404 else statuses.get(reply.status)
         if reply.status == 412:
-            code = _error_code(reply.body)
+            code, message = error_fields(reply.body)
             if code == "DeletionRequired" or statuses.get(412) == "blocked":
-                return self._skip(change, "blocked", reply, _error_message(reply.body))
+                return self._skip(change, "blocked", reply, message)
             return self._skip(change, "changed-since-plan", reply)
         if meaning == "accepted":
             return self._accepted(change, reply)
@@ -396,17 +396,3 @@ def _outcome_from_journal(address: str, event: str, fields: dict[str, Any]) -> O
 def _fingerprint(kind: Kind, item: dict[str, Any]) -> str:
     etag = item.get(kind.etag_field) if kind.etag_field else None
     return fingerprint(item, etag if isinstance(etag, str) else None)
-
-
-def _error_code(body: Any) -> str:
-    if not isinstance(body, dict):
-        return ""
-    inner = body.get("error") if isinstance(body.get("error"), dict) else body
-    return str(inner.get("code", "")) if isinstance(inner, dict) else ""
-
-
-def _error_message(body: Any) -> str:
-    if not isinstance(body, dict):
-        return ""
-    inner = body.get("error") if isinstance(body.get("error"), dict) else body
-    return str(inner.get("message", ""))[:300] if isinstance(inner, dict) else ""

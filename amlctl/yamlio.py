@@ -86,41 +86,23 @@ def load_file(path: Path, display: str | None = None) -> Document:
     try:
         raw = path.read_bytes()
     except OSError as error:
-        raise YamlError(
-            [Diagnostic(name, 1, 1, "$", f"cannot read file: {error.strerror}")]
-        ) from None
+        raise _file_error(name, f"cannot read file: {error.strerror}") from None
     return load_bytes(raw, name)
 
 
 def load_bytes(raw: bytes, name: str) -> Document:
     if len(raw) > MAX_BYTES:
-        raise YamlError(
-            [
-                Diagnostic(
-                    name, 1, 1, "$", f"file is {len(raw)} bytes; the limit is {MAX_BYTES} (1 MiB)"
-                )
-            ]
-        )
+        raise _file_error(name, f"file is {len(raw)} bytes; the limit is {MAX_BYTES} (1 MiB)")
     text = _decode(raw, name)
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as error:
         raise YamlError([_syntax_diagnostic(error, name)]) from None
     except yaml.YAMLError as error:
-        raise YamlError([Diagnostic(name, 1, 1, "$", f"invalid YAML: {error}")]) from None
+        raise _file_error(name, f"invalid YAML: {error}") from None
     if len(nodes) > 1:
-        line, col = _mark(nodes[1])
-        raise YamlError(
-            [
-                Diagnostic(
-                    name,
-                    line,
-                    col,
-                    "$",
-                    "more than one YAML document; put one manifest in each file",
-                )
-            ]
-        )
+        message = "more than one YAML document; put one manifest in each file"
+        raise _file_error(name, message, *_mark(nodes[1]))
     doc = Document(name, None)
     if nodes and nodes[0] is not None:
         builder = _Builder(doc)
@@ -137,18 +119,13 @@ def _decode(raw: bytes, name: str) -> str:
         before = raw[: error.start]
         line = before.count(b"\n") + 1
         col = error.start - (before.rfind(b"\n") + 1) + 1
-        bad = raw[error.start]
-        raise YamlError(
-            [
-                Diagnostic(
-                    name,
-                    line,
-                    col,
-                    "$",
-                    f"not UTF-8 text (byte 0x{bad:02x}); {_SAVE_UTF8}",
-                )
-            ]
-        ) from None
+        message = f"not UTF-8 text (byte 0x{raw[error.start]:02x}); {_SAVE_UTF8}"
+        raise _file_error(name, message, line, col) from None
+
+
+def _file_error(name: str, message: str, line: int = 1, col: int = 1) -> YamlError:
+    """A problem with the file as a whole (size, encoding, syntax), at its document root."""
+    return YamlError([Diagnostic(name, line, col, "$", message)])
 
 
 def _syntax_diagnostic(error: yaml.MarkedYAMLError, name: str) -> Diagnostic:

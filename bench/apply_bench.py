@@ -30,16 +30,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from amlctl.emulator import EmulatorApp, EmulatorConfig, open_store
+from amlctl.emulator import EmulatorConfig, open_store
+from amlctl.emulator.commands import embedded
 from amlctl.emulator.config import Bucket
 from amlctl.emulator.documents import compute
 from amlctl.emulator.seed import SCALE_RESOURCE_GROUP, SCALE_WORKSPACE, SUBSCRIPTION
-from amlctl.emulator.server import running_server
 
 ARM_READS = Bucket(250, 25.0)
 TIMEOUT = 900  # seconds per apply, so a regression cannot hang the bench
@@ -68,9 +66,13 @@ class Row:
 
 
 def manifest(name: str, export: list[str], delete: list[str]) -> str:
-    lines = ["version: 1", f"name: {name}", "workspaces:",
-             f"  - {{subscriptionId: {SUBSCRIPTION}, resourceGroup: {SCALE_RESOURCE_GROUP}, "
-             f"workspace: {SCALE_WORKSPACE}, location: eastus}}"]
+    lines = [
+        "version: 1",
+        f"name: {name}",
+        "workspaces:",
+        f"  - {{subscriptionId: {SUBSCRIPTION}, resourceGroup: {SCALE_RESOURCE_GROUP}, "
+        f"workspace: {SCALE_WORKSPACE}, location: eastus}}",
+    ]
     if export:
         lines += ["export:", "  to: exports", "  select:"]
         lines += [f"    - {{kind: {kind}, all: true}}" for kind in export]
@@ -90,18 +92,6 @@ def seed(folder: Path, runs: int, computes: int) -> Path:
         store.put(ws.key, "compute", name, compute(ws.doc, name, "STANDARD_DS3_V2", n))
     store.close()
     return db
-
-
-@contextmanager
-def emulator(db: Path, config: EmulatorConfig) -> Iterator[str]:
-    store = open_store(db, "none")
-    app = EmulatorApp(store, config)
-    try:
-        with running_server(app) as server:
-            yield server.origin
-    finally:
-        app.close()
-        store.close()
 
 
 # Runs amlctl in the child and, at exit, writes the child's own peak RSS (KiB) to a file. It is
@@ -126,16 +116,24 @@ def amlctl(args: list[str], cwd: Path) -> tuple[float, float]:
     rss = cwd / ".rss"
     env = {**os.environ, "AMLCTL_BENCH_RSS": str(rss)}
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _CHILD, *args], cwd=cwd, timeout=TIMEOUT,
-                          capture_output=True, text=True, check=False, env=env)
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, *args],
+        cwd=cwd,
+        timeout=TIMEOUT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
     seconds = time.perf_counter() - started
     if done.returncode not in (0, 3):
         raise SystemExit(f"amlctl {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
     return seconds, int(rss.read_text()) / 1024
 
 
-def one_apply(seed_db: Path, text: str, config: EmulatorConfig, parallelism: int
-              ) -> tuple[float, int, int, int, float]:
+def one_apply(
+    seed_db: Path, text: str, config: EmulatorConfig, parallelism: int
+) -> tuple[float, int, int, int, float]:
     """Plan, then time the apply alone: (seconds, items, apply requests, 429s, peak MiB)."""
     with tempfile.TemporaryDirectory(prefix="amlctl-bench-") as tmp:
         work = Path(tmp)
@@ -143,13 +141,36 @@ def one_apply(seed_db: Path, text: str, config: EmulatorConfig, parallelism: int
         shutil.copy(seed_db, db)
         (work / "job.yaml").write_text(text)
         log = work / "access.jsonl"
-        with emulator(db, config.replace(access_log=log)) as origin:
-            amlctl(["plan", "job.yaml", "-o", "job.plan.json", "--endpoint", origin,
-                    "--format", "json"], work)
+        with embedded(db, config.replace(access_log=log)) as origin:
+            amlctl(
+                [
+                    "plan",
+                    "job.yaml",
+                    "-o",
+                    "job.plan.json",
+                    "--endpoint",
+                    origin,
+                    "--format",
+                    "json",
+                ],
+                work,
+            )
             planned = len(log.read_text().splitlines())
             items = _planned_items(work / "job.plan.json")
-            seconds, peak = amlctl(["apply", "job.plan.json", "--yes", "--endpoint", origin,
-                                    "--parallelism", str(parallelism), "--format", "json"], work)
+            seconds, peak = amlctl(
+                [
+                    "apply",
+                    "job.plan.json",
+                    "--yes",
+                    "--endpoint",
+                    origin,
+                    "--parallelism",
+                    str(parallelism),
+                    "--format",
+                    "json",
+                ],
+                work,
+            )
         lines = log.read_text().splitlines()[planned:]
         statuses = [json.loads(line)["status"] for line in lines]
         return seconds, items, len(statuses), statuses.count(429), peak
@@ -163,18 +184,36 @@ def _planned_items(plan: Path) -> int:
 def fixed_cost(seed_db: Path) -> float:
     """Seconds an apply takes with nothing to do: process start-up, checks, the receipt."""
     text = manifest("idle", [], []).replace("delete:\n", "") + (
-        "delete:\n  select:\n    - {kind: model, ids: [no-such-model]}\n")
+        "delete:\n  select:\n    - {kind: model, ids: [no-such-model]}\n"
+    )
     return min(one_apply(seed_db, text, EmulatorConfig(throttle=False), 1)[0] for _ in range(3))
 
 
-def measure(seed_db: Path, scenario: str, text: str, latency_ms: int, parallelism: int,
-            baseline: bool, overhead: float) -> Row:
+def measure(
+    seed_db: Path,
+    scenario: str,
+    text: str,
+    latency_ms: int,
+    parallelism: int,
+    baseline: bool,
+    overhead: float,
+) -> Row:
     config = EmulatorConfig(throttle=False, latency_ms=latency_ms)
     seconds, items, requests, throttled, peak = one_apply(seed_db, text, config, parallelism)
     base = one_apply(seed_db, text, config, 1)[0] if baseline else None
     bound = requests * latency_ms / 1000 / parallelism
-    return Row(scenario, items, requests, parallelism, seconds, max(0.0, seconds - overhead),
-               base, bound, throttled, peak)
+    return Row(
+        scenario,
+        items,
+        requests,
+        parallelism,
+        seconds,
+        max(0.0, seconds - overhead),
+        base,
+        bound,
+        throttled,
+        peak,
+    )
 
 
 def measure_arm(seed_db: Path, parallelism: int, overhead: float) -> Row:
@@ -182,8 +221,18 @@ def measure_arm(seed_db: Path, parallelism: int, overhead: float) -> Row:
     text = manifest("arm", ["compute"], [])
     seconds, items, requests, throttled, peak = one_apply(seed_db, text, config, parallelism)
     floor = max(0.0, (requests - ARM_READS.burst) / ARM_READS.per_second)
-    return Row("arm", items, requests, parallelism, seconds, max(0.0, seconds - overhead), None,
-               floor, throttled, peak)
+    return Row(
+        "arm",
+        items,
+        requests,
+        parallelism,
+        seconds,
+        max(0.0, seconds - overhead),
+        None,
+        floor,
+        throttled,
+        peak,
+    )
 
 
 def main() -> int:
@@ -200,11 +249,24 @@ def main() -> int:
         overhead = fixed_cost(seed_db)
         baseline = not args.no_baseline
         rows = [
-            measure(seed_db, "exports", manifest("exports", ["run", "metric", "model"], []),
-                    args.latency_ms, args.parallelism, baseline, overhead),
-            measure(seed_db, "deletes",
-                    manifest("deletes", [], ["service", "image", "model", "asset"]),
-                    args.latency_ms, args.parallelism, baseline, overhead),
+            measure(
+                seed_db,
+                "exports",
+                manifest("exports", ["run", "metric", "model"], []),
+                args.latency_ms,
+                args.parallelism,
+                baseline,
+                overhead,
+            ),
+            measure(
+                seed_db,
+                "deletes",
+                manifest("deletes", [], ["service", "image", "model", "asset"]),
+                args.latency_ms,
+                args.parallelism,
+                baseline,
+                overhead,
+            ),
             measure_arm(seed_db, args.parallelism, overhead),
         ]
     report(rows, args, overhead)
@@ -213,21 +275,36 @@ def main() -> int:
 
 def report(rows: list[Row], args: argparse.Namespace, overhead: float) -> None:
     if args.json:
-        print(json.dumps({"fixed_cost_seconds": overhead, "rows": [
-            {**asdict(r), "speedup": r.speedup, "ratio_to_bound": r.ratio_to_bound}
-            for r in rows]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "fixed_cost_seconds": overhead,
+                    "rows": [
+                        {**asdict(r), "speedup": r.speedup, "ratio_to_bound": r.ratio_to_bound}
+                        for r in rows
+                    ],
+                },
+                indent=2,
+            )
+        )
         return
-    print(f"apply on scale:{args.runs}, latency {args.latency_ms} ms, "
-          f"parallelism {args.parallelism}, {os.cpu_count()} cores; "
-          f"fixed cost of an apply {overhead:.2f} s")
-    print(f"{'scenario':<9}{'items':>7}{'requests':>10}{'seconds':>9}{'net':>7}{'baseline':>10}"
-          f"{'speedup':>9}{'bound':>8}{'net/bound':>10}{'429s':>6}{'peak MiB':>10}")
+    print(
+        f"apply on scale:{args.runs}, latency {args.latency_ms} ms, "
+        f"parallelism {args.parallelism}, {os.cpu_count()} cores; "
+        f"fixed cost of an apply {overhead:.2f} s"
+    )
+    print(
+        f"{'scenario':<9}{'items':>7}{'requests':>10}{'seconds':>9}{'net':>7}{'baseline':>10}"
+        f"{'speedup':>9}{'bound':>8}{'net/bound':>10}{'429s':>6}{'peak MiB':>10}"
+    )
     for r in rows:
         base = f"{r.baseline_seconds:.2f}" if r.baseline_seconds else "-"
         speed = f"{r.speedup:.1f}x" if r.speedup else "-"
-        print(f"{r.scenario:<9}{r.items:>7}{r.requests:>10}{r.seconds:>9.2f}{r.net_seconds:>7.2f}"
-              f"{base:>10}{speed:>9}{r.bound_seconds:>8.2f}{r.ratio_to_bound:>9.2f}x"
-              f"{r.throttled:>6}{r.peak_rss_mib:>10.1f}")
+        print(
+            f"{r.scenario:<9}{r.items:>7}{r.requests:>10}{r.seconds:>9.2f}{r.net_seconds:>7.2f}"
+            f"{base:>10}{speed:>9}{r.bound_seconds:>8.2f}{r.ratio_to_bound:>9.2f}x"
+            f"{r.throttled:>6}{r.peak_rss_mib:>10.1f}"
+        )
     print("bound: requests x latency / parallelism; for arm, (requests - burst) / refill rate")
 
 

@@ -322,11 +322,11 @@ def _with_status(reply: Reply, state: str) -> Reply:
 
 
 def _api_error(reply: Reply) -> ApiError:
-    code, message = _error_fields(reply.body)
+    code, message = error_fields(reply.body)
     return ApiError(reply.method, _redact(reply.url), reply.status, code, message)
 
 
-def _error_fields(body: Any) -> tuple[str, str]:
+def error_fields(body: Any) -> tuple[str, str]:
     """ARM and data plane wrap errors in {"error": {...}}; model management is flat."""
     if not isinstance(body, dict):
         return "", ""

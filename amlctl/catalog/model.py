@@ -94,6 +94,14 @@ class Catalog:
         for kind in self.kinds.values():
             yield from kind.operations.values()
 
+    @property
+    def run_kind(self) -> Kind | None:
+        """The kind whose items name their creator and that other items hang off (runs): the
+        way from a data subject to metrics, artifacts, models and assets."""
+        return next(
+            (k for k in self.kinds.values() if k.subject_fields and self.children(k.name)), None
+        )
+
     def children(self, parent: str) -> list[Kind]:
         """Kinds listed under an item of `parent` (runs under experiments, ...)."""
         return [kind for kind in self.kinds.values() if kind.parent == parent]

@@ -69,9 +69,7 @@ def make_plan(
 def _workspace_changes(
     manifest: Manifest, catalog: Catalog, inventory: Inventory, ws: Workspace, context: PlanContext
 ) -> Iterator[Change]:
-    run_kind = next(
-        (k for k in catalog.kinds.values() if k.subject_fields and catalog.children(k.name)), None
-    )
+    run_kind = catalog.run_kind
     runs = inventory.of(ws.name, run_kind.name) if run_kind else []
     subject = SubjectLinks(SubjectMatcher.for_request(manifest.request), run_kind, runs)
     for selector in (*manifest.delete, *manifest.export):

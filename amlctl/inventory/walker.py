@@ -1,21 +1,11 @@
-"""Read-only discovery: what exists in each workspace that a manifest could touch.
-
-Only GETs. Lists are paged to the end; nested kinds are listed under each parent item (runs under
-experiments, artifacts under runs, ...), concurrently, each list as soon as its parent item is
-known rather than stage by stage. Where every selector of a nested kind is about the data
-subject, only the subject's parents are expanded, so a subject request in a big workspace does
-not list every run's artifacts.
-
-Items are kept as small views (id, name, fingerprint, the fields selectors and children need),
-not whole documents, so memory stays proportional to the number of items, not their size.
-"""
+"""The walk: the list and get calls of one inventory, run concurrently on a thread pool."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from heapq import heappop, heappush
 from queue import SimpleQueue
@@ -24,155 +14,13 @@ from typing import Any
 from amlctl.azure.client import Client
 from amlctl.catalog import Catalog, Kind, expand
 from amlctl.errors import ApiError
-from amlctl.manifest import Manifest, Selector, Workspace
+from amlctl.inventory.model import Inventory, Item, dotted
+from amlctl.inventory.needs import Needs, top_down
+from amlctl.manifest import Workspace
 from amlctl.plan.serialize import fingerprint
 from amlctl.subject import SubjectMatcher
 
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Item:
-    """What the planner needs of one listed or fetched item."""
-
-    workspace: str
-    kind: str
-    id: str
-    name: str
-    fingerprint: str
-    values: Mapping[str, str]  # template variables that address it (scope, parents, own id)
-    fields: Mapping[str, Any]  # the dot paths selectors look at, and nothing else
-    parent: str | None = None  # id of the parent item, for nested kinds
-
-
-@dataclass
-class Inventory:
-    """Items per (workspace, kind), and the outcome of explicit lookups by id (None = absent)."""
-
-    items: dict[tuple[str, str], list[Item]] = field(default_factory=dict)
-    lookups: dict[tuple[str, str, str], Item | None] = field(default_factory=dict)
-    # (workspace, kind) whose list answered 404: the workspace (or parent) no longer exists
-    gone: list[tuple[str, str]] = field(default_factory=list)
-    requests: int = 0
-
-    def of(self, workspace: str, kind: str) -> list[Item]:
-        return self.items.get((workspace, kind), [])
-
-
-@dataclass(frozen=True)
-class _Needs:
-    """What a manifest needs read, per kind."""
-
-    listed: frozenset[str]  # kinds to list (parents included)
-    looked_up: Mapping[str, frozenset[str]]  # kind -> ids to GET one by one
-    subject_only: frozenset[str]  # nested kinds whose parents may be limited to the subject's
-    fields: Mapping[str, frozenset[str]]  # kind -> dot paths to keep on each item
-
-
-def fetch(
-    manifest: Manifest,
-    catalog: Catalog,
-    client: Client,
-    *,
-    parallelism: int = 10,
-    progress: Progress | None = None,
-) -> Inventory:
-    """Read everything `manifest` may select, in every workspace it names."""
-    needs = _needs(manifest, catalog)
-    walker = _Walker(catalog, client, needs, SubjectMatcher.for_request(manifest.request), progress)
-    inventory = walker.run(manifest.workspaces, parallelism)
-    inventory.requests = client.stats.requests
-    return inventory
-
-
-def _needs(manifest: Manifest, catalog: Catalog) -> _Needs:
-    listed: set[str] = set()
-    looked_up: dict[str, set[str]] = {}
-    by_kind: dict[str, list[Selector]] = {}
-    for selector in (*manifest.export, *manifest.delete):
-        by_kind.setdefault(selector.kind, []).append(selector)
-    for name, selectors in by_kind.items():
-        kind = catalog.kind(name)
-        if kind.scope:
-            looked_up.setdefault(name, set())
-        elif _by_id_alone(kind, catalog, selectors):
-            looked_up.setdefault(name, set()).update(i for s in selectors for i in s.ids or ())
-        else:
-            listed |= _with_parents(catalog, kind)
-        if any(s.subject for s in selectors) and (kind.run_field or _parent_is_run(kind, catalog)):
-            listed |= _with_parents(catalog, _run_kind(catalog))
-    subject_only = frozenset(n for n, sels in by_kind.items() if all(s.subject for s in sels))
-    return _Needs(
-        frozenset(listed),
-        {k: frozenset(v) for k, v in looked_up.items()},
-        subject_only,
-        _fields(catalog, by_kind),
-    )
-
-
-def _by_id_alone(kind: Kind, catalog: Catalog, selectors: list[Selector]) -> bool:
-    """Selected by ids only, and each id can be fetched without knowing a parent."""
-    only_ids = all(
-        s.ids is not None and not (s.name or s.where or s.subject or s.all) for s in selectors
-    )
-    parent = catalog.kinds.get(kind.parent) if kind.parent else None
-    top_level = parent is None or parent.scope
-    return only_ids and kind.can("get") and top_level
-
-
-def _with_parents(catalog: Catalog, kind: Kind) -> set[str]:
-    chain = set()
-    current: Kind | None = kind
-    while current is not None and not current.scope:
-        chain.add(current.name)
-        current = catalog.kinds.get(current.parent) if current.parent else None
-    return chain
-
-
-def _run_kind(catalog: Catalog) -> Kind:
-    """The kind whose items name their creator and that other items hang off (runs)."""
-    return next(k for k in catalog.kinds.values() if k.subject_fields and catalog.children(k.name))
-
-
-def _parent_is_run(kind: Kind, catalog: Catalog) -> bool:
-    parent = catalog.kinds.get(kind.parent) if kind.parent else None
-    return bool(parent and parent.subject_fields and not parent.scope)
-
-
-def _fields(catalog: Catalog, by_kind: Mapping[str, list[Selector]]) -> dict[str, frozenset[str]]:
-    """Dot paths each kind's items must keep: subject links, child variables, where-paths."""
-    keep: dict[str, set[str]] = {name: set() for name in catalog.kinds}
-    for kind in catalog.kinds.values():
-        keep[kind.name] |= set(kind.subject_fields)
-        if kind.run_field:
-            keep[kind.name].add(kind.run_field)
-        if kind.etag_field:
-            keep[kind.name].add(kind.etag_field)
-        if kind.parent and kind.parent in keep:
-            keep[kind.parent] |= set(kind.parent_vars.values())
-    for name, selectors in by_kind.items():
-        keep[name] |= {condition.path for s in selectors for condition in s.where}
-    return {name: frozenset(paths) for name, paths in keep.items()}
-
-
-def _top_down(catalog: Catalog, kinds: Iterable[str], run_kind: Kind) -> list[Kind]:
-    """Kinds in an order where every parent comes before its children, and runs before their
-    siblings (metrics are listed only where the subject's runs are, once runs are known)."""
-
-    def order(kind: Kind) -> tuple[int, bool, str]:
-        return (len(_with_parents(catalog, kind)), kind.name != run_kind.name, kind.name)
-
-    return sorted((catalog.kind(name) for name in kinds), key=order)
-
-
-def dotted(data: Mapping[str, Any], path: str) -> Any:
-    """The value at a dot path (`createdBy.userName`), or None where the path runs out."""
-    value: Any = data
-    for part in path.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return None
-        value = value[part]
-    return value
 
 
 @dataclass(eq=False)
@@ -186,7 +34,7 @@ class _Job:
     item_id: str | None = None  # set for a GET by id
 
 
-class _Walker:
+class Walker:
     """Runs the list and get calls of one inventory on a thread pool, without stage barriers.
 
     Only the calling thread decides what to read next; workers send requests and build items,
@@ -202,22 +50,23 @@ class _Walker:
         self,
         catalog: Catalog,
         client: Client,
-        needs: _Needs,
+        needs: Needs,
         matcher: SubjectMatcher | None,
         progress: Progress | None,
     ) -> None:
         self.catalog, self.client, self.needs = catalog, client, needs
         self.matcher, self.progress = matcher, progress
-        self.run_kind = _run_kind(catalog)
-        self.order = _top_down(catalog, needs.listed, self.run_kind)
+        self.run_kind = catalog.run_kind
+        self.order = top_down(catalog, needs.listed)
         self.rank = {kind.name: rank for rank, kind in enumerate(self.order)}
         self.children = {k.name: [c for c in self.order if c.parent == k.name] for k in self.order}
         # Subject-only kinds are listed only under the subject's items, once runs say which.
-        narrow = matcher is not None and self.run_kind.name in needs.listed
+        runs = self.run_kind
+        narrow = matcher is not None and runs is not None and runs.name in needs.listed
         self.narrowed = {
             k.name
             for k in self.order
-            if narrow and k.name in needs.subject_only and k.name != self.run_kind.name
+            if narrow and runs is not None and k.name in needs.subject_only and k.name != runs.name
         }
         self.done: SimpleQueue[tuple[_Job, Future[Any]]] = SimpleQueue()
         self.ready: list[tuple[tuple[int, int, int], _Job]] = []  # a heap, by _priority
@@ -332,13 +181,15 @@ class _Walker:
     def _release(self) -> None:
         """Start the subject-only lists that wait for every run of their workspace, under the
         parents that hold the subject's runs (the experiments of her runs)."""
+        run_kind = self.run_kind
+        assert run_kind is not None  # lists wait here only when runs are being listed
         for ws, kind in list(self.waiting.values()):
             parent = self.catalog.kind(kind.parent or "")
-            if not (self._complete(ws, self.run_kind) and self._complete(ws, parent)):
+            if not (self._complete(ws, run_kind) and self._complete(ws, parent)):
                 continue
             del self.waiting[(ws.name, kind.name)]
-            runs = self.found.get((ws.name, self.run_kind.name), [])
-            holding = {run.parent for run in runs if self._subjects(self.run_kind, run)}
+            runs = self.found.get((ws.name, run_kind.name), [])
+            holding = {run.parent for run in runs if self._subjects(run_kind, run)}
             for item in self.found.get((ws.name, parent.name), []):
                 if item.id in holding:
                     self._submit(self._job(ws, kind, item))

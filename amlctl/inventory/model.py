@@ -1,0 +1,45 @@
+"""The inventory as values: small views of the items a plan may select."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Item:
+    """What the planner needs of one listed or fetched item."""
+
+    workspace: str
+    kind: str
+    id: str
+    name: str
+    fingerprint: str
+    values: Mapping[str, str]  # template variables that address it (scope, parents, own id)
+    fields: Mapping[str, Any]  # the dot paths selectors look at, and nothing else
+    parent: str | None = None  # id of the parent item, for nested kinds
+
+
+@dataclass
+class Inventory:
+    """Items per (workspace, kind), and the outcome of explicit lookups by id (None = absent)."""
+
+    items: dict[tuple[str, str], list[Item]] = field(default_factory=dict)
+    lookups: dict[tuple[str, str, str], Item | None] = field(default_factory=dict)
+    # (workspace, kind) whose list answered 404: the workspace (or parent) no longer exists
+    gone: list[tuple[str, str]] = field(default_factory=list)
+    requests: int = 0
+
+    def of(self, workspace: str, kind: str) -> list[Item]:
+        return self.items.get((workspace, kind), [])
+
+
+def dotted(data: Mapping[str, Any], path: str) -> Any:
+    """The value at a dot path (`createdBy.userName`), or None where the path runs out."""
+    value: Any = data
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value

@@ -1,0 +1,103 @@
+"""What a manifest needs read: which kinds to list, which ids to look up, which fields to keep.
+
+Pure functions of the manifest and the catalog, decided before any request is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from amlctl.catalog import Catalog, Kind
+from amlctl.manifest import Manifest, Selector
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What a manifest needs read, per kind."""
+
+    listed: frozenset[str]  # kinds to list (parents included)
+    looked_up: Mapping[str, frozenset[str]]  # kind -> ids to GET one by one
+    subject_only: frozenset[str]  # nested kinds whose parents may be limited to the subject's
+    fields: Mapping[str, frozenset[str]]  # kind -> dot paths to keep on each item
+
+
+def needs(manifest: Manifest, catalog: Catalog) -> Needs:
+    listed: set[str] = set()
+    looked_up: dict[str, set[str]] = {}
+    by_kind: dict[str, list[Selector]] = {}
+    for selector in (*manifest.export, *manifest.delete):
+        by_kind.setdefault(selector.kind, []).append(selector)
+    for name, selectors in by_kind.items():
+        kind = catalog.kind(name)
+        if kind.scope:
+            looked_up.setdefault(name, set())
+        elif by_id_alone(kind, catalog, selectors):
+            looked_up.setdefault(name, set()).update(i for s in selectors for i in s.ids or ())
+        else:
+            listed |= with_parents(catalog, kind)
+        runs = catalog.run_kind
+        linked = kind.run_field or parent_is_run(kind, catalog)
+        if runs is not None and linked and any(s.subject for s in selectors):
+            listed |= with_parents(catalog, runs)
+    subject_only = frozenset(n for n, sels in by_kind.items() if all(s.subject for s in sels))
+    return Needs(
+        frozenset(listed),
+        {k: frozenset(v) for k, v in looked_up.items()},
+        subject_only,
+        fields_to_keep(catalog, by_kind),
+    )
+
+
+def by_id_alone(kind: Kind, catalog: Catalog, selectors: list[Selector]) -> bool:
+    """Selected by ids only, and each id can be fetched without knowing a parent."""
+    only_ids = all(
+        s.ids is not None and not (s.name or s.where or s.subject or s.all) for s in selectors
+    )
+    parent = catalog.kinds.get(kind.parent) if kind.parent else None
+    top_level = parent is None or parent.scope
+    return only_ids and kind.can("get") and top_level
+
+
+def with_parents(catalog: Catalog, kind: Kind) -> set[str]:
+    chain = set()
+    current: Kind | None = kind
+    while current is not None and not current.scope:
+        chain.add(current.name)
+        current = catalog.kinds.get(current.parent) if current.parent else None
+    return chain
+
+
+def parent_is_run(kind: Kind, catalog: Catalog) -> bool:
+    parent = catalog.kinds.get(kind.parent) if kind.parent else None
+    return bool(parent and parent.subject_fields and not parent.scope)
+
+
+def fields_to_keep(
+    catalog: Catalog, by_kind: Mapping[str, list[Selector]]
+) -> dict[str, frozenset[str]]:
+    """Dot paths each kind's items must keep: subject links, child variables, where-paths."""
+    keep: dict[str, set[str]] = {name: set() for name in catalog.kinds}
+    for kind in catalog.kinds.values():
+        keep[kind.name] |= set(kind.subject_fields)
+        if kind.run_field:
+            keep[kind.name].add(kind.run_field)
+        if kind.etag_field:
+            keep[kind.name].add(kind.etag_field)
+        if kind.parent and kind.parent in keep:
+            keep[kind.parent] |= set(kind.parent_vars.values())
+    for name, selectors in by_kind.items():
+        keep[name] |= {condition.path for s in selectors for condition in s.where}
+    return {name: frozenset(paths) for name, paths in keep.items()}
+
+
+def top_down(catalog: Catalog, kinds: Iterable[str]) -> list[Kind]:
+    """Kinds in an order where every parent comes before its children, and runs before their
+    siblings (metrics are listed only where the subject's runs are, once runs are known)."""
+
+    runs = catalog.run_kind.name if catalog.run_kind else None
+
+    def order(kind: Kind) -> tuple[int, bool, str]:
+        return (len(with_parents(catalog, kind)), kind.name != runs, kind.name)
+
+    return sorted((catalog.kind(name) for name in kinds), key=order)

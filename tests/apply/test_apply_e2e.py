@@ -428,3 +428,26 @@ def test_workspace_teardown_polls_the_delete_to_succeeded(work: Path, tmp_path: 
         assert emu.store.count(ws_key(WORKSPACE_EU)) == 0
         assert emu.store.counts(ws_key(WORKSPACE)) == untouched
         assert cli("verify", str(planned.path), "--endpoint", emu.origin).code == 0
+
+
+# -- secrets ----------------------------------------------------------------------------------
+
+
+def test_no_token_or_signature_reaches_any_file_apply_writes(work: Path, emu: Emulator) -> None:
+    """The plan, journal, receipts, export files and index hold neither the bearer token nor a
+    SAS signature (artifact links are served with `sig=`), nor the subject's identifiers in
+    anything a reviewer reads (plan and receipts show the pseudonym)."""
+    planned = make_plan(emu, DSR)
+    assert apply_yes(planned, emu).code == 0
+    written = [p for p in work.rglob("*") if p.is_file() and p.suffix != ".yaml"]
+    assert any(p.suffix == ".content" for p in written)  # the artifact bytes were exported
+    for path in written:
+        data = path.read_bytes()
+        assert TOKEN.encode() not in data and b"Bearer" not in data, path
+        assert b"sig=" not in data and b"sv=" not in data, path
+    receipts = list(planned.path.parent.glob("*.receipt.*"))
+    assert len(receipts) == 2  # JSON and Markdown
+    for path in [planned.path, planned.journal_path, *receipts]:
+        text = path.read_text()
+        assert "8b0c2f4e-0000-4000-8000-000000000042" not in text, path
+        assert "Jane Doe" not in text, path

@@ -10,7 +10,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from amlctl.catalog import Catalog, load_catalog
 from amlctl.errors import (
@@ -155,9 +155,13 @@ def _make_plan(
     with open_client(
         loaded, endpoint=endpoint, emulator=emulator, parallelism=parallelism
     ) as client:
-        found = inventory.fetch(
-            manifest, loaded, client, parallelism=parallelism, progress=_progress
-        )
+        status = _StatusLine(sys.stderr)
+        try:
+            found = inventory.fetch(
+                manifest, loaded, client, parallelism=parallelism, progress=status
+            )
+        finally:
+            status.close()
         target = PlanTarget(**client.target.recorded)  # type: ignore[arg-type]
     created = plan_timestamp(os.environ, datetime.now(UTC))
     context = PlanContext(target, created, __version__, index)
@@ -179,8 +183,24 @@ def _color(fmt: str) -> bool:
     return fmt == "text" and use_color(sys.stdout)
 
 
-def _progress(message: str) -> None:
-    print(f"amlctl: {message}", file=sys.stderr, flush=True)
+class _StatusLine:
+    """Plan's progress: one line rewritten in place on a terminal, plain lines otherwise (CI)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream, self.live, self.shown = stream, stream.isatty(), False
+
+    def __call__(self, message: str) -> None:
+        if self.live:
+            self.stream.write(f"\ramlctl: {message}\x1b[K")
+            self.shown = True
+        else:
+            self.stream.write(f"amlctl: {message}\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
 
 
 def emulator_serve(**options: Any) -> int:

@@ -9,6 +9,7 @@ from typing import Annotated, NoReturn, Optional
 import typer
 
 from amlctl import __version__
+from amlctl.azure.target import Connection
 from amlctl.errors import EXIT_ERROR, error_boundary
 
 # The exit code of the command that ran. typer exits 2 for usage errors; amlctl keeps 2 for
@@ -96,6 +97,15 @@ EmulatorFlag = Annotated[
 ParallelismOption = Annotated[
     int, typer.Option("--parallelism", help="Concurrent requests.", min=1, max=64)
 ]
+MaxPerHostOption = Annotated[
+    Optional[int],  # noqa: UP045
+    typer.Option(
+        "--max-per-host",
+        help="At most this many requests in flight to one host.",
+        min=1,
+        show_default=False,
+    ),
+]
 FormatOption = Annotated[str, typer.Option("--format", help="text, markdown or json.")]
 
 
@@ -114,6 +124,7 @@ def plan(
     endpoint: EndpointOption = None,
     emulator: EmulatorFlag = False,
     parallelism: ParallelismOption = 10,
+    max_per_host: MaxPerHostOption = None,
 ) -> None:
     """Read the workspaces (never changing them) and write the plan of what apply would do."""
     _run(
@@ -123,9 +134,7 @@ def plan(
         fmt=format,
         detailed_exitcode=detailed_exitcode,
         catalog=catalog,
-        endpoint=endpoint,
-        emulator=emulator,
-        parallelism=parallelism,
+        connection=Connection(endpoint, emulator, parallelism, max_per_host),
     )
 
 
@@ -152,6 +161,7 @@ def apply(
         bool, typer.Option("--yes", help="Skip the prompt (saved plan files only).")
     ] = False,
     parallelism: ParallelismOption = 10,
+    max_per_host: MaxPerHostOption = None,
     endpoint: EndpointOption = None,
     emulator: EmulatorFlag = False,
     format: Annotated[
@@ -163,10 +173,8 @@ def apply(
         "apply",
         target=target,
         yes=yes,
-        parallelism=parallelism,
-        endpoint=endpoint,
-        emulator=emulator,
         fmt=format,
+        connection=Connection(endpoint, emulator, parallelism, max_per_host),
     )
 
 
@@ -177,7 +185,7 @@ def verify(
     emulator: EmulatorFlag = False,
 ) -> None:
     """After apply: every deleted item is gone, every exported file matches its hash."""
-    _run("verify", plan_file=plan_file, endpoint=endpoint, emulator=emulator)
+    _run("verify", plan_file=plan_file, connection=Connection(endpoint, emulator, parallelism=4))
 
 
 @emulator_app.command("serve")

@@ -10,7 +10,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from amlctl.catalog import Catalog, load_catalog
 from amlctl.errors import (
@@ -23,6 +23,9 @@ from amlctl.errors import (
 )
 from amlctl.manifest import load_manifest
 from amlctl.plan.model import Target as PlanTarget
+
+if TYPE_CHECKING:  # the HTTP stack is imported only by the commands that use it
+    from amlctl.azure.target import Connection
 
 
 def validate(files: list[Path], catalog: str | None) -> int:
@@ -113,15 +116,13 @@ def plan(
     fmt: str,
     detailed_exitcode: bool,
     catalog: str | None,
-    endpoint: str | None,
-    emulator: bool,
-    parallelism: int,
+    connection: Connection,
 ) -> int:
     """Read the workspaces (GETs only), write the plan file, print it."""
     from amlctl.render import get_renderer
 
     get_renderer(fmt)  # refuse an unknown format before reading any workspace
-    doc, path = _make_plan(manifest, out, catalog, endpoint, emulator, parallelism)
+    doc, path = _make_plan(manifest, out, catalog, connection)
     _print_rendered(doc, fmt)
     print(f"Saved the plan to {path}", file=sys.stderr)
     changes = doc["summary"]["export"] + doc["summary"]["delete"]
@@ -140,9 +141,7 @@ def _make_plan(
     manifest_path: Path,
     out: Path | None,
     catalog: str | None,
-    endpoint: str | None,
-    emulator: bool,
-    parallelism: int,
+    connection: Connection,
 ) -> tuple[dict[str, Any], Path]:
     from amlctl import __version__, exportindex, inventory
     from amlctl.azure.connect import open_client
@@ -152,13 +151,11 @@ def _make_plan(
     override = load_catalog(catalog) if catalog else None
     manifest, loaded = load_manifest(manifest_path, override)
     index = exportindex.fingerprints(manifest.export_to)
-    with open_client(
-        loaded, endpoint=endpoint, emulator=emulator, parallelism=parallelism
-    ) as client:
+    with open_client(loaded, connection) as client:
         status = _StatusLine(sys.stderr)
         try:
             found = inventory.fetch(
-                manifest, loaded, client, parallelism=parallelism, progress=status
+                manifest, loaded, client, parallelism=connection.parallelism, progress=status
             )
         finally:
             status.close()
@@ -216,9 +213,7 @@ def emulator_info(db: Path | None, fmt: str) -> int:
     return emulator.info(db, fmt)
 
 
-def apply(
-    target: Path | None, yes: bool, parallelism: int, endpoint: str | None, emulator: bool, fmt: str
-) -> int:
+def apply(target: Path | None, yes: bool, fmt: str, connection: Connection) -> int:
     """Apply a saved plan (or plan a manifest first), after every check and a confirmation."""
     from amlctl import apply as applying
     from amlctl.azure.connect import open_client
@@ -226,13 +221,11 @@ def apply(
 
     if fmt not in ("text", "json"):
         raise UsageError(f"--format must be text or json, not {fmt!r}")
-    path = _plan_to_apply(target, yes, endpoint, emulator, parallelism)
+    path = _plan_to_apply(target, yes, connection)
     loaded = applying.load_for_apply(path)
     applying.check_limits(loaded.plan)
     plan = loaded.plan
-    with open_client(
-        loaded.catalog, endpoint=endpoint, emulator=emulator, parallelism=parallelism
-    ) as client:
+    with open_client(loaded.catalog, connection) as client:
         applying.check_target(loaded, client)
         # The lock first: a second apply is refused before it prompts or touches the journal.
         with applying.lock(loaded):
@@ -244,7 +237,11 @@ def apply(
                     applying.confirm(plan, applying.terminal_ask(), sys.stderr)
                 progress = _apply_progress(work, fmt)
                 result, doc = applying.run(
-                    loaded, client, journal, parallelism=parallelism, on_outcome=progress
+                    loaded,
+                    client,
+                    journal,
+                    parallelism=connection.parallelism,
+                    on_outcome=progress,
                 )
                 progress.close()
             finally:
@@ -253,9 +250,7 @@ def apply(
     return applying.exit_code(result, doc)
 
 
-def _plan_to_apply(
-    target: Path | None, yes: bool, endpoint: str | None, emulator: bool, parallelism: int
-) -> Path:
+def _plan_to_apply(target: Path | None, yes: bool, connection: Connection) -> Path:
     from amlctl.apply import find_pending, require_plan_file
 
     if target is None:
@@ -270,7 +265,7 @@ def _plan_to_apply(
                 "--yes applies only to a saved plan file that was reviewed; plan "
                 "the manifest first (amlctl plan) or answer the prompt"
             )
-        _, path = _make_plan(target, None, None, endpoint, emulator, parallelism)
+        _, path = _make_plan(target, None, None, connection)
         return path
     require_plan_file(target)
     return target
@@ -302,7 +297,7 @@ def _print_apply_summary(doc: dict[str, Any], plan_path: Path, digest: str) -> N
     print(f"Receipt: {receipt_paths(plan_path, digest)[0]}")
 
 
-def verify(plan_file: Path, endpoint: str | None, emulator: bool) -> int:
+def verify(plan_file: Path, connection: Connection) -> int:
     """Re-check an applied plan: deleted items are gone, exported files match their hashes."""
     from amlctl import receipt
     from amlctl.azure.connect import open_client
@@ -321,9 +316,7 @@ def verify(plan_file: Path, endpoint: str | None, emulator: bool) -> int:
         problems += verify_files(Path(plan.export_to), exported)
     gone = [i for i in items if i["action"] == "delete" and i["result"] in ("deleted", "absent")]
     if gone:
-        with open_client(
-            load_catalog(plan.catalog.name), endpoint=endpoint, emulator=emulator, parallelism=4
-        ) as client:
+        with open_client(load_catalog(plan.catalog.name), connection) as client:
             for item in gone:
                 if client.get(item["url"], expect=(200, 404)).status != 404:
                     problems.append(f"{item['address']}: still exists ({item['url']})")

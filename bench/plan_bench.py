@@ -145,6 +145,7 @@ def child(manifest: Path, origin: str, parallelism: int) -> None:
     """Plan `manifest` against `origin` as `amlctl plan` does; print one JSON line of numbers."""
     from amlctl import commands, exportindex, inventory  # noqa: F401
     from amlctl.azure import connect  # noqa: F401  # what plan imports lazily, before measuring
+    from amlctl.azure.target import Connection
     from amlctl.plan import planner, serialize  # noqa: F401
 
     fetched: dict[str, Any] = {}
@@ -159,8 +160,8 @@ def child(manifest: Path, origin: str, parallelism: int) -> None:
     inventory.fetch = timed_fetch  # only to read the timing and counts; the path is unchanged
     before, rss_before = resource.getrusage(resource.RUSAGE_SELF), peak_rss_kib()
     started = time.perf_counter()
-    doc, _ = commands._make_plan(manifest, manifest.with_suffix(".plan.json"), None, origin,
-                                 False, parallelism)
+    connection = Connection(endpoint=origin, parallelism=parallelism)
+    doc, _ = commands._make_plan(manifest, manifest.with_suffix(".plan.json"), None, connection)
     seconds = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_SELF)
     found: inventory.Inventory = fetched["found"]

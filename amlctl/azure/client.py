@@ -22,6 +22,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from amlctl.azure.auth import TokenProvider
+from amlctl.azure.hostlimit import HostLimits
 from amlctl.azure.pacing import Pacer
 from amlctl.azure.retry import MAX_RETRY_AFTER, RETRY_STATUSES, backoff_delays, retry_after
 from amlctl.azure.target import Target
@@ -89,6 +90,7 @@ class Client:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         pacer: Pacer | None = None,
+        host_limits: HostLimits | None = None,
     ) -> None:
         self.session, self.target, self.tokens = session, target, tokens
         self.hosts, self.content_hosts = tuple(hosts), tuple(content_hosts)
@@ -98,6 +100,7 @@ class Client:
         self.stats = ClientStats()
         self._stats_lock = threading.Lock()  # workers share the client; counts must not drop
         self.pacer = pacer or Pacer(sleep=sleep)
+        self.host_limits = host_limits or HostLimits()
 
     # -- public calls -------------------------------------------------------------------------
 
@@ -204,15 +207,16 @@ class Client:
             sent["Authorization"] = f"Bearer {self.tokens.token()}"
         host = urlsplit(url).hostname or ""
         self.pacer.before(host, method)
-        response = self.session.request(
-            method,
-            self.target.route(url),
-            headers=sent,
-            timeout=self.timeout,
-            allow_redirects=False,
-        )
-        with response:
-            content = response.content  # a truncated body raises here, inside the retry loop
+        with self.host_limits.slot(host):
+            response = self.session.request(
+                method,
+                self.target.route(url),
+                headers=sent,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+            with response:
+                content = response.content  # a truncated body raises here, in the retry loop
         self.pacer.after(host, method, response.headers)
         self._count(response.status_code)
         return Reply(

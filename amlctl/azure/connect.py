@@ -9,7 +9,8 @@ from contextlib import ExitStack, contextmanager
 
 from amlctl.azure.auth import AzureToken, StaticToken, TokenProvider
 from amlctl.azure.client import Client, new_session
-from amlctl.azure.target import Target
+from amlctl.azure.hostlimit import HostLimits
+from amlctl.azure.target import Connection, Target
 from amlctl.catalog import Catalog
 from amlctl.errors import UsageError
 
@@ -18,23 +19,20 @@ ENDPOINT_ENV = "AMLCTL_ENDPOINT"
 
 @contextmanager
 def open_client(
-    catalog: Catalog,
-    *,
-    endpoint: str | None,
-    emulator: bool,
-    parallelism: int,
-    poll_interval: float | None = None,
+    catalog: Catalog, connection: Connection, *, poll_interval: float | None = None
 ) -> Iterator[Client]:
     """A client for the chosen target: `--emulator` (embedded, for this command only),
     `--endpoint`/AMLCTL_ENDPOINT (an emulator origin), or Azure."""
-    if parallelism < 1:
+    if connection.parallelism < 1:
         raise UsageError("--parallelism must be at least 1")
-    endpoint = endpoint or os.environ.get(ENDPOINT_ENV) or None
-    if emulator and endpoint:
+    if connection.max_per_host is not None and connection.max_per_host < 1:
+        raise UsageError("--max-per-host must be at least 1")
+    endpoint = connection.endpoint or os.environ.get(ENDPOINT_ENV) or None
+    if connection.emulator and endpoint:
         raise UsageError(f"--emulator and --endpoint (or {ENDPOINT_ENV}) cannot be used together")
     with ExitStack() as stack:
         tokens: TokenProvider
-        if emulator:
+        if connection.emulator:
             from amlctl.emulator.commands import embedded
 
             target, tokens = (
@@ -45,12 +43,18 @@ def open_client(
             target, tokens = Target.endpoint(endpoint), StaticToken()
         else:
             target, tokens = Target("azure"), AzureToken()
-        session = stack.enter_context(new_session(parallelism))
+        session = stack.enter_context(new_session(connection.parallelism))
         interval = (
             poll_interval
             if poll_interval is not None
             else (10.0 if target.kind == "azure" else 0.2)
         )
         yield Client(
-            session, target, tokens, catalog.hosts, catalog.content_hosts, poll_interval=interval
+            session,
+            target,
+            tokens,
+            catalog.hosts,
+            catalog.content_hosts,
+            poll_interval=interval,
+            host_limits=HostLimits(connection.max_per_host),
         )

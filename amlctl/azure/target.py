@@ -45,3 +45,13 @@ class Target:
     def recorded(self) -> dict[str, str | None]:
         """What a plan records: the embedded emulator's port changes every run, so not it."""
         return {"kind": self.kind, "endpoint": self.origin if self.kind == "endpoint" else None}
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How a command reaches its target, as the command line said."""
+
+    endpoint: str | None = None  # an emulator origin; AMLCTL_ENDPOINT when unset
+    emulator: bool = False  # an embedded emulator for this command
+    parallelism: int = 10
+    max_per_host: int | None = None

@@ -9,7 +9,6 @@ strings so JSON Schema sees what the user wrote.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -78,16 +77,6 @@ def format_path(where: JsonPath) -> str:
         else:
             out += "[" + repr(part) + "]"
     return out
-
-
-def load_file(path: Path, display: str | None = None) -> Document:
-    """Read and load one YAML file strictly; raise YamlError naming each problem's place."""
-    name = display if display is not None else str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise _file_error(name, f"cannot read file: {error.strerror}") from None
-    return load_bytes(raw, name)
 
 
 def load_bytes(raw: bytes, name: str) -> Document:

@@ -143,10 +143,11 @@ def _make_plan(
     catalog: str | None,
     connection: Connection,
 ) -> tuple[dict[str, Any], Path]:
-    from amlctl import __version__, exportindex, inventory
+    from amlctl import __version__, inventory
+    from amlctl.apply.export import index as exportindex
     from amlctl.azure.connect import open_client
-    from amlctl.plan.planner import PlanContext, make_plan
     from amlctl.plan.serialize import plan_timestamp, write_plan
+    from amlctl.planning.planner import PlanContext, make_plan
 
     override = load_catalog(catalog) if catalog else None
     manifest, loaded = load_manifest(manifest_path, override)
@@ -215,7 +216,7 @@ def emulator_info(db: Path | None, fmt: str) -> int:
 
 def apply(target: Path | None, yes: bool, fmt: str, connection: Connection) -> int:
     """Apply a saved plan (or plan a manifest first), after every check and a confirmation."""
-    from amlctl import apply as applying
+    from amlctl.apply import gate as applying
     from amlctl.azure.connect import open_client
     from amlctl.plan.model import Action
 
@@ -251,7 +252,7 @@ def apply(target: Path | None, yes: bool, fmt: str, connection: Connection) -> i
 
 
 def _plan_to_apply(target: Path | None, yes: bool, connection: Connection) -> Path:
-    from amlctl.apply import find_pending, require_plan_file
+    from amlctl.apply.gate import find_pending, require_plan_file
 
     if target is None:
         pending = find_pending()
@@ -272,14 +273,14 @@ def _plan_to_apply(target: Path | None, yes: bool, connection: Connection) -> Pa
 
 
 def _apply_progress(total: int, fmt: str) -> Any:
-    from amlctl.progress import Progress
+    from amlctl.apply.progress import Progress
 
     live = fmt == "text" and sys.stderr.isatty()
     return Progress(total, sys.stderr if live else sys.stdout, live=live, fmt=fmt)
 
 
 def _print_apply_summary(doc: dict[str, Any], plan_path: Path, digest: str) -> None:
-    from amlctl.receipt import receipt_paths
+    from amlctl.apply.receipt import receipt_paths
 
     summary = doc["summary"]
     parts = ", ".join(f"{n} {name}" for name, n in summary.items() if n) or "nothing to do"
@@ -299,9 +300,9 @@ def _print_apply_summary(doc: dict[str, Any], plan_path: Path, digest: str) -> N
 
 def verify(plan_file: Path, connection: Connection) -> int:
     """Re-check an applied plan: deleted items are gone, exported files match their hashes."""
-    from amlctl import receipt
+    from amlctl.apply import receipt
+    from amlctl.apply.export.exporter import verify_files
     from amlctl.azure.connect import open_client
-    from amlctl.exporter import verify_files
     from amlctl.plan.serialize import from_doc, load_doc
 
     doc = load_doc(plan_file)

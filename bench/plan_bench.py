@@ -143,10 +143,12 @@ def peak_rss_kib() -> int:
 
 def child(manifest: Path, origin: str, parallelism: int) -> None:
     """Plan `manifest` against `origin` as `amlctl plan` does; print one JSON line of numbers."""
-    from amlctl import commands, exportindex, inventory  # noqa: F401
+    from amlctl import commands, inventory
+    from amlctl.apply.export import index  # noqa: F401
     from amlctl.azure import connect  # noqa: F401  # what plan imports lazily, before measuring
     from amlctl.azure.target import Connection
-    from amlctl.plan import planner, serialize  # noqa: F401
+    from amlctl.plan import serialize  # noqa: F401
+    from amlctl.planning import planner  # noqa: F401
 
     fetched: dict[str, Any] = {}
     real_fetch = inventory.fetch

@@ -12,12 +12,12 @@ from queue import SimpleQueue
 from typing import Any
 
 from amlctl.azure.client import Client
+from amlctl.canonical import fingerprint
 from amlctl.catalog import Catalog, Kind, expand
 from amlctl.errors import ApiError
 from amlctl.inventory.model import Inventory, Item, dotted
 from amlctl.inventory.needs import Needs, top_down
 from amlctl.manifest import Workspace
-from amlctl.plan.serialize import fingerprint
 from amlctl.subject import SubjectMatcher
 
 Progress = Callable[[str], None]

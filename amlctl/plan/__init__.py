@@ -17,7 +17,6 @@ from amlctl.plan.model import (
 from amlctl.plan.serialize import (
     FORMAT_VERSION,
     dumps,
-    fingerprint,
     from_doc,
     load_doc,
     load_plan,
@@ -39,7 +38,6 @@ __all__ = [
     "WorkspaceRef",
     "change_sort_key",
     "dumps",
-    "fingerprint",
     "from_doc",
     "load_doc",
     "load_plan",

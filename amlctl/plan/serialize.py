@@ -11,7 +11,6 @@ Nothing here reads the clock or the environment implicitly: `plan_timestamp` tak
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -20,6 +19,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
 
+from amlctl.canonical import canonical_json, compute_digest
 from amlctl.errors import PlanFileError, UsageError
 from amlctl.plan import validation
 from amlctl.plan.model import (
@@ -35,14 +35,13 @@ from amlctl.plan.model import (
     TargetKind,
     WorkspaceRef,
 )
-from amlctl.plan.validation import FORMAT_VERSION, canonical_json, compute_digest
+from amlctl.plan.validation import FORMAT_VERSION
 
 __all__ = [
     "FORMAT_VERSION",
     "canonical_json",
     "compute_digest",
     "dumps",
-    "fingerprint",
     "from_doc",
     "load_doc",
     "load_plan",
@@ -65,13 +64,6 @@ def plan_timestamp(environ: Mapping[str, str], now: datetime) -> str:
     if now.tzinfo is None:
         raise ValueError("plan_timestamp needs an aware datetime")
     return now.astimezone(UTC).strftime(_TIMESTAMP)
-
-
-def fingerprint(item: object, etag: str | None = None) -> str:
-    """What an item looked like at plan time: `etag:<v>`, else `sha256:` of its canonical JSON."""
-    if etag:
-        return f"etag:{etag}"
-    return "sha256:" + hashlib.sha256(canonical_json(item)).hexdigest()
 
 
 def pretty_json(doc: Mapping[str, Any]) -> str:

@@ -9,7 +9,6 @@ the digest, the summary, the order and uniqueness of changes, and the safety of 
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import re
 from collections import Counter
@@ -21,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import jsonschema
 
+from amlctl.canonical import compute_digest
 from amlctl.plan import shape
 from amlctl.plan.model import ACTION_ORDER, Action, phase_of
 
@@ -37,19 +37,6 @@ _SECRET_PARAMS = frozenset(
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 Problem = tuple[str, str]  # (JSON path, message)
-
-
-def canonical_json(value: object) -> bytes:
-    """The canonical JSON bytes the digest and fingerprints are computed over."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
-
-
-def compute_digest(doc: Mapping[str, Any]) -> str:
-    """`sha256:<hex>` over the canonical JSON of `doc` without its `digest` key."""
-    body = {key: value for key, value in doc.items() if key != "digest"}
-    return "sha256:" + hashlib.sha256(canonical_json(body)).hexdigest()
 
 
 def json_path(parts: Iterable[str | int]) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from amlctl import receipt
+from amlctl.apply import receipt
 from amlctl.cli import main
 from amlctl.emulator import EmulatorApp, EmulatorConfig, Store, open_store
 from amlctl.emulator.seed import RESOURCE_GROUP, SUBSCRIPTION

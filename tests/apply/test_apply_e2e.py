@@ -39,6 +39,7 @@ from apply_helpers import (
     ws_key,
 )
 
+from amlctl.apply.journal import PlanLock
 from amlctl.catalog import load_catalog
 from amlctl.emulator.seed import (
     RESOURCE_GROUP,
@@ -47,7 +48,6 @@ from amlctl.emulator.seed import (
     WORKSPACE,
     WORKSPACE_EU,
 )
-from amlctl.journal import PlanLock
 
 RIGHT_NAMES = f"{WORKSPACE} {WORKSPACE_EU}"  # the DSR plan deletes in both demo workspaces
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from amlctl import exportindex
-from amlctl.exporter import (
+from amlctl.apply.export import index as exportindex
+from amlctl.apply.export.exporter import (
     Exporter,
     ExportRecord,
     clean_source_url,
@@ -23,7 +23,7 @@ from amlctl.exporter import (
     strip_secrets,
     verify_files,
 )
-from amlctl.exportpaths import export_file
+from amlctl.apply.export.paths import export_file
 from amlctl.fsio import UnsafePathError
 
 WHEN = datetime(2024, 5, 1, 12, 30, 45, tzinfo=UTC)

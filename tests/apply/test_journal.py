@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from amlctl.errors import AmlctlError, ApplyRefused
-from amlctl.journal import (
+from amlctl.apply.journal import (
     DELETE_ACCEPTED,
     DELETE_DONE,
     DELETE_SENT,
@@ -34,6 +33,7 @@ from amlctl.journal import (
     journal_path,
     lock_path,
 )
+from amlctl.errors import AmlctlError, ApplyRefused
 
 FIXED = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -282,7 +282,7 @@ def test_concurrent_appends_keep_lines_whole(plan: Path) -> None:
 _HOLD = """
 import sys, time
 from pathlib import Path
-from amlctl.journal import PlanLock
+from amlctl.apply.journal import PlanLock
 lock = PlanLock(Path(sys.argv[1]))
 lock.acquire()
 print("locked", flush=True)

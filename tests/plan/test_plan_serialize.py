@@ -21,12 +21,12 @@ from plan_factories import (
     workspace_ref,
 )
 
+from amlctl.canonical import canonical_json, compute_digest, fingerprint
 from amlctl.errors import PlanFileError, UsageError
 from amlctl.plan import (
     Plan,
     Target,
     dumps,
-    fingerprint,
     from_doc,
     load_doc,
     load_plan,
@@ -35,7 +35,6 @@ from amlctl.plan import (
     write_plan,
 )
 from amlctl.plan.serialize import pretty_json
-from amlctl.plan.validation import canonical_json, compute_digest
 
 PLANS = {
     "subject": lambda: make_plan(subject_changes(), warnings=("request DSR-2026-0042 is due",)),

@@ -18,7 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from amlctl import receipt
+from amlctl.apply import receipt
+from amlctl.apply.executor import ApplyResult, Executor
+from amlctl.apply.export.exporter import Exporter
+from amlctl.apply.journal import FINISH, RESUME, START, Journal, PlanLock
 from amlctl.azure.client import Client
 from amlctl.catalog import Catalog
 from amlctl.errors import (
@@ -29,10 +32,7 @@ from amlctl.errors import (
     LimitExceeded,
     PlanFileError,
 )
-from amlctl.executor import ApplyResult, Executor
-from amlctl.exporter import Exporter
 from amlctl.fsio import clean_temp
-from amlctl.journal import FINISH, RESUME, START, Journal, PlanLock
 from amlctl.manifest import load_manifest
 from amlctl.plan.model import Action, Plan
 from amlctl.plan.serialize import from_doc, load_doc

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from amlctl import exportindex
+from amlctl.apply.export import index as exportindex
 from amlctl.fsio import (
     FileRecord,
     UnsafePathError,

@@ -18,11 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from amlctl.azure.client import Client, Reply, error_fields
-from amlctl.catalog import Catalog, Kind
-from amlctl.errors import ApiError
-from amlctl.exporter import Exporter
-from amlctl.journal import (
+from amlctl.apply.export.exporter import Exporter
+from amlctl.apply.journal import (
     DELETE_ACCEPTED,
     DELETE_DONE,
     DELETE_SENT,
@@ -31,8 +28,11 @@ from amlctl.journal import (
     SKIPPED,
     Journal,
 )
+from amlctl.azure.client import Client, Reply, error_fields
+from amlctl.canonical import fingerprint
+from amlctl.catalog import Catalog, Kind
+from amlctl.errors import ApiError
 from amlctl.plan.model import Action, Change, Plan
-from amlctl.plan.serialize import fingerprint
 
 # Deletes go in waves: what uses a thing goes before the thing (a model used by an image
 # answers 412 DeletionRequired). Kinds not named here go in the middle wave; the scope kind

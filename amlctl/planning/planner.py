@@ -7,9 +7,9 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from amlctl.apply.export.paths import export_file
 from amlctl.catalog import Catalog, Kind, expand
 from amlctl.errors import LimitExceeded
-from amlctl.exportpaths import export_file
 from amlctl.inventory import Inventory, Item
 from amlctl.manifest import Manifest, Selector, Workspace
 from amlctl.plan.model import (
@@ -24,7 +24,7 @@ from amlctl.plan.model import (
     Target,
     WorkspaceRef,
 )
-from amlctl.plan.selectors import SubjectLinks, matches
+from amlctl.planning.selectors import SubjectLinks, matches
 from amlctl.subject import SubjectMatcher, pseudonym
 
 DUE_SOON_DAYS = 7

@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from amlctl.executor import ApplyResult
+from amlctl.apply.executor import ApplyResult
 from amlctl.fsio import write_atomic
 from amlctl.plan.model import Action, Plan
 

@@ -1,0 +1,1 @@
+"""Planning: the pure planner, the selectors and the dependency graph, from an inventory."""

@@ -25,6 +25,16 @@ def compute_digest(doc: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical_json(body)).hexdigest()
 
 
+def dotted(data: Mapping[str, Any], path: str) -> Any:
+    """The value at a dot path (`createdBy.userName`), or None where the path runs out."""
+    value: Any = data
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
 def fingerprint(item: object, etag: str | None = None) -> str:
     """What an item looked like at plan time: `etag:<v>`, else `sha256:` of its canonical JSON."""
     if etag:

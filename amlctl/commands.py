@@ -248,7 +248,7 @@ def apply(target: Path | None, yes: bool, fmt: str, connection: Connection) -> i
             finally:
                 journal.close()
     _print_apply_summary(doc, path, loaded.doc["digest"])
-    return applying.exit_code(result, doc)
+    return result.exit_code
 
 
 def _plan_to_apply(target: Path | None, yes: bool, connection: Connection) -> Path:

@@ -30,17 +30,19 @@ class SubjectMatcher:
         )
 
     def matches(self, kind: Kind, fields: Mapping[str, Any]) -> bool:
-        """Whether an item of `kind` names the subject in its creator fields.
+        """Whether an item of `kind` names the subject as its creator.
 
-        `kind.subject_fields` lists the object-id path first, then the user-name path.
+        The kind's `subject.creator` lists the object-id path first, then the user-name path;
+        kinds that reach the subject only through another kind never match here.
         """
-        if not kind.subject_fields:
+        creator = kind.subject.creator if kind.subject else ()
+        if not creator:
             return False
         if self.object_id is not None:
-            found = fields.get(kind.subject_fields[0])
+            found = fields.get(creator[0])
             return isinstance(found, str) and found.lower() == self.object_id
-        if self.user_name is not None and len(kind.subject_fields) > 1:
-            return fields.get(kind.subject_fields[1]) == self.user_name
+        if self.user_name is not None and len(creator) > 1:
+            return fields.get(creator[1]) == self.user_name
         return False
 
 

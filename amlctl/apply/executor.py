@@ -2,19 +2,24 @@
 
 It never prompts and never plans: every URL it calls comes from the plan (or, for polling and
 artifact bytes, from the service's answer to one). Exports run first (a copy before erasure),
-then deletes in dependency order (services before the images they run, images before the models
-in them, the workspace last). Before acting on an item it checks the item is still what the plan
-saw; a changed item is skipped, never acted on. The journal is written before and after each side
-effect, so a re-run after a crash resumes: finished items are not redone, and a delete whose
-answer was lost is checked with a GET before it is sent again.
+then deletes, each once the deletes the plan says it comes `after` are done (the planner read
+that order from the catalog: users before what they use, the workspace last); a delete whose
+predecessor did not succeed is held back, and nothing else is. Before acting on an item it
+checks the item is still what the plan saw; a changed item is skipped, never acted on. The
+journal is written before and after each side effect, so a re-run after a crash resumes: finished
+items are not redone, and a delete whose answer was lost is checked with a GET before it is sent
+again.
 """
 
 from __future__ import annotations
 
+import enum
 import threading
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
+from queue import SimpleQueue
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -28,17 +33,25 @@ from amlctl.apply.journal import (
     SKIPPED,
     Journal,
 )
-from amlctl.azure.client import Client, Reply, error_fields
-from amlctl.canonical import fingerprint
+from amlctl.azure.client import Client, PollLink, Reply, error_fields
 from amlctl.catalog import Catalog, Kind
-from amlctl.errors import ApiError
+from amlctl.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, ApiError
 from amlctl.plan.model import Action, Change, Plan
 
-# Deletes go in waves: what uses a thing goes before the thing (a model used by an image
-# answers 412 DeletionRequired). Kinds not named here go in the middle wave; the scope kind
-# (the workspace) always goes last, since it takes everything else with it.
-_DELETE_WAVE = {"service": 0, "image": 1}
-_MIDDLE_WAVE, _LAST_WAVE = 2, 3
+
+class Result(enum.Enum):
+    """What became of one planned change. The values are the receipt's and journal's words."""
+
+    EXPORTED = "exported"
+    DELETED = "deleted"
+    ABSENT = "absent"  # the delete target was already gone
+    SKIPPED = "skipped"  # changed or gone since the plan: a new plan decides
+    BLOCKED = "blocked"  # the service refused: still in use
+    FAILED = "failed"  # a re-run retries it
+    NOT_DONE = "not-done"  # never attempted: interrupted, or held back by what it waits on
+
+
+DONE = frozenset({Result.EXPORTED, Result.DELETED, Result.ABSENT})
 
 
 @dataclass(frozen=True)
@@ -46,7 +59,7 @@ class Outcome:
     """What happened to one change; the receipt and the progress display read these."""
 
     address: str
-    result: str  # exported | deleted | absent | skipped | blocked | failed
+    result: Result
     status: int | None = None
     request_id: str | None = None
     detail: str = ""
@@ -55,16 +68,31 @@ class Outcome:
 
 @dataclass
 class ApplyResult:
+    """Every outcome of one run, against the changes the plan holds for apply."""
+
+    planned: tuple[str, ...] = ()  # addresses of the plan's exports and deletes
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     interrupted: bool = False
 
-    def count(self, result: str) -> int:
-        return sum(1 for outcome in self.outcomes.values() if outcome.result == result)
+    def count(self, result: Result) -> int:
+        return sum(1 for outcome in self.outcomes.values() if outcome.result is result)
+
+    def result_of(self, address: str) -> Result:
+        outcome = self.outcomes.get(address)
+        return outcome.result if outcome is not None else Result.NOT_DONE
 
     @property
     def complete(self) -> bool:
-        """Nothing a re-run could still do: no failures, no interruption."""
-        return not self.interrupted and self.count("failed") == 0
+        """Every planned change done: exported, deleted or found already absent. Anything
+        skipped, blocked, failed, held back or not reached makes the run incomplete."""
+        return not self.interrupted and all(self.result_of(a) in DONE for a in self.planned)
+
+    @property
+    def exit_code(self) -> int:
+        """130 interrupted, 0 complete, 3 partly applied (ARCHITECTURE.md)."""
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        return EXIT_OK if self.complete else EXIT_PARTIAL
 
 
 class Executor:
@@ -86,55 +114,67 @@ class Executor:
 
     def run(self) -> ApplyResult:
         """Apply every change not yet finished in the journal; return what happened."""
-        result = ApplyResult()
         exports = [c for c in self.plan.changes if c.action is Action.EXPORT]
+        deletes = [c for c in self.plan.changes if c.action is Action.DELETE]
+        result = ApplyResult(planned=tuple(c.address for c in (*exports, *deletes)))
         try:
-            self._run_wave(exports, self._export, result)
+            self._run_ordered(exports, self._export, result)
         finally:
             if self.exporter is not None:
                 self.exporter.flush_index()
         # A copy before erasure: while any export is owed (failed; a re-run retries it), delete
         # nothing, since a delete may take that item, or the workspace holding it, for good.
-        if result.interrupted or result.count("failed"):
+        if result.interrupted or result.count(Result.FAILED):
             return result
-        for wave in self._delete_waves():
-            self._run_wave(wave, self._delete, result)
-            # A later wave depends on this one (a model is blocked while an image in it still
-            # exists): after a failure here, stop and leave the rest to the re-run, rather than
-            # record a delete as blocked by what only failed for now.
-            if result.interrupted or result.count("failed"):
-                break
+        self._run_ordered(deletes, self._delete, result)
         return result
 
-    def _delete_waves(self) -> list[list[Change]]:
-        waves: list[list[Change]] = [[] for _ in range(_LAST_WAVE + 1)]
-        for change in self.plan.changes:
-            if change.action is Action.DELETE:
-                kind = self.catalog.kind(change.kind)
-                rank = _LAST_WAVE if kind.scope else _DELETE_WAVE.get(kind.name, _MIDDLE_WAVE)
-                waves[rank].append(change)
-        return [wave for wave in waves if wave]
-
-    def _run_wave(
+    def _run_ordered(
         self, changes: Iterable[Change], work: Callable[[Change], Outcome], result: ApplyResult
     ) -> None:
-        todo = [c for c in changes if not self._finished(c, result)]
+        """Run `work` on each change once the changes it comes `after` are done, at most
+        `parallelism` at a time. Finished items come from the journal, not redone."""
+        todo = {c.address: c for c in changes if not self._finished(c, result)}
+        waiting = {a: sum(1 for b in c.after if b in todo) for a, c in todo.items()}
+        followers: dict[str, list[str]] = {}
+        for address, change in todo.items():
+            for before in change.after:
+                followers.setdefault(before, []).append(address)
+        finished: SimpleQueue[tuple[Change, Future[Outcome]]] = SimpleQueue()
         pool = ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="apply")
-        futures: dict[Future[Outcome], Change] = {pool.submit(work, c): c for c in todo}
-        noted: set[Future[Outcome]] = set()
+        running: dict[Future[Outcome], Change] = {}
+
+        def settle(address: str) -> None:
+            for follower in followers.get(address, ()):
+                waiting[follower] -= 1
+                if waiting[follower] == 0:
+                    consider(todo[follower])
+
+        def consider(change: Change) -> None:
+            held = next((b for b in change.after if result.result_of(b) not in DONE), None)
+            if held is not None:
+                self._note(change, _held(change, held, result.result_of(held)), result)
+                settle(change.address)
+                return
+            future = pool.submit(work, change)
+            running[future] = change
+            future.add_done_callback(partial(_hand_back, finished, change))
+
         try:
-            # as_completed waits on each future once; polling wait() over the whole pending set
-            # would cost O(items) per finished item.
-            for future in as_completed(futures):
-                noted.add(future)
-                self._note(futures[future], future.result(), result)
+            for change in todo.values():
+                if waiting[change.address] == 0:
+                    consider(change)
+            while running:
+                change, future = finished.get()
+                del running[future]
+                self._note(change, future.result(), result)
+                settle(change.address)
         except KeyboardInterrupt:
             # Let requests already sent finish and be journaled; start nothing new.
             result.interrupted = True
             pool.shutdown(wait=True, cancel_futures=True)
-            for future, change in futures.items():
-                finished = future.done() and not future.cancelled()
-                if finished and future not in noted and future.exception() is None:
+            for future, change in running.items():
+                if future.done() and not future.cancelled() and future.exception() is None:
                     self._note(change, future.result(), result)
         finally:
             pool.shutdown(wait=True)
@@ -144,7 +184,7 @@ class Executor:
         state = self.journal.state(change.address)
         if state is None or not state.terminal:
             return False
-        outcome = _outcome_from_journal(change.address, state.event, dict(state.fields))
+        outcome = _outcome_from_journal(change.address, state.event, state.fields)
         self._note(change, outcome, result)
         return True
 
@@ -163,7 +203,7 @@ class Executor:
             reply, item = self._current(change, kind)
             if item is None:
                 return self._skip(change, "gone-since-plan", reply)
-            if _fingerprint(kind, item) != change.fingerprint:
+            if kind.fingerprint(item) != change.fingerprint:
                 return self._skip(change, "changed-since-plan", reply)
             content = self._content(kind, item)
             record = self.exporter.export_item(
@@ -186,7 +226,9 @@ class Executor:
             request_id=reply.request_id,
             **fields,
         )
-        return Outcome(change.address, "exported", reply.status, reply.request_id, record=fields)
+        return Outcome(
+            change.address, Result.EXPORTED, reply.status, reply.request_id, record=fields
+        )
 
     def _current(self, change: Change, kind: Kind) -> tuple[Reply, dict[str, Any] | None]:
         """The item as it is now: by its get call, or found in its list (kinds with no get)."""
@@ -229,28 +271,27 @@ class Executor:
     def _delete(self, change: Change) -> Outcome:
         assert change.url is not None
         kind = self.catalog.kind(change.kind)
-        operation = kind.op("delete")
         state = self.journal.state(change.address)
         in_flight = state.in_flight_event if state is not None else None
         try:
             if state is not None and in_flight == DELETE_ACCEPTED:
                 # Accepted before a crash: poll the operation, never send the DELETE again.
-                return self._finish_accepted(
-                    change,
+                link = PollLink(
                     str(state.in_flight.get("poll_url", "")),
                     state.in_flight.get("via") == "location",
-                    state.in_flight.get("request_id"),
                 )
+                operation = self.client.poll(link)
+                return self._operation_done(change, operation, state.in_flight.get("request_id"))
             planned = change.fingerprint or ""
             if_match = None
-            if operation.if_match and planned.startswith("etag:") and in_flight is None:
+            if kind.op("delete").if_match and planned.startswith("etag:") and in_flight is None:
                 if_match = planned[len("etag:") :]
             else:
                 # Also the rule after a DELETE whose answer was lost: look before sending again.
                 check = self._still_as_planned(change, kind, after_unknown=in_flight == DELETE_SENT)
                 if check is not None:
                     return check
-            return self._send_delete(change, operation.statuses, if_match)
+            return self._send_delete(change, kind, if_match)
         except ApiError as error:
             return self._fail(change, error)
 
@@ -263,58 +304,62 @@ class Executor:
         if reply.status == 404:
             if after_unknown:
                 return self._done(
-                    change, "deleted", reply, "gone after a DELETE whose answer was lost"
+                    change, Result.DELETED, reply, "gone after a DELETE whose answer was lost"
                 )
-            return self._done(change, "absent", reply, "already gone")
-        if not isinstance(reply.body, dict) or _fingerprint(kind, reply.body) != change.fingerprint:
+            return self._done(change, Result.ABSENT, reply, "already gone")
+        if not isinstance(reply.body, dict) or kind.fingerprint(reply.body) != change.fingerprint:
             return self._skip(change, "changed-since-plan", reply)
         return None
 
-    def _send_delete(
-        self, change: Change, statuses: dict[int, str] | Any, if_match: str | None
-    ) -> Outcome:
-        assert change.url is not None
+    def _send_delete(self, change: Change, kind: Kind, if_match: str | None) -> Outcome:
+        assert change.url is not None and change.method is not None
+        statuses = kind.op("delete").statuses
         self.journal.append(DELETE_SENT, change.address)
-        reply = self.client.delete(change.url, expect=(*statuses, 404, 412), if_match=if_match)
+        answer = self.client.change(
+            change.method,
+            change.url,
+            expect=(*statuses, 404, 412),
+            if_match=if_match,
+            accepted=[status for status, meaning in statuses.items() if meaning == "accepted"],
+            on_accepted=lambda link, reply: self._journal_accepted(change, link, reply),
+        )
+        reply = answer.reply
+        if answer.operation is not None:
+            return self._operation_done(change, answer.operation, reply.request_id)
         meaning = "absent" if reply.status == 404 else statuses.get(reply.status)
         if reply.status == 412:
             code, message = error_fields(reply.body)
             if code == "DeletionRequired" or statuses.get(412) == "blocked":
                 return self._skip(change, "blocked", reply, message)
             return self._skip(change, "changed-since-plan", reply)
-        if meaning == "accepted":
-            return self._accepted(change, reply)
-        return self._done(change, "deleted" if meaning == "deleted" else "absent", reply)
+        if meaning == "accepted":  # accepted with no operation to follow: the service's word
+            return self._done(change, Result.DELETED, reply, "accepted")
+        return self._done(change, Result.DELETED if meaning == "deleted" else Result.ABSENT, reply)
 
-    def _accepted(self, change: Change, reply: Reply) -> Outcome:
-        headers = {k.lower(): v for k, v in reply.headers.items()}
-        link = headers.get("azure-asyncoperation") or headers.get("location")
-        if not link:
-            return self._done(change, "deleted", reply, "accepted")
-        poll_url = self.client.target.unroute(link)
+    def _journal_accepted(self, change: Change, link: PollLink, reply: Reply) -> None:
+        """A long-running delete was accepted: its poll link goes on disk before any wait, so a
+        re-run after a crash polls it instead of sending the DELETE again."""
         self.journal.append(
             DELETE_ACCEPTED,
             change.address,
             status=reply.status,
             request_id=reply.request_id,
-            poll_url=poll_url,
-            via="azure-asyncoperation" if "azure-asyncoperation" in headers else "location",
-        )
-        return self._finish_accepted(
-            change, poll_url, "azure-asyncoperation" not in headers, reply.request_id
+            poll_url=link.url,
+            via="location" if link.via_location else "azure-asyncoperation",
         )
 
-    def _finish_accepted(
-        self, change: Change, poll_url: str, via_location: bool, request_id: str | None = None
-    ) -> Outcome:
-        final = self.client.poll(poll_url, via_location=via_location)
+    def _operation_done(self, change: Change, final: Reply, request_id: str | None) -> Outcome:
         state = str(final.body.get("status", "")) if isinstance(final.body, dict) else ""
         if state.lower() == "succeeded":
             return self._done(
-                change, "deleted", final, "long-running delete succeeded", request_id=request_id
+                change,
+                Result.DELETED,
+                final,
+                "long-running delete succeeded",
+                request_id=request_id,
             )
         error = ApiError(
-            "DELETE",
+            change.method or "DELETE",
             change.url or "",
             final.status,
             state or "Failed",
@@ -327,7 +372,7 @@ class Executor:
     def _done(
         self,
         change: Change,
-        result: str,
+        result: Result,
         reply: Reply,
         detail: str = "",
         request_id: str | None = None,
@@ -336,7 +381,7 @@ class Executor:
         self.journal.append(
             DELETE_DONE,
             change.address,
-            outcome=result,
+            outcome=result.value,
             status=reply.status,
             request_id=rid,
             detail=detail,
@@ -352,10 +397,9 @@ class Executor:
             request_id=reply.request_id,
             detail=detail,
         )
-        result = "blocked" if reason == "blocked" else "skipped"
         return Outcome(
             change.address,
-            result,
+            Result.BLOCKED if reason == "blocked" else Result.SKIPPED,
             reply.status,
             reply.request_id,
             reason + (f": {detail}" if detail else ""),
@@ -365,19 +409,31 @@ class Executor:
         self.journal.append(
             FAILED, change.address, status=error.status, code=error.code, message=str(error)[:500]
         )
-        return Outcome(change.address, "failed", error.status, None, str(error))
+        return Outcome(change.address, Result.FAILED, error.status, None, str(error))
 
 
-def _outcome_from_journal(address: str, event: str, fields: dict[str, Any]) -> Outcome:
+def _hand_back(
+    queue: SimpleQueue[tuple[Change, Future[Outcome]]], change: Change, future: Future[Outcome]
+) -> None:
+    queue.put((change, future))  # in the worker, or at once when the future is already done
+
+
+def _held(change: Change, before: str, why: Result) -> Outcome:
+    """A delete not attempted because one it comes after did not succeed. Not journaled: a
+    re-run tries it again once that one is done."""
+    return Outcome(change.address, Result.NOT_DONE, detail=f"held back: {before} was {why.value}")
+
+
+def _outcome_from_journal(address: str, event: str, fields: Mapping[str, Any]) -> Outcome:
     status = fields.get("status")
     request_id = fields.get("request_id")
     if event == EXPORT_DONE:
         record = {k: v for k, v in fields.items() if k not in ("status", "request_id")}
-        return Outcome(address, "exported", status, request_id, record=record)
+        return Outcome(address, Result.EXPORTED, status, request_id, record=record)
     if event == DELETE_DONE:
         return Outcome(
             address,
-            str(fields.get("outcome", "deleted")),
+            Result(str(fields.get("outcome", "deleted"))),
             status,
             request_id,
             str(fields.get("detail", "")),
@@ -386,13 +442,8 @@ def _outcome_from_journal(address: str, event: str, fields: dict[str, Any]) -> O
     detail = str(fields.get("detail", ""))
     return Outcome(
         address,
-        "blocked" if reason == "blocked" else "skipped",
+        Result.BLOCKED if reason == "blocked" else Result.SKIPPED,
         status,
         request_id,
         reason + (f": {detail}" if detail else ""),
     )
-
-
-def _fingerprint(kind: Kind, item: dict[str, Any]) -> str:
-    etag = item.get(kind.etag_field) if kind.etag_field else None
-    return fingerprint(item, etag if isinstance(etag, str) else None)

@@ -25,9 +25,6 @@ from amlctl.apply.journal import FINISH, RESUME, START, Journal, PlanLock
 from amlctl.azure.client import Client
 from amlctl.catalog import Catalog
 from amlctl.errors import (
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_PARTIAL,
     ApplyRefused,
     LimitExceeded,
     PlanFileError,
@@ -198,17 +195,6 @@ def run(
     if doc["complete"]:
         journal.append(FINISH, summary=doc["summary"])
     return result, doc
-
-
-def exit_code(result: ApplyResult, doc: dict[str, Any]) -> int:
-    if result.interrupted:
-        return EXIT_INTERRUPTED
-    return EXIT_OK if doc["complete"] and not _unfinished(doc) else EXIT_PARTIAL
-
-
-def _unfinished(doc: dict[str, Any]) -> int:
-    summary = doc["summary"]
-    return int(summary["skipped"] + summary["blocked"] + summary["failed"] + summary["not-done"])
 
 
 def _record_run(loaded: LoadedPlan, journal: Journal) -> None:

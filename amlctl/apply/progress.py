@@ -22,14 +22,18 @@ class Progress:
 
     def __call__(self, change: Change, outcome: Outcome) -> None:
         with self._lock:
-            self.counts[outcome.result] += 1
+            self.counts[outcome.result.value] += 1
             if self.fmt == "json":
                 self._json(change, outcome)
             elif self.live:
                 self._draw()
             else:
                 detail = f"  ({outcome.detail})" if outcome.detail else ""
-                print(f"{outcome.result:<8} {change.address}{detail}", file=self.stream, flush=True)
+                print(
+                    f"{outcome.result.value:<8} {change.address}{detail}",
+                    file=self.stream,
+                    flush=True,
+                )
 
     def close(self) -> None:
         if self.live and self.fmt != "json":
@@ -39,7 +43,7 @@ class Progress:
     def _json(self, change: Change, outcome: Outcome) -> None:
         line = {
             "address": change.address,
-            "result": outcome.result,
+            "result": outcome.result.value,
             "status": outcome.status,
             "request_id": outcome.request_id,
             "detail": outcome.detail,

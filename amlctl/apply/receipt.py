@@ -12,12 +12,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from amlctl.apply.executor import ApplyResult
+from amlctl.apply.executor import ApplyResult, Result
 from amlctl.fsio import write_atomic
 from amlctl.plan.model import Action, Plan
 
 FORMAT_VERSION = "1.0"
-_RESULTS = ("exported", "deleted", "absent", "skipped", "blocked", "failed")
 
 
 def run_stem(plan_path: Path, digest: str) -> Path:
@@ -57,7 +56,7 @@ def build(
                 "id": change.id,
                 "action": change.action.value,
                 "url": change.url,
-                "result": outcome.result if outcome else "not-done",
+                "result": result.result_of(change.address).value,
                 "status": outcome.status if outcome else None,
                 "request_id": outcome.request_id if outcome else None,
                 "detail": outcome.detail if outcome else "",
@@ -87,8 +86,9 @@ def build(
         "identity": identity,
         "started": started,
         "finished": finished,
-        "complete": result.complete and counts["not-done"] == 0,
-        "summary": {name: counts[name] for name in (*_RESULTS, "not-done")},
+        # Only when every planned change was done: nothing blocked, skipped, failed or owed.
+        "complete": result.complete,
+        "summary": {r.value: counts[r.value] for r in Result},
         "items": items,
     }
 

@@ -51,6 +51,24 @@ class Reply:
     request_id: str | None
 
 
+@dataclass(frozen=True)
+class PollLink:
+    """A long-running operation's status URL (as the service names it, never the emulator's
+    address) and whether it is a Location link (202 while running) or Azure-AsyncOperation."""
+
+    url: str
+    via_location: bool = False
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a change got: the service's reply, and for a long-running operation the final
+    reply of its poll (its body's `status` says Succeeded, Failed or Canceled)."""
+
+    reply: Reply
+    operation: Reply | None = None
+
+
 @dataclass
 class ClientStats:
     """Counters a progress display or a benchmark can read."""
@@ -108,11 +126,40 @@ class Client:
         """GET a catalog URL; a status outside `expect` (after retries) raises ApiError."""
         return self.request("GET", url, expect)
 
-    def delete(self, url: str, expect: Collection[int], if_match: str | None = None) -> Reply:
-        """DELETE once the server has certainly not acted: only 429 and 503 are retried here.
-        After a lost answer the caller must GET before sending again (the journal's rule)."""
+    def change(
+        self,
+        method: str,
+        url: str,
+        expect: Collection[int],
+        *,
+        if_match: str | None = None,
+        accepted: Collection[int] = (),
+        on_accepted: Callable[[PollLink, Reply], None] | None = None,
+    ) -> Answer:
+        """Send a change (a DELETE, or the POST some services erase with) once the server has
+        certainly not acted: only 429 and 503 are retried here; after a lost answer the caller
+        must GET before sending again (the journal's rule).
+
+        A status in `accepted` that names a poll link (Azure-AsyncOperation, else Location) is
+        a long-running operation: `on_accepted` hears of it first, so the caller can journal
+        the link before any wait, then it is polled to its end (`Answer.operation`)."""
         headers = {"If-Match": if_match} if if_match else {}
-        return self.request("DELETE", url, expect, headers, unsure_is_final=True)
+        reply = self.request(method, url, expect, headers, unsure_is_final=True)
+        link = self.poll_link(reply) if reply.status in accepted else None
+        if link is None:
+            return Answer(reply)
+        if on_accepted is not None:
+            on_accepted(link, reply)
+        return Answer(reply, self.poll(link, first_delay=retry_after(reply.headers)))
+
+    def poll_link(self, reply: Reply) -> PollLink | None:
+        """Where a long-running operation's progress is read: Azure-AsyncOperation (a status
+        body) before Location (202 while running)."""
+        headers = {key.lower(): value for key, value in reply.headers.items()}
+        link = headers.get("azure-asyncoperation") or headers.get("location")
+        if not link:
+            return None
+        return PollLink(self.target.unroute(link), "azure-asyncoperation" not in headers)
 
     def pages(self, url: str, paging: Paging) -> Iterator[list[dict[str, Any]]]:
         """Every page of a list call, in order, until the service says there are no more."""
@@ -128,34 +175,19 @@ class Client:
         else:
             yield from self._pages_by_token(url, paging.param or "continuationToken")
 
-    def wait(self, reply: Reply) -> Reply:
-        """Poll a 202's Azure-AsyncOperation (or Location) until the operation ends."""
-        headers = {key.lower(): value for key, value in reply.headers.items()}
-        link = headers.get("azure-asyncoperation") or headers.get("location")
-        if not link:
-            return reply
-        via_location = "azure-asyncoperation" not in headers
-        return self.poll(
-            self.target.unroute(link),
-            via_location=via_location,
-            first_delay=retry_after(reply.headers),
-        )
-
-    def poll(
-        self, url: str, *, via_location: bool = False, first_delay: float | None = None
-    ) -> Reply:
-        """Poll a long-running operation's status URL until it ends; the last reply carries
-        `status` (Succeeded, Failed or Canceled) in its body."""
+    def poll(self, link: PollLink, *, first_delay: float | None = None) -> Reply:
+        """Poll a long-running operation until it ends; the last reply carries `status`
+        (Succeeded, Failed or Canceled) in its body."""
         deadline = time.monotonic() + self.lro_timeout
         delay = first_delay
         while True:
             self.sleep(self.poll_interval if delay is None else min(delay, MAX_RETRY_AFTER))
-            status = self.request("GET", url, (200, 202, 204))
-            state = _lro_state(status, via_location=via_location)
+            status = self.request("GET", link.url, (200, 202, 204))
+            state = _lro_state(status, via_location=link.via_location)
             if state is not None:
                 return _with_status(status, state)
             if time.monotonic() > deadline:
-                raise ApiError("GET", _redact(url), status.status, "Timeout", "still running")
+                raise ApiError("GET", _redact(link.url), status.status, "Timeout", "still running")
             delay = retry_after(status.headers)
 
     def download(self, url: str) -> Reply:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from amlctl import schemacheck
 from amlctl.catalog.expand import SCOPE_VARS, host_allowed
-from amlctl.catalog.model import Catalog, Kind, ManualStep, Operation, Paging
+from amlctl.catalog.model import Catalog, Kind, ManualStep, Operation, Paging, SubjectLink, Use
 from amlctl.errors import CatalogError, Diagnostic
 from amlctl.yamlio import Document, YamlError, load_bytes
 
@@ -71,10 +71,7 @@ def _kind_problems(
     doc: Document, name: str, kind: dict[str, Any], kinds: Mapping[str, Any], hosts: list[str]
 ) -> list[Diagnostic]:
     where = ("kinds", name)
-    parent = kind.get("parent", {}).get("kind")
-    problems = []
-    if parent is not None and parent not in kinds:
-        problems.append(doc.diagnostic((*where, "parent", "kind"), f"unknown kind {parent!r}"))
+    problems = _reference_problems(doc, where, kind, kinds)
     known = set(SCOPE_VARS) | set(kind.get("parent", {}).get("vars", {}))
     for op_name, op in kind["operations"].items():
         op_where = (*where, "operations", op_name, "url")
@@ -84,6 +81,32 @@ def _kind_problems(
             problems.append(doc.diagnostic(op_where[:-1], "a list operation needs `paging`"))
         if op_name == "delete" and not op.get("statuses"):
             problems.append(doc.diagnostic(op_where[:-1], "a delete operation needs `statuses`"))
+    return problems
+
+
+def _reference_problems(
+    doc: Document, where: tuple[str, ...], kind: dict[str, Any], kinds: Mapping[str, Any]
+) -> list[Diagnostic]:
+    """Every kind a kind names (its parent, what it uses, its way to the subject) must exist;
+    a subject link goes through a kind whose items name their creator."""
+    named: list[tuple[tuple[str | int, ...], Any]] = [
+        (("parent", "kind"), kind.get("parent", {}).get("kind"))
+    ]
+    named += [(("uses", i, "kind"), use["kind"]) for i, use in enumerate(kind.get("uses", []))]
+    via = kind.get("subject", {}).get("via")
+    named.append((("subject", "via"), via))
+    problems = [
+        doc.diagnostic((*where, *at), f"unknown kind {other!r}")
+        for at, other in named
+        if other is not None and other not in kinds
+    ]
+    if via in kinds and "creator" not in kinds[via].get("subject", {}):
+        problems.append(
+            doc.diagnostic(
+                (*where, "subject", "via"),
+                f"kind {via!r} does not name a creator (subject: {{creator: [...]}})",
+            )
+        )
     return problems
 
 
@@ -144,9 +167,21 @@ def _kind(name: str, spec: dict[str, Any]) -> Kind:
         parent_vars=dict(parent.get("vars", {})),
         id_var=spec.get("id_var"),
         etag_field=spec.get("etag_field"),
-        subject_fields=tuple(spec.get("subject_fields", ())),
-        run_field=spec.get("run_field"),
+        version_fields=tuple(spec.get("version_fields", ())),
+        uses=tuple(Use(use["kind"], use["field"]) for use in spec.get("uses", ())),
+        subject=_subject(spec.get("subject")),
         content_field=spec.get("content_field"),
+    )
+
+
+def _subject(spec: dict[str, Any] | None) -> SubjectLink | None:
+    if spec is None:
+        return None
+    return SubjectLink(
+        creator=tuple(spec.get("creator", ())),
+        via=spec.get("via"),
+        field=spec.get("field"),
+        key=spec.get("key"),
     )
 
 

@@ -1,12 +1,18 @@
-"""The catalog as values: kinds, their operations, and the designer's manual steps."""
+"""The catalog as values: kinds, their operations, and the designer's manual steps.
+
+Everything amlctl knows about a kind is here, read from the catalog file: how its items are
+listed, fetched and deleted, which fields identify a version of an item (its fingerprint), which
+other items it uses (so they cannot go first), and how it reaches a data subject. The planner,
+the inventory and the executor ask these values; none of them names a kind.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-_VARIABLE = re.compile(r"\{([A-Za-z][A-Za-z0-9_]*)\}")
+from amlctl.canonical import dotted, fingerprint
 
 
 @dataclass(frozen=True)
@@ -33,10 +39,27 @@ class Operation:
     doc_url: str | None = None
     note: str | None = None
 
-    @property
-    def variables(self) -> tuple[str, ...]:
-        """Template variables, in order of appearance."""
-        return tuple(_VARIABLE.findall(self.url))
+
+@dataclass(frozen=True)
+class Use:
+    """Items of the declaring kind use items of `kind`, whose ids `field` holds (one id or a
+    list): an image uses the models in its `modelIds`. A used item cannot be deleted while a
+    user remains, so a plan deletes users first."""
+
+    kind: str
+    field: str
+
+
+@dataclass(frozen=True)
+class SubjectLink:
+    """How items of a kind reach the data subject: they name their creator (`creator`: the
+    object-id path first, then the user-name path), or they belong to an item of kind `via`
+    that does: this kind's `field` holds that item's `key` (its id when `key` is None)."""
+
+    creator: tuple[str, ...] = ()
+    via: str | None = None
+    field: str | None = None
+    key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,8 +75,11 @@ class Kind:
     parent_vars: Mapping[str, str] = field(default_factory=dict)  # template var -> parent field
     id_var: str | None = None
     etag_field: str | None = None
-    subject_fields: tuple[str, ...] = ()
-    run_field: str | None = None
+    # Dot paths that identify a version of an item, the same in its list and get answers;
+    # empty: the whole item as listed.
+    version_fields: tuple[str, ...] = ()
+    uses: tuple[Use, ...] = ()
+    subject: SubjectLink | None = None
     content_field: str | None = None
 
     def can(self, operation: str) -> bool:
@@ -61,6 +87,21 @@ class Kind:
 
     def op(self, operation: str) -> Operation:
         return self.operations[operation]
+
+    def etag(self, item: Mapping[str, Any]) -> str | None:
+        """The item's etag, where the kind has one and the item carries it."""
+        value = dotted(item, self.etag_field) if self.etag_field else None
+        return value if isinstance(value, str) and value else None
+
+    def fingerprint(self, item: Mapping[str, Any]) -> str:
+        """What identifies this version of `item`: its etag, else a hash of its version
+        fields. Services answer list and get with different bodies (a get adds details, live
+        node counts), so only fields that both carry may count, or every item would look
+        changed between plan (a list) and apply (a get)."""
+        etag = self.etag(item)
+        if etag is not None or not self.version_fields:
+            return fingerprint(item, etag)
+        return fingerprint({path: dotted(item, path) for path in self.version_fields})
 
 
 @dataclass(frozen=True)
@@ -90,17 +131,32 @@ class Catalog:
     def kind(self, name: str) -> Kind:
         return self.kinds[name]
 
+    @property
+    def scope_kind(self) -> Kind:
+        """The kind that holds every other (the workspace): deleting it deletes all of them."""
+        return next(kind for kind in self.kinds.values() if kind.scope)
+
+    def subject_link(self, name: str) -> SubjectLink | None:
+        """How items of kind `name` reach the data subject; None when they cannot."""
+        return self.kinds[name].subject
+
+    def users_of(self, name: str) -> list[tuple[Kind, Use]]:
+        """The kinds whose items may use items of kind `name`, with the use they declare."""
+        return [
+            (kind, use) for kind in self.kinds.values() for use in kind.uses if use.kind == name
+        ]
+
+    @property
+    def linked_through(self) -> frozenset[str]:
+        """Kinds that other kinds reach the subject through (runs): their subject's items must
+        be known before those of the kinds linked to them."""
+        return frozenset(
+            kind.subject.via for kind in self.kinds.values() if kind.subject and kind.subject.via
+        )
+
     def operations(self) -> Iterator[Operation]:
         for kind in self.kinds.values():
             yield from kind.operations.values()
-
-    @property
-    def run_kind(self) -> Kind | None:
-        """The kind whose items name their creator and that other items hang off (runs): the
-        way from a data subject to metrics, artifacts, models and assets."""
-        return next(
-            (k for k in self.kinds.values() if k.subject_fields and self.children(k.name)), None
-        )
 
     def children(self, parent: str) -> list[Kind]:
         """Kinds listed under an item of `parent` (runs under experiments, ...)."""

@@ -6,6 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from amlctl.canonical import dotted
+
+__all__ = ["Inventory", "Item", "dotted"]
+
 
 @dataclass(frozen=True)
 class Item:
@@ -33,13 +37,3 @@ class Inventory:
 
     def of(self, workspace: str, kind: str) -> list[Item]:
         return self.items.get((workspace, kind), [])
-
-
-def dotted(data: Mapping[str, Any], path: str) -> Any:
-    """The value at a dot path (`createdBy.userName`), or None where the path runs out."""
-    value: Any = data
-    for part in path.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return None
-        value = value[part]
-    return value

@@ -36,10 +36,10 @@ def needs(manifest: Manifest, catalog: Catalog) -> Needs:
             looked_up.setdefault(name, set()).update(i for s in selectors for i in s.ids or ())
         else:
             listed |= with_parents(catalog, kind)
-        runs = catalog.run_kind
-        linked = kind.run_field or parent_is_run(kind, catalog)
-        if runs is not None and linked and any(s.subject for s in selectors):
-            listed |= with_parents(catalog, runs)
+        link = kind.subject
+        if link is not None and link.via and any(s.subject for s in selectors):
+            # The subject's items of this kind are known only once hers of `via` are.
+            listed |= with_parents(catalog, catalog.kind(link.via))
     subject_only = frozenset(n for n, sels in by_kind.items() if all(s.subject for s in sels))
     return Needs(
         frozenset(listed),
@@ -68,22 +68,19 @@ def with_parents(catalog: Catalog, kind: Kind) -> set[str]:
     return chain
 
 
-def parent_is_run(kind: Kind, catalog: Catalog) -> bool:
-    parent = catalog.kinds.get(kind.parent) if kind.parent else None
-    return bool(parent and parent.subject_fields and not parent.scope)
-
-
 def fields_to_keep(
     catalog: Catalog, by_kind: Mapping[str, list[Selector]]
 ) -> dict[str, frozenset[str]]:
-    """Dot paths each kind's items must keep: subject links, child variables, where-paths."""
+    """Dot paths each kind's items must keep: subject links, child variables, what an item
+    uses, where-paths."""
     keep: dict[str, set[str]] = {name: set() for name in catalog.kinds}
     for kind in catalog.kinds.values():
-        keep[kind.name] |= set(kind.subject_fields)
-        if kind.run_field:
-            keep[kind.name].add(kind.run_field)
-        if kind.etag_field:
-            keep[kind.name].add(kind.etag_field)
+        keep[kind.name] |= {use.field for use in kind.uses}
+        link = kind.subject
+        if link is not None:
+            keep[kind.name] |= set(link.creator) | ({link.field} if link.field else set())
+            if link.via and link.key:
+                keep[link.via].add(link.key)
         if kind.parent and kind.parent in keep:
             keep[kind.parent] |= set(kind.parent_vars.values())
     for name, selectors in by_kind.items():
@@ -92,12 +89,12 @@ def fields_to_keep(
 
 
 def top_down(catalog: Catalog, kinds: Iterable[str]) -> list[Kind]:
-    """Kinds in an order where every parent comes before its children, and runs before their
-    siblings (metrics are listed only where the subject's runs are, once runs are known)."""
-
-    runs = catalog.run_kind.name if catalog.run_kind else None
+    """Kinds in an order where every parent comes before its children, and the kinds others
+    reach the subject through before their siblings (metrics are listed only where the
+    subject's runs are, once runs are known)."""
+    through = catalog.linked_through
 
     def order(kind: Kind) -> tuple[int, bool, str]:
-        return (len(with_parents(catalog, kind)), kind.name != runs, kind.name)
+        return (len(with_parents(catalog, kind)), kind.name not in through, kind.name)
 
     return sorted((catalog.kind(name) for name in kinds), key=order)

@@ -12,7 +12,6 @@ from queue import SimpleQueue
 from typing import Any
 
 from amlctl.azure.client import Client
-from amlctl.canonical import fingerprint
 from amlctl.catalog import Catalog, Kind, expand
 from amlctl.errors import ApiError
 from amlctl.inventory.model import Inventory, Item, dotted
@@ -56,18 +55,12 @@ class Walker:
     ) -> None:
         self.catalog, self.client, self.needs = catalog, client, needs
         self.matcher, self.progress = matcher, progress
-        self.run_kind = catalog.run_kind
         self.order = top_down(catalog, needs.listed)
         self.rank = {kind.name: rank for rank, kind in enumerate(self.order)}
         self.children = {k.name: [c for c in self.order if c.parent == k.name] for k in self.order}
-        # Subject-only kinds are listed only under the subject's items, once runs say which.
-        runs = self.run_kind
-        narrow = matcher is not None and runs is not None and runs.name in needs.listed
-        self.narrowed = {
-            k.name
-            for k in self.order
-            if narrow and runs is not None and k.name in needs.subject_only and k.name != runs.name
-        }
+        # Subject-only kinds are listed only under the subject's items, once the kind they reach
+        # her through (runs) says which: kind name -> that kind.
+        self.via = _narrowed(catalog, self.order, needs) if matcher is not None else {}
         self.done: SimpleQueue[tuple[_Job, Future[Any]]] = SimpleQueue()
         self.ready: list[tuple[tuple[int, int, int], _Job]] = []  # a heap, by _priority
         self.futures: set[Future[Any]] = set()
@@ -111,7 +104,7 @@ class Walker:
             for ws in self.workspaces:
                 if parent is None or parent.scope:
                     self._submit(self._job(ws, kind, None))
-                elif kind.name in self.narrowed and not parent.subject_fields:
+                elif kind.name in self.via and parent is not self.via[kind.name]:
                     self.waiting[(ws.name, kind.name)] = (ws, kind)
         self._release()
         self._announce()
@@ -167,9 +160,9 @@ class Walker:
         if self.failures:
             return
         for child in self.children[job.kind.name]:
-            if child.name not in self.narrowed:
+            if child.name not in self.via:
                 chosen = items
-            elif job.kind.subject_fields:
+            elif self.via[child.name] is job.kind:
                 chosen = [item for item in items if self._subjects(job.kind, item)]
             else:
                 continue  # waits for every run of the workspace, in _release
@@ -181,15 +174,13 @@ class Walker:
     def _release(self) -> None:
         """Start the subject-only lists that wait for every run of their workspace, under the
         parents that hold the subject's runs (the experiments of her runs)."""
-        run_kind = self.run_kind
-        assert run_kind is not None  # lists wait here only when runs are being listed
         for ws, kind in list(self.waiting.values()):
-            parent = self.catalog.kind(kind.parent or "")
-            if not (self._complete(ws, run_kind) and self._complete(ws, parent)):
+            parent, via = self.catalog.kind(kind.parent or ""), self.via[kind.name]
+            if not (self._complete(ws, via) and self._complete(ws, parent)):
                 continue
             del self.waiting[(ws.name, kind.name)]
-            runs = self.found.get((ws.name, run_kind.name), [])
-            holding = {run.parent for run in runs if self._subjects(run_kind, run)}
+            runs = self.found.get((ws.name, via.name), [])
+            holding = {run.parent for run in runs if self._subjects(via, run)}
             for item in self.found.get((ws.name, parent.name), []):
                 if item.id in holding:
                     self._submit(self._job(ws, kind, item))
@@ -305,7 +296,6 @@ class Walker:
     ) -> Item:
         item_id = str(dotted(data, kind.id_field) or "")
         own = {kind.id_var: item_id} if kind.id_var else {}
-        etag = dotted(data, kind.etag_field) if kind.etag_field else None
         keep = {path: dotted(data, path) for path in self.needs.fields.get(kind.name, ())}
         name = data.get("name") or data.get("path") or item_id
         return Item(
@@ -313,7 +303,7 @@ class Walker:
             kind.name,
             item_id,
             str(name),
-            fingerprint(data, etag),
+            kind.fingerprint(data),
             {**values, **own},
             keep,
             parent,
@@ -322,6 +312,21 @@ class Walker:
     def _say(self, message: str) -> None:
         if self.progress is not None:
             self.progress(message)
+
+
+def _narrowed(catalog: Catalog, order: Sequence[Kind], needs: Needs) -> dict[str, Kind]:
+    """Kinds listed only under the subject's items: every selector of them is about the
+    subject, they reach her through a kind being listed, and they hang off that kind (artifacts
+    under runs) or off its parent (metrics under the experiments that hold her runs)."""
+    narrowed = {}
+    for kind in order:
+        link = kind.subject
+        if kind.name not in needs.subject_only or link is None or link.via not in needs.listed:
+            continue
+        via = catalog.kind(link.via)
+        if kind.parent in (via.name, via.parent):
+            narrowed[kind.name] = via
+    return narrowed
 
 
 def _key(item: Item | None) -> int | None:

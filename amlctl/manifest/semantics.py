@@ -193,10 +193,8 @@ def _kind_capability_problems(
                 f"{kind.name!r} has no list call, so its items can only be selected by `ids` alone",
             )
         )
-    if selector.get("subject") and not _links_to_person(kind, catalog):
-        able = ", ".join(
-            sorted(k.name for k in catalog.kinds.values() if _links_to_person(k, catalog))
-        )
+    if selector.get("subject") and catalog.subject_link(kind.name) is None:
+        able = ", ".join(sorted(k.name for k in catalog.kinds.values() if k.subject))
         found.append(
             doc.diagnostic(
                 (*where, "subject"),
@@ -205,14 +203,6 @@ def _kind_capability_problems(
             )
         )
     return found
-
-
-def _links_to_person(kind: Kind, catalog: Catalog) -> bool:
-    """Kinds whose items name their creator, or belong to a run (which names its creator)."""
-    if kind.subject_fields or kind.run_field:
-        return True
-    parent = catalog.kinds.get(kind.parent) if kind.parent else None
-    return bool(parent and parent.subject_fields)
 
 
 def _moment_problems(doc: Document, where: JsonPath, selector: dict[str, Any]) -> list[Diagnostic]:

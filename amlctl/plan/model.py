@@ -1,9 +1,9 @@
 """The plan as a value: what `amlctl apply` will do, item by item.
 
 A `Plan` is plain, frozen data. The planner builds it, `amlctl.plan.serialize` turns it into the
-versioned plan document (format_version 1.0) and back, and the renderers read that document. The
-executor acts on `Change.action`, `method`, `url` and `fingerprint` only; fields documented as
-DISPLAY ONLY exist for reviewers and must never steer what apply does.
+versioned plan document (format_version 1.1) and back, and the renderers read that document. The
+executor acts on `Change.action`, `method`, `url`, `fingerprint` and `after` only; fields
+documented as DISPLAY ONLY exist for reviewers and must never steer what apply does.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from typing import Literal
 
 TargetKind = Literal["azure", "endpoint", "emulator"]
 ExportState = Literal["new", "changed"]
-Method = Literal["GET", "DELETE"]
+# The catalog chooses the HTTP method of each call; a change is anything but GET.
+Method = Literal["GET", "DELETE", "POST"]
 
 
 class Action(enum.Enum):
@@ -46,8 +47,8 @@ _ACTION_RANK = {action: rank for rank, action in enumerate(ACTION_ORDER)}
 class Change:
     """One item of the plan and what apply does with it.
 
-    Apply uses `action`, `method`, `url`, `fingerprint` (the staleness check), `file` and
-    `long_running`. `name`, `reason`, `title` and `instructions` are DISPLAY ONLY.
+    Apply uses `action`, `method`, `url`, `fingerprint` (the staleness check), `file`,
+    `long_running` and `after`. `name`, `reason`, `title` and `instructions` are DISPLAY ONLY.
     """
 
     workspace: str  # workspace name, one of Plan.workspaces
@@ -64,6 +65,9 @@ class Change:
     export_state: ExportState | None = None  # only for Action.EXPORT
     file: str | None = None  # export file, relative to Plan.export_to
     long_running: bool = False  # an ARM long-running operation (the workspace delete)
+    # Deletes only: addresses of the deletes that must finish first (what uses this item, and
+    # what lies under it), as the planner read them from the inventory and the catalog.
+    after: tuple[str, ...] = ()
     name: str | None = None  # DISPLAY ONLY: the item's display name
     reason: str = ""  # DISPLAY ONLY: why the planner chose this action
     title: str | None = None  # DISPLAY ONLY: manual step title
@@ -85,10 +89,15 @@ class Change:
 
 
 def phase_of(action: Action, method: str | None) -> str:
-    """"manual" for manual steps, else "delete" (method DELETE) or "export" (method GET)."""
+    """"manual" for manual steps, "delete" for deletes, "export" for exports; an absent item
+    keeps the method of its phase's call: GET for an export, anything else for a delete."""
     if action is Action.MANUAL:
         return "manual"
-    return "delete" if method == "DELETE" else "export"
+    if action is Action.DELETE:
+        return "delete"
+    if action is Action.ABSENT and method != "GET":
+        return "delete"
+    return "export"
 
 
 def change_sort_key(change: Change) -> tuple[str, int, str, str, str]:
@@ -111,10 +120,12 @@ class ManifestRef:
 
 @dataclass(frozen=True)
 class CatalogRef:
-    """The endpoint catalog the URLs were expanded from: its name and the SHA-256 of its bytes."""
+    """The endpoint catalog the URLs were expanded from: its name, the SHA-256 of its bytes,
+    and its scope kind (the workspace), so renderers can warn of a whole workspace's delete."""
 
     name: str
     sha256: str
+    scope_kind: str
 
 
 @dataclass(frozen=True)
@@ -150,7 +161,8 @@ class Plan:
     """A whole plan. `changes` is kept sorted by `change_sort_key`, whatever order it is given in.
 
     `warnings` is DISPLAY ONLY. `created` is an RFC 3339 UTC timestamp "YYYY-MM-DDTHH:MM:SSZ"
-    chosen by the planner (see `amlctl.plan.serialize.plan_timestamp`).
+    chosen by the planner (see `amlctl.plan.serialize.plan_timestamp`). `digest` is the plan
+    file's digest once the plan was read from one (`serialize.from_doc`); "" before it is saved.
     """
 
     amlctl_version: str
@@ -165,6 +177,7 @@ class Plan:
     max_deletes: int | None
     changes: tuple[Change, ...] = ()
     warnings: tuple[str, ...] = ()
+    digest: str = field(default="", compare=False)
     _summary: dict[Action, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -182,11 +195,6 @@ class Plan:
     def summary(self) -> dict[Action, int]:
         """How many changes there are of each action (every action present, zeros included)."""
         return dict(self._summary)
-
-    @property
-    def is_empty(self) -> bool:
-        """True when the plan holds no change at all."""
-        return not self.changes
 
 
 def count_actions(changes: Iterable[Change]) -> dict[Action, int]:

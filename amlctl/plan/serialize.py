@@ -1,4 +1,4 @@
-"""The plan file: `Plan` <-> plan document (format_version 1.0) <-> bytes on disk.
+"""The plan file: `Plan` <-> plan document (format_version 1.1) <-> bytes on disk.
 
 The file on disk is the document pretty-printed (indent 2, sorted keys, UTF-8, trailing newline).
 Its `digest` is computed over the canonical JSON of the parsed document without `digest`
@@ -72,14 +72,18 @@ def pretty_json(doc: Mapping[str, Any]) -> str:
 
 
 def to_doc(plan: Plan) -> dict[str, Any]:
-    """The plan document (format_version 1.0) of `plan`, with its summary and digest."""
+    """The plan document (format_version 1.1) of `plan`, with its summary and digest."""
     doc: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "amlctl_version": plan.amlctl_version,
         "created": plan.created,
         "name": plan.name,
         "manifest": {"path": plan.manifest.path, "sha256": plan.manifest.sha256},
-        "catalog": {"name": plan.catalog.name, "sha256": plan.catalog.sha256},
+        "catalog": {
+            "name": plan.catalog.name,
+            "sha256": plan.catalog.sha256,
+            "scope_kind": plan.catalog.scope_kind,
+        },
         "target": {"kind": plan.target.kind, "endpoint": plan.target.endpoint},
         "request": _request_doc(plan.request),
         "workspaces": [_workspace_doc(ws) for ws in plan.workspaces],
@@ -127,6 +131,7 @@ def _change_doc(change: Change) -> dict[str, Any]:
         "fingerprint": change.fingerprint,
         "file": change.file,
         "long_running": change.long_running,
+        "after": list(change.after),
         "reason": change.reason,
         "title": change.title,
         "instructions": change.instructions,
@@ -141,7 +146,11 @@ def from_doc(doc: Mapping[str, Any]) -> Plan:
         created=doc["created"],
         name=doc["name"],
         manifest=ManifestRef(path=doc["manifest"]["path"], sha256=doc["manifest"]["sha256"]),
-        catalog=CatalogRef(name=doc["catalog"]["name"], sha256=doc["catalog"]["sha256"]),
+        catalog=CatalogRef(
+            name=doc["catalog"]["name"],
+            sha256=doc["catalog"]["sha256"],
+            scope_kind=doc["catalog"]["scope_kind"],
+        ),
         target=Target(kind=cast(TargetKind, doc["target"]["kind"]),
                       endpoint=doc["target"]["endpoint"]),
         request=None if request is None else RequestInfo(
@@ -159,6 +168,7 @@ def from_doc(doc: Mapping[str, Any]) -> Plan:
         max_deletes=doc["limits"]["maxDeletes"],
         changes=tuple(_change_from_doc(change) for change in doc["changes"]),
         warnings=tuple(doc["warnings"]),
+        digest=doc["digest"],
     )
 
 
@@ -174,6 +184,7 @@ def _change_from_doc(change: Mapping[str, Any]) -> Change:
         export_state=cast("ExportState | None", change["export_state"]),
         file=change["file"],
         long_running=change["long_running"],
+        after=tuple(change["after"]),
         name=change["name"],
         reason=change["reason"],
         title=change["title"],

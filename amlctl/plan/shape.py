@@ -14,7 +14,7 @@ from typing import Any
 
 CHANGE_KEYS = frozenset({
     "address", "workspace", "kind", "id", "name", "action", "export_state", "method", "url",
-    "fingerprint", "file", "long_running", "reason", "title", "instructions",
+    "fingerprint", "file", "long_running", "after", "reason", "title", "instructions",
 })
 _KIND = re.compile(r"[a-z][a-z0-9_-]*")
 _URL = re.compile(r"https://[^/?#@\s]+/\S*")
@@ -24,8 +24,9 @@ _FINGERPRINT = re.compile(r"etag:.+|sha256:[0-9a-f]{64}")
 # must be a string (True) or null (False) (a field left out may be either), and whether
 # long_running may be true.
 _RULES: dict[str, tuple[frozenset[str | None], dict[str, bool], bool]] = {
-    "delete": (frozenset({"DELETE"}), {"url": True, "fingerprint": True, "export_state": False,
-                                       "file": False, "title": False, "instructions": False},
+    "delete": (frozenset({"DELETE", "POST"}), {"url": True, "fingerprint": True,
+                                               "export_state": False, "file": False,
+                                               "title": False, "instructions": False},
                True),
     "export": (frozenset({"GET"}), {"url": True, "fingerprint": True, "export_state": True,
                                     "file": True, "title": False, "instructions": False},
@@ -34,7 +35,7 @@ _RULES: dict[str, tuple[frozenset[str | None], dict[str, bool], bool]] = {
                                        "file": True, "title": False, "instructions": False},
                   False),
     # An absent item may have no URL: the planner cannot always address what is not there.
-    "absent": (frozenset({"GET", "DELETE"}), {"fingerprint": False, "export_state": False,
+    "absent": (frozenset({"GET", "DELETE", "POST"}), {"fingerprint": False, "export_state": False,
                                               "file": False, "title": False,
                                               "instructions": False},
                True),
@@ -45,7 +46,7 @@ _RULES: dict[str, tuple[frozenset[str | None], dict[str, bool], bool]] = {
 
 
 def change_conforms(change: Any, *, strict: bool = True) -> bool:
-    """True only if the schema accepts `change`; `strict` forbids keys beyond format 1.0's."""
+    """True only if the schema accepts `change`; `strict` forbids keys beyond format 1.1's."""
     if type(change) is not dict:
         return False
     keys = change.keys()
@@ -62,7 +63,10 @@ def _fields_conform(c: dict[str, Any]) -> bool:
         and _str_or_none(c["name"]) and type(c["reason"]) is str
         and _str_or_none(c["title"]) and _str_or_none(c["instructions"])
         and c["export_state"] in (None, "new", "changed")
-        and c["method"] in (None, "GET", "DELETE")
+        and c["method"] in (None, "GET", "DELETE", "POST")
+        and type(c["after"]) is list and all(_text(a) for a in c["after"])
+        and len(set(c["after"])) == len(c["after"])
+        and (c["action"] == "delete" or not c["after"])
         and (c["url"] is None or (type(c["url"]) is str and _URL.fullmatch(c["url"]) is not None))
         and (c["fingerprint"] is None or (type(c["fingerprint"]) is str
                                           and _FINGERPRINT.fullmatch(c["fingerprint"]) is not None))

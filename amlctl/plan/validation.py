@@ -24,7 +24,7 @@ from amlctl.canonical import compute_digest
 from amlctl.plan import shape
 from amlctl.plan.model import ACTION_ORDER, Action, phase_of
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"
 SUPPORTED_MAJOR = 1
 MAX_PROBLEMS = 50  # a plan with 100k broken changes must still give a readable error
 
@@ -70,10 +70,14 @@ def problems(doc: object) -> list[Problem]:
     if version[0] != SUPPORTED_MAJOR:
         return [("$.format_version", f"unsupported plan format {doc['format_version']}: this "
                  f"amlctl reads format {SUPPORTED_MAJOR}.x; use the amlctl that wrote the plan")]
-    found = _schema_problems(doc, strict=version[1] == 0)
+    if version < (1, 1):
+        return [("$.format_version", f"plan format {doc['format_version']} has no delete "
+                 "order (format 1.1 added it); make a new plan")]
+    found = _schema_problems(doc, strict=version[1] == 1)
     if not found:  # the remaining checks rely on the shape the schema guarantees
         found += _summary_problems(doc)
         found += list(_change_problems(doc))
+        found += _order_problems(doc["changes"])
     found += _digest_problems(doc)
     return found[:MAX_PROBLEMS] + _overflow(len(found))
 
@@ -196,6 +200,33 @@ def _change_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
         if previous is not None and key < previous:
             yield where, "changes are not in plan order (workspace, action, kind, id)"
         previous = key
+
+
+def _order_problems(changes: list[dict[str, Any]]) -> list[Problem]:
+    """Every `after` names a delete of this plan, and the order has no cycle (apply could
+    never start a delete that waits on itself)."""
+    deletes = {c["address"]: i for i, c in enumerate(changes) if c["action"] == "delete"}
+    found = [
+        (f"$.changes[{i}].after", f"{before!r} is not a delete of this plan")
+        for i, change in enumerate(changes)
+        for before in change["after"]
+        if before not in deletes
+    ]
+    if found:
+        return found
+    waiting = {address: len(changes[i]["after"]) for address, i in deletes.items()}
+    unblocks: dict[str, list[str]] = {}
+    for address, i in deletes.items():
+        for before in changes[i]["after"]:
+            unblocks.setdefault(before, []).append(address)
+    ready = [address for address, count in waiting.items() if count == 0]
+    while ready:
+        for follower in unblocks.get(ready.pop(), ()):
+            waiting[follower] -= 1
+            if waiting[follower] == 0:
+                ready.append(follower)
+    stuck = sorted(deletes[address] for address, count in waiting.items() if count)
+    return [(f"$.changes[{i}].after", "is part of a cycle of deletes") for i in stuck[:1]]
 
 
 def _one_change_problems(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import cast
 
 from amlctl.apply.export.paths import export_file
 from amlctl.catalog import Catalog, Kind, expand
@@ -24,6 +25,7 @@ from amlctl.plan.model import (
     Target,
     WorkspaceRef,
 )
+from amlctl.planning.graph import Planned, delete_order
 from amlctl.planning.selectors import SubjectLinks, matches
 from amlctl.subject import SubjectMatcher, pseudonym
 
@@ -45,22 +47,27 @@ def make_plan(
 ) -> Plan:
     """Every change apply would make, and nothing it would not."""
     changes: dict[str, Change] = {}
+    deletes: dict[str, Planned] = {}
     for workspace in manifest.workspaces:
-        for change in _workspace_changes(manifest, catalog, inventory, workspace, context):
+        for change, item in _workspace_changes(manifest, catalog, inventory, workspace, context):
             changes.setdefault(change.address, change)
+            if change.action is Action.DELETE and item is not None:
+                deletes.setdefault(change.address, Planned(change.address, item))
+    for address, before in delete_order(catalog, inventory, deletes.values()).items():
+        changes[address] = replace(changes[address], after=before)
     plan = Plan(
         amlctl_version=context.amlctl_version,
         created=context.created,
         name=manifest.name,
         manifest=ManifestRef(manifest.path, manifest.sha256),
-        catalog=CatalogRef(catalog.name, catalog.sha256),
+        catalog=CatalogRef(catalog.name, catalog.sha256, catalog.scope_kind.name),
         target=context.target,
         request=_request(manifest),
         workspaces=tuple(_workspace_ref(ws) for ws in manifest.workspaces),
         export_to=manifest.export_to,
         max_deletes=manifest.max_deletes,
         changes=tuple(changes.values()),
-        warnings=tuple(_warnings(manifest, changes, context) + _gone(inventory)),
+        warnings=tuple(_warnings(manifest, catalog, changes, context) + _gone(inventory)),
     )
     _check_limits(manifest, plan)
     return plan
@@ -68,17 +75,18 @@ def make_plan(
 
 def _workspace_changes(
     manifest: Manifest, catalog: Catalog, inventory: Inventory, ws: Workspace, context: PlanContext
-) -> Iterator[Change]:
-    run_kind = catalog.run_kind
-    runs = inventory.of(ws.name, run_kind.name) if run_kind else []
-    subject = SubjectLinks(SubjectMatcher.for_request(manifest.request), run_kind, runs)
+) -> Iterator[tuple[Change, Item | None]]:
+    """Each change of one workspace, with the inventory item it acts on (None for absent
+    items and manual steps)."""
+    through = {name: inventory.of(ws.name, name) for name in catalog.linked_through}
+    subject = SubjectLinks(SubjectMatcher.for_request(manifest.request), catalog, through)
     for selector in (*manifest.delete, *manifest.export):
         kind = catalog.kind(selector.kind)
         found, missing = _selected(selector, kind, catalog, inventory, ws, subject)
         for item in found:
-            yield _change(selector, kind, catalog, item, context)
+            yield _change(selector, kind, catalog, item, context), item
         for item_id in missing:
-            yield _absent(selector, kind, ws, item_id)
+            yield _absent(selector, kind, catalog, ws, item_id), None
     for step in catalog.manual:
         if (step.action == "export" and manifest.export) or (
             step.action == "delete" and manifest.delete
@@ -91,7 +99,7 @@ def _workspace_changes(
                 reason=f"{step.action} step with no API",
                 title=step.title,
                 instructions=step.instructions,
-            )
+            ), None
 
 
 def _selected(
@@ -116,7 +124,7 @@ def _selected(
             for i in (inventory.lookups.get((ws.name, kind.name, x)) for x in selector.ids or ())
             if i is not None
         ]
-    found = [item for item in pool if matches(selector, kind, catalog, item, subject)]
+    found = [item for item in pool if matches(selector, kind, item, subject)]
     present = {item.id for item in found}
     missing = [x for x in selector.ids or () if x not in present]
     return found, missing
@@ -134,7 +142,7 @@ def _change(
             id=item.id,
             name=item.name,
             action=Action.DELETE,
-            method="DELETE",
+            method=_method(op.method),
             url=expand(op, item.values, catalog.hosts),
             fingerprint=item.fingerprint,
             long_running=op.long_running,
@@ -154,7 +162,7 @@ def _change(
         id=item.id,
         name=item.name,
         action=action,
-        method="GET",
+        method=_method(op.method),
         url=expand(op, item.values, catalog.hosts),
         fingerprint=item.fingerprint,
         export_state=state,
@@ -168,11 +176,13 @@ def _export_address(item: Item) -> str:
     return f"export:{item.workspace}/{item.kind}/{item.id}"
 
 
-def _absent(selector: Selector, kind: Kind, ws: Workspace, item_id: str) -> Change:
-    what = "workspace not found" if kind.scope else "explicit id not found"
+def _absent(
+    selector: Selector, kind: Kind, catalog: Catalog, ws: Workspace, item_id: str
+) -> Change:
+    what = f"{catalog.scope_kind.name} not found" if kind.scope else "explicit id not found"
     # The method keeps the change in its phase (export or delete), so an id named in both
     # selections gives one absent change per phase, each with a unique address.
-    method: Method = "DELETE" if selector.section == "delete" else "GET"
+    method = _method(kind.op("delete").method) if selector.section == "delete" else "GET"
     return Change(
         workspace=ws.name,
         kind=kind.name,
@@ -181,6 +191,11 @@ def _absent(selector: Selector, kind: Kind, ws: Workspace, item_id: str) -> Chan
         method=method,
         reason=f"{selector.label}: {what}",
     )
+
+
+def _method(method: str) -> Method:
+    """The catalog's HTTP method as the plan records it (the catalog schema allows no other)."""
+    return cast(Method, method)
 
 
 def _criteria(selector: Selector) -> str:
@@ -223,11 +238,14 @@ def _gone(inventory: Inventory) -> list[str]:
     ]
 
 
-def _warnings(manifest: Manifest, changes: Mapping[str, Change], context: PlanContext) -> list[str]:
+def _warnings(
+    manifest: Manifest, catalog: Catalog, changes: Mapping[str, Change], context: PlanContext
+) -> list[str]:
+    scope = catalog.scope_kind.name
     warnings = [
-        f"this plan deletes the whole workspace {c.id} and everything in it"
+        f"this plan deletes the whole {scope} {c.id} and everything in it"
         for c in changes.values()
-        if c.action is Action.DELETE and c.kind == "workspace"
+        if c.action is Action.DELETE and c.kind == scope
     ]
     if manifest.request is not None:
         today = dt.date.fromisoformat(context.created[:10])

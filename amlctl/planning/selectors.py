@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from amlctl.catalog import Catalog, Kind
@@ -15,40 +15,46 @@ from amlctl.subject import SubjectMatcher
 
 
 class SubjectLinks:
-    """The data subject's runs in one workspace, and how other kinds point at them."""
+    """The data subject's items in one workspace, and the keys other kinds reach them by.
+
+    For every kind that others reach the subject through (runs), the keys of her items of it,
+    per key field the links name (run ids for metrics and models, data container ids for
+    artifacts); each kind's own link is read from the catalog (`Catalog.subject_link`).
+    """
 
     def __init__(
-        self, matcher: SubjectMatcher | None, run_kind: Kind | None, runs: Iterable[Item]
+        self, matcher: SubjectMatcher | None, catalog: Catalog, items: Mapping[str, Iterable[Item]]
     ) -> None:
-        self.matcher = matcher
-        self.run_ids: set[str] = set()
-        self.run_keys: set[str] = set()  # run ids and their data container ids (dcid.<runId>)
-        if matcher is None or run_kind is None:
+        self.matcher, self.catalog = matcher, catalog
+        self.keys: dict[tuple[str, str | None], set[str]] = {}
+        if matcher is None:
             return
-        for run in runs:
-            if matcher.matches(run_kind, run.fields):
-                self.run_ids.add(run.id)
-                self.run_keys.add(run.id)
-                self.run_keys |= {
-                    str(v)
-                    for v in run.fields.values()
-                    if isinstance(v, str) and v.startswith("dcid.")
-                }
+        for kind in catalog.kinds.values():
+            link = kind.subject
+            if link is None or link.via is None or (link.via, link.key) in self.keys:
+                continue
+            via = catalog.kind(link.via)
+            self.keys[(link.via, link.key)] = {
+                _key(item, link.key)
+                for item in items.get(link.via, ())
+                if matcher.matches(via, item.fields)
+            }
 
-    def owns(self, kind: Kind, catalog: Catalog, item: Item) -> bool:
-        if self.matcher is None:
+    def owns(self, kind: Kind, item: Item) -> bool:
+        link = self.catalog.subject_link(kind.name)
+        if self.matcher is None or link is None:
             return False
-        if kind.subject_fields:
+        if link.creator:
             return self.matcher.matches(kind, item.fields)
-        if kind.run_field:
-            return str(item.fields.get(kind.run_field)) in self.run_keys
-        parent = catalog.kinds.get(kind.parent) if kind.parent else None
-        return bool(parent and parent.subject_fields) and item.parent in self.run_ids
+        value = item.fields.get(link.field or "")
+        return value is not None and str(value) in self.keys.get((link.via or "", link.key), ())
 
 
-def matches(
-    selector: Selector, kind: Kind, catalog: Catalog, item: Item, subject: SubjectLinks
-) -> bool:
+def _key(item: Item, field: str | None) -> str:
+    return item.id if field is None else str(item.fields.get(field))
+
+
+def matches(selector: Selector, kind: Kind, item: Item, subject: SubjectLinks) -> bool:
     """Whether `item` is selected: every criterion the selector gives must hold."""
     if selector.all:
         return True
@@ -58,7 +64,7 @@ def matches(
         return False
     if not all(_holds(c, item.fields.get(c.path)) for c in selector.where):
         return False
-    return not selector.subject or subject.owns(kind, catalog, item)
+    return not selector.subject or subject.owns(kind, item)
 
 
 def _holds(condition: Condition, value: Any) -> bool:

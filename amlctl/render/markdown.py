@@ -100,7 +100,7 @@ def _template() -> jinja2.Template:
 def _context(doc: Mapping[str, Any], counts: Mapping[str, int]) -> dict[str, Any]:
     changes: Sequence[Mapping[str, Any]] = doc.get("changes", [])
     manual = [c for c in changes if c.get("action") == "manual"]
-    doomed = [c.get("workspace") for c in changes if wording.deletes_workspace(c)]
+    doomed = [c.get("workspace") for c in changes if wording.deletes_workspace(doc, c)]
     digest = doc.get("digest", "")
     return {
         "doc": doc,

@@ -72,9 +72,11 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def deletes_workspace(change: Mapping[str, Any]) -> bool:
-    """True for the delete of a whole workspace (the strongest warning any plan carries)."""
-    return change.get("action") == "delete" and change.get("kind") == "workspace"
+def deletes_workspace(doc: Mapping[str, Any], change: Mapping[str, Any]) -> bool:
+    """True for the delete of a whole workspace, the catalog's scope kind (the strongest
+    warning any plan carries)."""
+    scope = doc.get("catalog", {}).get("scope_kind")
+    return change.get("action") == "delete" and change.get("kind") == scope
 
 
 # Characters a server-chosen id could use to fake or hide output: control characters (ANSI

@@ -174,10 +174,15 @@ def test_deletes_exactly_the_planned_items_and_not_a_new_matching_one(
     # The newcomer is untouched: not deleted, not even read.
     assert emu.store.get(ws, "model", "churn-model:3") is not None
     assert not [e for e in log if "churn-model:3" in e["path"]]
-    # Images go before the models in them (else 412 DeletionRequired).
-    order = [e["path"] for e in deletes]
-    first_model = min(i for i, p in enumerate(order) if "/models/" in p)
-    assert all(i < first_model for i, p in enumerate(order) if "/images/" in p)
+    # Each delete went out only after every delete the plan orders before it: images before
+    # the models in them (else 412 DeletionRequired), services before their images.
+    sent = {e["path"]: i for i, e in enumerate(deletes)}
+    by_address = {c["address"]: c for c in planned.deletes}
+    ordered = [c for c in planned.deletes if c["after"]]
+    assert {c["kind"] for c in ordered} >= {"model", "image"}
+    for change in ordered:
+        for before in change["after"]:
+            assert sent[log_path_of(by_address[before]["url"])] < sent[log_path_of(change["url"])]
     # The receipt names each delete with the request id the server logged for it.
     items = planned.receipt_items()
     logged = {e["path"]: e["requestId"] for e in deletes}
@@ -192,7 +197,17 @@ def test_item_changed_since_plan_is_skipped_and_reported(work: Path, emu: Emulat
     planned = make_plan(emu, DSR)
     ws = ws_key(WORKSPACE)
     stale = "fraud-detect:2"
-    emu.store.patch(ws, "model", stale, {"description": "edited after the plan"})
+    # An update as the service makes it: the new description, and the modified time it stamps
+    # (the model's version fields are its id, version and modifiedTime).
+    emu.store.patch(
+        ws,
+        "model",
+        stale,
+        {
+            "description": "edited after the plan",
+            "modifiedTime": "2026-11-30T10:00:00.0000000+00:00",
+        },
+    )
     mark = emu.mark()
 
     result = apply_yes(planned, emu)

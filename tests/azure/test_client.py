@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from amlctl.azure.client import Client
+from amlctl.azure.client import Client, PollLink
 from amlctl.azure.pacing import Pacer
 from amlctl.catalog import expand
 from amlctl.emulator import EmulatorConfig
@@ -74,7 +74,7 @@ def test_a_delete_with_an_unknown_outcome_is_not_resent(wired: Build) -> None:
     w = wired(config)
     url = expand(w.catalog.kind("asset").op("delete"), w.scope(id="x"), w.catalog.hosts)
     with pytest.raises(ApiError, match="no usable answer"):
-        w.client.delete(url, expect=(200, 204))
+        w.client.change("DELETE", url, expect=(200, 204))
     assert w.client.stats.requests == 0  # the reset came before any answer was counted
     assert w.sleeps == []  # and nothing was sent again
 
@@ -104,12 +104,29 @@ def test_pacing_on_the_remaining_budget_avoids_throttling(wired: Build) -> None:
 def test_workspace_delete_is_polled_to_the_end(wired: Build) -> None:
     w = wired(EmulatorConfig(throttle=False, lro_polls=3))
     url = expand(w.catalog.kind("workspace").op("delete"), w.scope(), w.catalog.hosts)
-    accepted = w.client.delete(url, expect=(200, 202, 204))
-    assert accepted.status == 202
-    final = w.client.wait(accepted)
-    assert final.body["status"] == "Succeeded"
+    heard: list[tuple[PollLink, int]] = []
+    answer = w.client.change(
+        "DELETE",
+        url,
+        expect=(200, 202, 204),
+        accepted=(202,),
+        on_accepted=lambda link, reply: heard.append((link, reply.status)),
+    )
+    assert answer.reply.status == 202
+    # The caller heard of the poll link (to journal it) before the first poll.
+    assert len(heard) == 1 and heard[0][1] == 202
+    assert heard[0][0].url.startswith("https://management.azure.com/")
+    assert answer.operation is not None and answer.operation.body["status"] == "Succeeded"
     assert w.client.get(url, expect=(200, 404)).status == 404
     assert len(w.sleeps) == 4  # three InProgress answers, then Succeeded
+
+
+def test_a_change_not_accepted_is_not_polled(wired: Build) -> None:
+    w = wired(EmulatorConfig(throttle=False, lro_polls=3))
+    url = expand(w.catalog.kind("workspace").op("delete"), w.scope(), w.catalog.hosts)
+    answer = w.client.change("DELETE", url, expect=(200, 202, 204))
+    assert answer.reply.status == 202 and answer.operation is None
+    assert w.sleeps == []
 
 
 def test_client_is_a_plain_value_over_an_injected_session(wired: Build) -> None:

@@ -95,7 +95,7 @@ def make_plan(changes: list[Change] | tuple[Change, ...] = (), **overrides: Any)
         "created": CREATED,
         "name": "dsr-2026-0042",
         "manifest": ManifestRef("plans/dsr-2026-0042.yaml", sha("manifest")),
-        "catalog": CatalogRef("azureml-2019-11-01", sha("catalog")),
+        "catalog": CatalogRef("azureml-2019-11-01", sha("catalog"), "workspace"),
         "target": Target("azure"),
         "request": request(),
         "workspaces": (workspace_ref(),),

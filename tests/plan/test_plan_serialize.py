@@ -86,7 +86,7 @@ def test_the_file_is_the_document_pretty_printed(tmp_path: Path) -> None:
     text = path.read_text("utf-8")
     assert text.endswith("}\n") and text.startswith('{\n  "amlctl_version": "0.1.0",\n')
     doc = json.loads(text)
-    assert doc["format_version"] == "1.0"
+    assert doc["format_version"] == "1.1"
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]  # no temp file left behind
 
@@ -128,12 +128,14 @@ def test_every_schema_problem_is_listed_with_its_path(tmp_path: Path) -> None:
     doc = make_doc(subject_changes())
     del doc["catalog"]["sha256"]
     doc["limits"]["maxDeletes"] = "fifty"
-    doc["changes"][1]["method"] = "GET"  # a delete must use DELETE
+    doc["changes"][1]["method"] = "GET"  # a delete must change something
     doc["changes"][3]["file"] = None  # an export must say where it writes
     message = problems_of(write_doc(tmp_path / "x.json", doc))
     assert "$.catalog: 'sha256' is a required property" in message
     assert "$.limits.maxDeletes: 'fifty' is not of type 'integer', 'null'" in message
-    assert "$.changes[1].method: 'DELETE' was expected (for action 'delete')" in message
+    assert "$.changes[1].method: 'GET' is not one of ['DELETE', 'POST'] (for action 'delete')" in (
+        message
+    )
     assert "$.changes[3].file: None is not of type 'string' (for action 'export')" in message
 
 

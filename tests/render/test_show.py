@@ -46,13 +46,13 @@ def test_an_old_plan_still_shows(tmp_path: Path) -> None:
 
 def test_a_broken_plan_names_the_file_and_the_json_path(plan_file: Path) -> None:
     doc = json.loads(plan_file.read_text("utf-8"))
-    doc["changes"][0]["method"] = "POST"
+    doc["changes"][0]["method"] = "PATCH"
     plan_file.write_text(json.dumps(doc), "utf-8")
     with pytest.raises(PlanFileError) as caught:
         show(plan_file, "markdown", False)
     message = str(caught.value)
     assert message.startswith(f"{plan_file}: not a valid amlctl plan:")
-    assert "$.changes[0].method: 'POST' is not one of ['GET', 'DELETE', None]" in message
+    assert "$.changes[0].method: 'PATCH' is not one of ['GET', 'DELETE', 'POST', None]" in message
 
 
 def test_an_unknown_format_is_a_usage_error_before_reading(tmp_path: Path) -> None:

@@ -1,0 +1,102 @@
+"""The delete order: which deletes of a plan must finish before which, from catalog data.
+
+Two rules, both read from the catalog, never from kind names:
+- a user goes before what it uses (`uses`: an image before the models in it, a service before
+  its image), or the service refuses the delete (412 DeletionRequired);
+- what lies under an item goes before it (`parent`: versions before their container, the
+  workspace, the scope kind, last), so each delete is answered for itself instead of vanishing
+  with its parent.
+
+Pure: the planner passes the delete changes with the inventory items they act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from amlctl.catalog import Catalog, Kind
+from amlctl.inventory import Inventory, Item
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A delete the plan holds: its address and the inventory item it acts on."""
+
+    address: str
+    item: Item
+
+
+def delete_order(
+    catalog: Catalog, inventory: Inventory, deletes: Iterable[Planned]
+) -> dict[str, tuple[str, ...]]:
+    """For each planned delete (by address), the addresses of the deletes that must finish
+    before it, sorted; deletes that wait for nothing map to ()."""
+    planned = list(deletes)
+    by_item = {(p.item.workspace, p.item.kind, p.item.id): p.address for p in planned}
+    items = _index(inventory)
+    after: dict[str, set[str]] = {p.address: set() for p in planned}
+    for delete in planned:
+        kind = catalog.kind(delete.item.kind)
+        for used in _used(kind, delete.item):
+            target = by_item.get((delete.item.workspace, *used))
+            if target is not None and target != delete.address:
+                after[target].add(delete.address)
+        holder = _holder(catalog, items, by_item, delete.item)
+        if holder is not None:
+            after[holder].add(delete.address)
+    return {address: tuple(sorted(before)) for address, before in after.items()}
+
+
+def users(catalog: Catalog, inventory: Inventory, item: Item) -> Iterator[Item]:
+    """The items of the inventory that use `item` (images that hold a model, ...)."""
+    for kind, use in catalog.users_of(item.kind):
+        for user in inventory.of(item.workspace, kind.name):
+            if item.id in _ids(user.fields.get(use.field)):
+                yield user
+
+
+def _used(kind: Kind, item: Item) -> Iterator[tuple[str, str]]:
+    """(kind, id) of every item `item` uses, as its kind's `uses` fields name them."""
+    for use in kind.uses:
+        for used_id in _ids(item.fields.get(use.field)):
+            yield use.kind, used_id
+
+
+def _ids(value: object) -> list[str]:
+    """A field naming one id or a list of ids, as strings; nothing for null or other shapes."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [str(v) for v in value if isinstance(v, str | int) and not isinstance(v, bool)]
+    return []
+
+
+def _holder(
+    catalog: Catalog,
+    items: Mapping[tuple[str, str, str], Item],
+    by_item: Mapping[tuple[str, str, str], str],
+    item: Item,
+) -> str | None:
+    """The nearest planned delete of an item `item` lies under, climbing its parents; where a
+    parent is not in the inventory, the climb goes on to the scope item (the workspace)."""
+    kind = catalog.kind(item.kind)
+    parent_id: str | None = item.parent
+    while kind.parent is not None:
+        parent = catalog.kind(kind.parent)
+        if parent.scope:
+            parent_id = item.workspace  # the workspace's id is its name
+        if parent_id is not None:
+            address = by_item.get((item.workspace, parent.name, parent_id))
+            if address is not None:
+                return address
+            above = items.get((item.workspace, parent.name, parent_id))
+            parent_id = above.parent if above is not None else None
+        kind = parent
+    return None
+
+
+def _index(inventory: Inventory) -> dict[tuple[str, str, str], Item]:
+    found = {(i.workspace, i.kind, i.id): i for listed in inventory.items.values() for i in listed}
+    found.update({key: item for key, item in inventory.lookups.items() if item is not None})
+    return found

@@ -1,5 +1,8 @@
 """Azure Resource Manager: workspaces (list, get, delete as a long-running operation), computes.
 
+Compute lists answer summaries and compute gets the whole resource with live node counts (see
+views.py); each get counts a read of the compute in the store, which moves its node state on.
+
 The workspace delete removes the workspace and everything under it when the DELETE is accepted,
 not when the operation completes: a real delete runs whether or not anyone polls, and a client
 that dies mid-poll must find the workspace gone when it plans again. The operation then answers
@@ -13,10 +16,11 @@ import re
 import uuid
 from datetime import UTC, datetime
 
+from amlctl.emulator import views
 from amlctl.emulator.context import Context, Params
 from amlctl.emulator.envelopes import arm_error
 from amlctl.emulator.paging import page
-from amlctl.emulator.store import Workspace
+from amlctl.emulator.store import Workspace, dumps
 from amlctl.emulator.wire import Response, empty_response, json_response
 
 ARM_HOST = "management.azure.com"
@@ -126,7 +130,8 @@ def list_computes(ctx: Context, params: Params) -> Response:
         lambda after, n: ctx.store.page(ws.key, "compute", after=after, limit=n),
         lambda item: item.id)
     link = ctx.request.self_url({"$skiptoken": token}) if token else None
-    return json_response(200, list_body([item.raw for item in rows], link))
+    summaries = [dumps(views.compute_summary(item.doc)) for item in rows]
+    return json_response(200, list_body(summaries, link))
 
 
 def get_compute(ctx: Context, params: Params) -> Response:
@@ -137,7 +142,8 @@ def get_compute(ctx: Context, params: Params) -> Response:
                        f"The Resource '{_PROVIDER}/workspaces/{ws.name}/computes/"
                        f"{params['name']}' under resource group '{ws.resource_group}' was not "
                        "found. For more details please go to https://aka.ms/ARMResourceNotFoundFix")
-    return json_response(200, item.raw)
+    reads = ctx.store.count_read(ws.key, "compute", item.id)
+    return json_response(200, dumps(views.compute_detail(item.doc, reads)))
 
 
 def etag_matches(condition: str, etag: str) -> bool:

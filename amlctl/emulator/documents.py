@@ -192,22 +192,32 @@ def asset(name: str, version: int, run_id: str | None, minutes: int) -> Doc:
             "meta": {}, "createdTime": stamp(minutes, "arm")}
 
 
-def image(name: str, version: int, model_ids: list[str], minutes: int) -> Doc:
+def image(name: str, version: int, model_ids: list[str], minutes: int, account: str) -> Doc:
+    """An image as stored. `modelDetails` is not stored: a get joins it from the models (see
+    views.py), so it cannot go stale when a model changes or goes."""
+    operation = guid("image-op", name, version)
     return {"id": f"{name}:{version}", "name": name, "version": version, "description": None,
             "tags": [], "kvTags": {}, "properties": {}, "createdTime": stamp(minutes, "arm"),
             "modifiedTime": stamp(minutes, "arm"), "autoDelete": False, "imageType": "Docker",
             "imageFlavor": "WebApiContainer", "creationState": "Succeeded", "error": None,
-            "modelIds": model_ids, "modelDetails": [],
-            "imageLocation": f"demoacr.azurecr.io/{name}:{version}",
-            "imageBuildLogUri": None, "operationId": guid("image-op", name, version)}
+            "modelIds": model_ids, "imageLocation": f"demoacr.azurecr.io/{name}:{version}",
+            "imageBuildLogUri": f"https://{account}.blob.core.windows.net/azureml/ImageLogs/"
+                                f"{operation}/build.log",
+            "operationId": operation}
 
 
-def service(name: str, image_id: str, compute_type: str, minutes: int) -> Doc:
+def service(name: str, image_id: str, compute_type: str, minutes: int, location: str) -> Doc:
+    """A service as stored; `imageDetails` is joined from the image by a get (see views.py)."""
+    aks = compute_type == "AKS"
+    base = (f"http://{name}.{location}.cloudapp.azure.com/api/v1/service/{name}" if aks
+            else f"http://{guid('aci', name)}.{location}.azurecontainer.io")
     return {"id": name, "name": name, "description": None, "tags": [], "kvTags": {},
             "properties": {}, "operationId": guid("service-op", name), "state": "Healthy",
             "createdTime": stamp(minutes, "arm"), "updatedTime": stamp(minutes + 6, "arm"),
             "error": None, "computeType": compute_type,
-            "deploymentType": "HttpRealtimeEndpoint", "imageId": image_id}
+            "deploymentType": "HttpRealtimeEndpoint", "imageId": image_id,
+            "scoringUri": f"{base}/score", "swaggerUri": f"{base}/swagger.json",
+            "appInsightsEnabled": False, "authEnabled": aks}  # AKS enables key auth by default
 
 
 def pipeline_entity(kind: str, entity_id: str, name: str, user: User, minutes: int) -> Doc:

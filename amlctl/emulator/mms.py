@@ -1,6 +1,8 @@
 """Model management (`{region}.modelmanagement.azureml.net/api{WS}/...`): models, assets,
 images and services, with their delete rules.
 
+- Image and service lists answer summaries unless `expand=true`; gets answer whole items (see
+  views.py). Models and assets answer alike in lists and gets.
 - DELETE answers 200 when the item existed, 204 when it did not.
 - A model still named in an image's `modelIds` answers 412 with `DeletionRequired`.
 - A service delete answers 202 (with an `Operation-Location` to poll) by `service_delete_202`:
@@ -14,6 +16,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 
+from amlctl.emulator import views
 from amlctl.emulator.arm import list_body
 from amlctl.emulator.context import Context, Params
 from amlctl.emulator.envelopes import framework_error, mms_error
@@ -68,7 +71,15 @@ def list_items(ctx: Context, params: Params) -> Response:
                                         contains=contains),
         lambda item: item.id, size_arg(ctx, "count"))
     link = ctx.request.self_url({"$skipToken": token}) if token else None
-    return json_response(200, list_body([item.raw for item in rows], link))
+    expand = _expand(ctx)
+    return json_response(200, list_body([views.mms_listed(ctx.store, item, expand)
+                                         for item in rows], link))
+
+
+def _expand(ctx: Context) -> bool:
+    """`expand=true` (any case) lists whole items; anything else, or nothing, lists summaries."""
+    value = ctx.request.arg("expand", fold=True)
+    return value is not None and value.lower() == "true"
 
 
 def _find(ctx: Context, params: Params) -> tuple[str, str, Item | None]:
@@ -81,7 +92,7 @@ def get_item(ctx: Context, params: Params) -> Response:
     _, kind, item = _find(ctx, params)
     if item is None:
         raise ctx.fail(404, "NotFound", f"{_LABELS[kind]} with id {params['id']} not found")
-    return json_response(200, item.raw)
+    return json_response(200, views.mms_got(ctx.store, item))
 
 
 def delete_item(ctx: Context, params: Params) -> Response:

@@ -153,7 +153,7 @@ def _demo(store: Store) -> None:
             size = "STANDARD_NC6" if compute.startswith("gpu") else "STANDARD_DS3_V2"
             rows.add("compute", compute, d.compute(ws_doc, compute, size, 10 + n))
         _demo_runs(rows, name)
-        _demo_models(rows, name)
+        _demo_models(rows, name, location)
         _demo_misc(rows, name, d.storage_account(name))
         ids = DEMO_PIPELINE_IDS if name == WORKSPACE else DEMO_EU_PIPELINE_IDS
         for n, (segment, entity_id) in enumerate(ids.items()):
@@ -189,7 +189,7 @@ def _demo_artifacts(run_id: str, user: User, status: str) -> list[tuple[str, byt
     return files
 
 
-def _demo_models(rows: _Rows, ws: str) -> None:
+def _demo_models(rows: _Rows, ws: str, location: str) -> None:
     for n, (_, name, version, run_id) in enumerate(m for m in DEMO_MODELS if m[0] == ws):
         exp = run_id.split("_")[0]
         frameworks = ("ScikitLearn", "Onnx", "TensorFlow")
@@ -199,9 +199,10 @@ def _demo_models(rows: _Rows, ws: str) -> None:
         asset = d.asset(name, version, run_id, 199 + n * 60)
         rows.add("asset", asset["id"], asset)
     for n, (_, name, version, model_ids) in enumerate(i for i in DEMO_IMAGES if i[0] == ws):
-        rows.add("image", f"{name}:{version}", d.image(name, version, list(model_ids), 300 + n))
+        rows.add("image", f"{name}:{version}", d.image(name, version, list(model_ids), 300 + n,
+                                                       d.storage_account(ws)))
     for n, (_, name, image_id, compute) in enumerate(s for s in DEMO_SERVICES if s[0] == ws):
-        rows.add("service", name, d.service(name, image_id, compute, 320 + n))
+        rows.add("service", name, d.service(name, image_id, compute, 320 + n, location))
 
 
 def _demo_misc(rows: _Rows, ws: str, account: str) -> None:
@@ -252,17 +253,18 @@ def _scale_rest(rows: _Rows, runs: int, run_ids: list[str], users: list[User]) -
         rows.add("model", model["id"], model)
         asset = d.asset(f"model-{n:05d}", 1, run_id, n)
         rows.add("asset", asset["id"], asset)
+    account = d.storage_account(SCALE_WORKSPACE)
     for n in range(max(1, runs // 100)):
         rows.add("image", f"image-{n:04d}:1", d.image(f"image-{n:04d}", 1,
-                                                      [f"model-{n % models:05d}:1"], n))
+                                                      [f"model-{n % models:05d}:1"], n, account))
         rows.add("service", f"service-{n:04d}",
-                 d.service(f"service-{n:04d}", f"image-{n:04d}:1", "ACI", n))
+                 d.service(f"service-{n:04d}", f"image-{n:04d}:1", "ACI", n, "eastus"))
     for n in range(max(1, runs // 50)):
         task_id = d.guid("task", n)
         rows.add("task", task_id, d.task(task_id, f"task {n}", users[n % len(users)], n, None))
     rows.add("datastore", "workspaceblobstore", d.datastore(
         "workspaceblobstore", "AzureBlob", "AccountKey", "FAKE-AccountKey-secret==",
-        SUBSCRIPTION, SCALE_RESOURCE_GROUP, d.storage_account(SCALE_WORKSPACE)))
+        SUBSCRIPTION, SCALE_RESOURCE_GROUP, account))
     for segment, kind in PIPELINE_KINDS.items():
         entity_id = d.guid("scale-pipeline", segment)
         rows.add(kind, entity_id, d.pipeline_entity(segment, entity_id, segment.lower(),

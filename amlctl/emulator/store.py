@@ -3,7 +3,9 @@
 Every item lives in one generic table keyed by (workspace key, kind, id), with a `parent` column
 for kinds listed under something else (runs and metrics under an experiment name, artifacts under
 their data container). Lists page by keyset on (ws, kind, parent, id), so a page is one index
-range scan whatever the table size.
+range scan whatever the table size. A separate `reads` table counts GETs per item, for bodies
+that change from one read to the next (a compute's node counts); it is not part of the item, so
+reading never changes an item's etag.
 
 One connection is shared by all server threads behind a lock: SQLite serialises writers anyway,
 and the requests are small, so a lock keeps the code simple without costing throughput.
@@ -39,6 +41,9 @@ CREATE TABLE IF NOT EXISTS items(
 CREATE INDEX IF NOT EXISTS items_page ON items(ws, kind, parent, id);
 CREATE TABLE IF NOT EXISTS operations(
     id TEXT PRIMARY KEY, ws TEXT NOT NULL, polls_left INTEGER NOT NULL, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS reads(
+    ws TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY(ws, kind, id));
 """
 
 ItemRow = tuple[str, str, str, str, str, bytes | None, str, str]
@@ -205,6 +210,7 @@ class Store:
         with self.transaction() as db:
             gone = db.execute("DELETE FROM workspaces WHERE key = ?", (key,)).rowcount
             db.execute("DELETE FROM items WHERE ws = ?", (key,))
+            db.execute("DELETE FROM reads WHERE ws = ?", (key,))
         return gone > 0
 
     # -- items -----------------------------------------------------------------------------
@@ -255,11 +261,26 @@ class Store:
                         content=self.content(ws, kind, item_id), created=item.created)
 
     def delete(self, ws: str, kind: str, item_id: str) -> bool:
-        """Remove one item; False if it did not exist."""
-        with self._lock:
-            cursor = self._db.execute("DELETE FROM items WHERE ws = ? AND kind = ? AND id = ?",
-                                      (ws, kind, item_id))
-            return cursor.rowcount > 0
+        """Remove one item (and its read count); False if it did not exist."""
+        with self.transaction() as db:
+            gone = db.execute("DELETE FROM items WHERE ws = ? AND kind = ? AND id = ?",
+                              (ws, kind, item_id)).rowcount
+            db.execute("DELETE FROM reads WHERE ws = ? AND kind = ? AND id = ?",
+                       (ws, kind, item_id))
+        return gone > 0
+
+    def count_read(self, ws: str, kind: str, item_id: str) -> int:
+        """Count one GET of an item; returns how many there have been, this one included.
+
+        Kept in the store, not in memory, so the count survives a restart and is shared by
+        every app (loopback and in-process) over the same database, as a real resource's state
+        would be.
+        """
+        rows = self._query(
+            "INSERT INTO reads(ws, kind, id, n) VALUES(?, ?, ?, 1) "
+            "ON CONFLICT(ws, kind, id) DO UPDATE SET n = n + 1 RETURNING n",
+            (ws, kind, item_id))
+        return int(rows[0][0])
 
     def page(
         self, ws: str, kind: str, *, parent: str = "", after: str = "", limit: int = -1,

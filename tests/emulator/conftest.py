@@ -29,6 +29,12 @@ RG_PATH = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}"
 WS_PATH = f"{RG_PATH}/providers/Microsoft.MachineLearningServices/workspaces/{WORKSPACE}"
 ARM_V = {"api-version": "2019-11-01"}
 MMS_V = {"api-version": "2018-11-19"}
+# (ARM api-version, model-management api-version) of each built-in catalog edition
+EDITIONS = {"2018-03-01-preview": ("2018-03-01-preview", "2018-03-01-preview"),
+            "2019-11-01": ("2019-11-01", "2018-11-19")}
+# the fields of a compute get's properties.properties that change from one get to the next
+COMPUTE_LIVE = ("allocationState", "allocationStateTransitionTime", "currentNodeCount",
+                "targetNodeCount", "nodeStateCounts")
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from typing import Any
 
 import pytest
@@ -17,7 +18,19 @@ from amlctl.emulator.seed import (
     SUBJECT_RUN_IDS,
 )
 
-from .conftest import AETHER, ARM, ARM_V, HISTORY, MMS, MMS_V, RG_PATH, WS_PATH, Emu, Factory
+from .conftest import (
+    AETHER,
+    ARM,
+    ARM_V,
+    COMPUTE_LIVE,
+    HISTORY,
+    MMS,
+    MMS_V,
+    RG_PATH,
+    WS_PATH,
+    Emu,
+    Factory,
+)
 
 RUN = SUBJECT_RUN_IDS[0]
 EU = "westeurope"
@@ -70,7 +83,14 @@ def test_every_endpoint_answers_200_for_a_demo_item(emu: Emu) -> None:
 
 
 def _normalized(emu: Emu, response: Any) -> tuple[int, str]:
-    return response.status_code, response.text.replace(emu.origin, "ORIGIN")
+    text = response.text.replace(emu.origin, "ORIGIN")
+    if '"allocationState"' in text:
+        # a compute get: both apps share the store, whose read count moves the node state on
+        body = json.loads(text)
+        for name in COMPUTE_LIVE:
+            del body["properties"]["properties"][name]
+        text = json.dumps(body)
+    return response.status_code, text
 
 
 def test_adapter_and_loopback_answer_alike(make_emu: Factory) -> None:

@@ -88,6 +88,8 @@ class Executor:
         """Apply every change not yet finished in the journal; return what happened."""
         result = ApplyResult()
         exports = [c for c in self.plan.changes if c.action is Action.EXPORT]
+        if self.exporter is not None:  # what killed runs exported is in the journal only
+            self.exporter.resume(self.journal, (c.address for c in exports))
         try:
             self._run_wave(exports, self._export, result)
         finally:

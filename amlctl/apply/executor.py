@@ -117,6 +117,8 @@ class Executor:
         exports = [c for c in self.plan.changes if c.action is Action.EXPORT]
         deletes = [c for c in self.plan.changes if c.action is Action.DELETE]
         result = ApplyResult(planned=tuple(c.address for c in (*exports, *deletes)))
+        if self.exporter is not None:  # what killed runs exported is in the journal only
+            self.exporter.resume(self.journal, (c.address for c in exports))
         try:
             self._run_ordered(exports, self._export, result)
         finally:
@@ -217,7 +219,6 @@ class Executor:
             )
         except ApiError as error:
             return self._fail(change, error)
-        self.exporter.record(change.address, record)
         fields = {k: v for k, v in record.entry().items() if k != "request_id"}
         self.journal.append(
             EXPORT_DONE,
@@ -226,6 +227,8 @@ class Executor:
             request_id=reply.request_id,
             **fields,
         )
+        # Into the index only once journaled: the journal is what a resumed run rebuilds it from.
+        self.exporter.record(change.address, record)
         return Outcome(
             change.address, Result.EXPORTED, reply.status, reply.request_id, record=fields
         )

@@ -88,12 +88,15 @@ class Emulator:
 
 
 @contextmanager
-def emulator(folder: Path, port: int = 0, **config: Any) -> Iterator[Emulator]:
-    """A demo-seeded emulator on 127.0.0.1:`port` (0: any free port) over
-    `folder/emulator.db`, logging to `folder/access.log`; `config` sets EmulatorConfig fields."""
+def emulator(
+    folder: Path, port: int = 0, *, seed: str = "demo", **config: Any
+) -> Iterator[Emulator]:
+    """An emulator seeded with `seed` (demo, scale:N) on 127.0.0.1:`port` (0: any free port)
+    over `folder/emulator.db`, logging to `folder/access.log`; `config` sets EmulatorConfig
+    fields."""
     folder.mkdir(parents=True, exist_ok=True)
     log_path = folder / "access.log"
-    store = open_store(folder / "emulator.db", "demo")
+    store = open_store(folder / "emulator.db", seed)
     app = EmulatorApp(store, EmulatorConfig(access_log=log_path, **config))
     try:
         with running_server(app, port=port) as server:
@@ -175,10 +178,14 @@ def copy_manifest(name: str, folder: Path) -> Path:
 
 def make_plan(emu: Emulator, name: str) -> Planned:
     """Plan the example `name` against `emu` in the current folder; fail unless it planned."""
-    manifest = copy_manifest(name, Path.cwd())
+    return plan_manifest(emu, copy_manifest(name, Path.cwd()))
+
+
+def plan_manifest(emu: Emulator, manifest: Path) -> Planned:
+    """Plan `manifest` (in the current folder) against `emu`; fail unless it planned."""
     result = cli("plan", manifest.name, "--endpoint", emu.origin)
     assert result.code == 0, result.err
-    path = Path("plans") / f"{name}.plan.json"
+    path = Path("plans") / f"{manifest.stem}.plan.json"
     return Planned(path, json.loads(path.read_text(encoding="utf-8")))
 
 

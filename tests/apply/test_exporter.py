@@ -24,6 +24,7 @@ from amlctl.apply.export.exporter import (
     verify_files,
 )
 from amlctl.apply.export.paths import export_file
+from amlctl.apply.journal import EXPORT_DONE, FAILED, START, Journal
 from amlctl.fsio import UnsafePathError
 
 WHEN = datetime(2024, 5, 1, 12, 30, 45, tzinfo=UTC)
@@ -248,6 +249,40 @@ def test_index_merges_with_entries_of_an_earlier_run(tmp_path: Path) -> None:
     assert entries["export:ws/run/b"]["fingerprint"] == "sha256:f2"  # this run's wins
     assert entries["export:ws/run/b"]["exported_at"] == "2024-06-01T00:00:00Z"
     assert verify_files(tmp_path, entries) == []
+
+
+def journal_export(journal: Journal, address: str, record: ExportRecord) -> None:
+    """Journal `record` as the executor does: the entry, request id at the top, a status."""
+    fields = {k: v for k, v in record.entry().items() if k != "request_id"}
+    journal.append(EXPORT_DONE, address, status=200, request_id=record.request_id, **fields)
+
+
+def test_resume_puts_every_journaled_export_in_the_index(tmp_path: Path) -> None:
+    root, plan = tmp_path / "exports", tmp_path / "x.plan.json"
+    killed = exporter(root)
+    a, b = export_run(killed, "a", content=iter([b"bytes"])), export_run(killed, "b")
+    old = export_run(killed, "old")  # exported by an earlier plan into the same folder
+    with Journal.open(plan) as journal:
+        journal.append(START, plan_digest="sha256:d", target="emulator", started="t0")
+        journal_export(journal, "export:ws/run/a", a)
+        journal_export(journal, "export:ws/run/b", b)
+        journal.append(FAILED, "export:ws/run/c", status=500, code="x", message="m")
+    # The killed run never wrote the index; an older one left a stale entry for b.
+    stale = {**b.entry(), "sha256": "0" * 64, "exported_at": "2020-01-01T00:00:00Z"}
+    doc = {"format_version": "1.0", "items": {"export:ws/run/b": stale, "export:old": old.entry()}}
+    (root / "index.json").write_bytes(pretty_json(doc))
+    resumed = exporter(root)
+    with Journal.open(plan) as journal:
+        addresses = [f"export:ws/run/{n}" for n in "abc"]
+        assert resumed.resume(journal, addresses) == 2  # c failed: the run exports it again
+    resumed.flush_index()
+    entries = exportindex.read_entries(str(root))
+    assert entries == {
+        "export:ws/run/a": a.entry(),
+        "export:ws/run/b": b.entry(),  # the journal's entry, not the stale one on disk
+        "export:old": old.entry(),  # an earlier plan's entry is kept
+    }
+    assert verify_files(root, entries) == []
 
 
 def test_two_addresses_may_not_share_a_file(tmp_path: Path) -> None:

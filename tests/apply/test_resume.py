@@ -356,7 +356,7 @@ def test_apply_under_injected_faults_completes_with_identical_exports(
     with emulator(tmp_path / "emu-faulty", port=port) as emu:
         planned = make_plan(emu, DSR)  # a plan as reviewed; the faults hit its apply
     # One request at a time, so the seeded faults fall on the same requests every run.
-    faults = {
+    faults: dict[str, Any] = {
         "fault_rate": 0.2,
         "fault_seed": FAULT_SEED,
         "fault_kinds": ("500", "503", "reset", "truncate", "stall"),

@@ -5,6 +5,12 @@ artifact bytes at the same name ending `.content`; both go through `amlctl.fsio`
 confined to the export folder, 0600 in 0700 folders and never half-written. Secret-looking
 fields are nulled before anything is written, whatever the server sent. `index.json` (format of
 `amlctl.exportindex`) lists each file's hash, size, source URL, request id and time.
+
+The index is kept in memory and written (atomically) once per run, after the exports or at an
+interruption; a run killed before that leaves the index as an earlier run wrote it. So the journal
+is the source of truth: every export is journaled (fsync'd) as export-done with its
+index entry, and a run starts with `resume`, which records the journal's export-done entries,
+so the index it writes lists everything exported by any run of the plan, killed or not.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from amlctl.apply.export import index as exportindex
+from amlctl.apply.journal import EXPORT_DONE, Journal
 from amlctl.fsio import (
     FileRecord,
     UnsafePathError,
@@ -152,6 +159,22 @@ class Exporter:
             fingerprint=fingerprint,
             exported_at=self._now().astimezone(UTC).strftime(_TIMESTAMP),
         )
+
+    def resume(self, journal: Journal, addresses: Iterable[str]) -> int:
+        """Record the export-done entries `journal` holds for `addresses`; return how many.
+
+        Call it before the exports of a run. Earlier runs of the plan may have been killed
+        before they wrote the index: what they exported is in the journal only, and an item
+        found there is not exported again, so without this its entry would never reach the
+        index. The journal's entry also replaces whatever the index file holds for it.
+        """
+        found = 0
+        for address in addresses:
+            state = journal.state(address)
+            if state is not None and state.event == EXPORT_DONE:
+                self.record(address, ExportRecord.from_entry(state.fields))
+                found += 1
+        return found
 
     def record(self, address: str, record: ExportRecord) -> None:
         """Add `address`'s entry to the in-memory index (written by `flush_index`)."""

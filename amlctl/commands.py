@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -216,38 +217,26 @@ def emulator_info(db: Path | None, fmt: str) -> int:
 
 def apply(target: Path | None, yes: bool, fmt: str, connection: Connection) -> int:
     """Apply a saved plan (or plan a manifest first), after every check and a confirmation."""
-    from amlctl.apply import gate as applying
+    from amlctl.apply import gate
     from amlctl.azure.connect import open_client
     from amlctl.plan.model import Action
 
     if fmt not in ("text", "json"):
         raise UsageError(f"--format must be text or json, not {fmt!r}")
     path = _plan_to_apply(target, yes, connection)
-    loaded = applying.load_for_apply(path)
-    applying.check_limits(loaded.plan)
-    plan = loaded.plan
-    with open_client(loaded.catalog, connection) as client:
-        applying.check_target(loaded, client)
-        # The lock first: a second apply is refused before it prompts or touches the journal.
-        with applying.lock(loaded):
-            journal = applying.open_journal(loaded)
-            try:
-                _print_rendered(loaded.doc, "text")
-                work = plan.summary[Action.EXPORT] + plan.summary[Action.DELETE]
-                if work and not yes:
-                    applying.confirm(plan, applying.terminal_ask(), sys.stderr)
-                progress = _apply_progress(work, fmt)
-                result, doc = applying.run(
-                    loaded,
-                    client,
-                    journal,
-                    parallelism=connection.parallelism,
-                    on_outcome=progress,
-                )
-                progress.close()
-            finally:
-                journal.close()
-    _print_apply_summary(doc, path, loaded.doc["digest"])
+    loaded = gate.load_for_apply(path)
+    show = partial(_print_rendered, fmt="text")
+    with (
+        open_client(loaded.catalog, connection) as client,
+        gate.approve(loaded, client, confirmed=yes, show=show) as approved,
+    ):
+        plan = loaded.plan
+        progress = _apply_progress(plan.summary[Action.EXPORT] + plan.summary[Action.DELETE], fmt)
+        result, doc = gate.run(
+            approved, client, parallelism=connection.parallelism, on_outcome=progress
+        )
+        progress.close()
+    _print_apply_summary(doc, path, plan.digest)
     return result.exit_code
 
 
@@ -305,9 +294,8 @@ def verify(plan_file: Path, connection: Connection) -> int:
     from amlctl.azure.connect import open_client
     from amlctl.plan.serialize import from_doc, load_doc
 
-    doc = load_doc(plan_file)
-    plan = from_doc(doc)
-    done = receipt.load(plan_file, doc["digest"])
+    plan = from_doc(load_doc(plan_file))
+    done = receipt.load(plan_file, plan.digest)
     if done is None:
         raise UsageError(f"{plan_file}: no receipt next to it; apply the plan first")
     items = done["items"]

@@ -1,9 +1,11 @@
-"""`amlctl apply`: every check that a plan may be applied, the confirmation, then the executor.
+"""The gate of `amlctl apply`: every check that a plan may be applied, in order, then the run.
 
-All apply-time safety lives here, before the first request that changes anything: the plan file
-is intact (schema + digest), was made from the manifest and catalog that are here now, for this
-target, is not already applied, is not being applied by someone else (a lock), stays within its
-delete limit, and a person confirmed it (the workspace name typed back for deletes).
+All apply-time safety lives here, before the first request that changes anything. `load_for_apply`
+checks the plan file is intact (schema + digest), was made from the manifest and catalog that are
+here now, and stays within its delete limit; `approve` then checks it is for this target, takes
+the plan's lock (no one else is applying it), finds it not applied yet, shows it and gets a
+person's confirmation (the workspace names typed back for deletes), and hands back an `Approved`
+plan, the only thing `run` accepts.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import json
 import os
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,8 +49,17 @@ class LoadedPlan:
 
     @property
     def journal_path(self) -> Path:
-        stem = receipt.run_stem(self.path, self.doc["digest"])
+        stem = receipt.run_stem(self.path, self.plan.digest)
         return stem.with_name(stem.name + ".journal.jsonl")
+
+
+@dataclass(frozen=True)
+class Approved:
+    """A plan that passed every check and was confirmed, with its lock held and its journal
+    open: valid only inside the `approve` block that made it."""
+
+    loaded: LoadedPlan
+    journal: Journal
 
 
 def find_pending(folder: Path = Path("plans")) -> list[Path]:
@@ -67,7 +79,8 @@ def find_pending(folder: Path = Path("plans")) -> list[Path]:
 
 
 def load_for_apply(path: Path) -> LoadedPlan:
-    """The plan file, checked, with the catalog it was made from (and the same manifest)."""
+    """The plan file, checked (digest, manifest and catalog unchanged, delete limit), with the
+    catalog it was made from."""
     doc = load_doc(path)
     plan = from_doc(doc)
     manifest_path = Path(plan.manifest.path)
@@ -85,7 +98,34 @@ def load_for_apply(path: Path) -> LoadedPlan:
         raise ApplyRefused(
             f"{path}: catalog {plan.catalog.name} changed since this plan was made; make a new plan"
         )
+    check_limits(plan)
     return LoadedPlan(path, doc, plan, catalog)
+
+
+@contextmanager
+def approve(
+    loaded: LoadedPlan,
+    client: Client,
+    *,
+    confirmed: bool,
+    show: Callable[[dict[str, Any]], None],
+    out: TextIO = sys.stderr,
+) -> Iterator[Approved]:
+    """The remaining checks, in order: the target, the lock (a second apply is refused at once,
+    before it asks, reads or writes anything), not applied yet, then the plan shown and
+    confirmed unless `confirmed` (--yes on a reviewed plan file). The lock is held and the
+    journal open until the block ends."""
+    check_target(loaded, client)
+    with PlanLock(loaded.path):
+        journal = open_journal(loaded)
+        try:
+            show(loaded.doc)
+            plan = loaded.plan
+            if plan.summary[Action.EXPORT] + plan.summary[Action.DELETE] and not confirmed:
+                confirm(plan, terminal_ask(), out)
+            yield Approved(loaded, journal)
+        finally:
+            journal.close()
 
 
 def check_target(loaded: LoadedPlan, client: Client) -> None:
@@ -108,18 +148,11 @@ def check_limits(plan: Plan) -> None:
         )
 
 
-def lock(loaded: LoadedPlan) -> PlanLock:
-    """The plan's lock, to hold from before the journal is opened until the receipt is written:
-    a second apply is refused at once, naming the holder, before it asks, reads or writes
-    anything (the journal assumes a single writing process)."""
-    return PlanLock(loaded.path)
-
-
 def open_journal(loaded: LoadedPlan) -> Journal:
     """The journal of this version of the plan; refuses a plan already applied. Open it only
-    while holding `lock(loaded)`."""
+    while holding the plan's lock: the journal assumes a single writing process."""
     journal = Journal.open(loaded.journal_path)
-    digest = loaded.doc["digest"]
+    digest = loaded.plan.digest
     if journal.finished is not None:
         journal.close()
         done = receipt.receipt_paths(loaded.path, digest)[0]
@@ -155,15 +188,14 @@ def confirm(plan: Plan, ask: Ask | None, out: TextIO) -> None:
 
 
 def run(
-    loaded: LoadedPlan,
+    approved: Approved,
     client: Client,
-    journal: Journal,
     *,
     parallelism: int,
     on_outcome: Callable[..., None] | None = None,
 ) -> tuple[ApplyResult, dict[str, Any]]:
-    """Execute; write the receipt; return the result and the receipt. The caller holds the
-    plan's lock (`lock`) and opened the journal under it."""
+    """Execute an approved plan; write the receipt; return the result and the receipt."""
+    loaded, journal = approved.loaded, approved.journal
     plan = loaded.plan
     _record_run(loaded, journal)
     started = _header_time(journal)
@@ -184,7 +216,7 @@ def run(
     result = executor.run()
     doc = receipt.build(
         plan,
-        loaded.doc["digest"],
+        plan.digest,
         loaded.path,
         result,
         identity=client.tokens.identity(),
@@ -202,7 +234,7 @@ def _record_run(loaded: LoadedPlan, journal: Journal) -> None:
     later one a resume record, so the evidence shows which runs resumed."""
     if journal.header is None:
         journal.append(
-            START, plan_digest=loaded.doc["digest"], target=loaded.doc["target"], started=_now()
+            START, plan_digest=loaded.plan.digest, target=loaded.doc["target"], started=_now()
         )
     else:
         journal.append(RESUME, pid=os.getpid(), host=socket.gethostname(), resumed=_now())

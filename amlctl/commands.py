@@ -23,7 +23,6 @@ from amlctl.errors import (
     UsageError,
 )
 from amlctl.manifest import load_manifest
-from amlctl.plan.model import Target as PlanTarget
 
 if TYPE_CHECKING:  # the HTTP stack is imported only by the commands that use it
     from amlctl.azure.target import Connection
@@ -161,7 +160,7 @@ def _make_plan(
             )
         finally:
             status.close()
-        target = PlanTarget(**client.target.recorded)  # type: ignore[arg-type]
+        target = client.target.recorded
     created = plan_timestamp(os.environ, datetime.now(UTC))
     context = PlanContext(target, created, __version__, index)
     made = make_plan(manifest, loaded, found, context)

@@ -129,11 +129,8 @@ def approve(
 
 
 def check_target(loaded: LoadedPlan, client: Client) -> None:
-    recorded = loaded.plan.target
-    now = client.target.recorded
-    if recorded.kind != now["kind"] or recorded.endpoint != now["endpoint"]:
-        made = recorded.kind + (f" {recorded.endpoint}" if recorded.endpoint else "")
-        asked = str(now["kind"]) + (f" {now['endpoint']}" if now["endpoint"] else "")
+    made, asked = loaded.plan.target, client.target.recorded
+    if made != asked:
         raise ApplyRefused(
             f"{loaded.path}: made for target {made}, not {asked}; apply it "
             "against the target it was made for"

@@ -36,11 +36,11 @@ def open_client(
             from amlctl.emulator.commands import embedded
 
             target, tokens = (
-                Target.endpoint(stack.enter_context(embedded()), "emulator"),
+                Target.at(stack.enter_context(embedded()), "emulator"),
                 StaticToken(),
             )
         elif endpoint:
-            target, tokens = Target.endpoint(endpoint), StaticToken()
+            target, tokens = Target.at(endpoint), StaticToken()
         else:
             target, tokens = Target("azure"), AzureToken()
         session = stack.enter_context(new_session(connection.parallelism))

@@ -8,18 +8,29 @@ and links the emulator hands back are rewritten the other way before anything ch
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import urlsplit
 
 from amlctl.errors import UsageError
 
+TargetKind = Literal["azure", "endpoint", "emulator"]
+
 
 @dataclass(frozen=True)
 class Target:
-    kind: str  # "azure" | "endpoint" | "emulator"
-    origin: str | None = None  # http(s)://host:port for endpoint and emulator
+    """Where requests go, and what a plan records of it: Azure itself, an emulator origin
+    (`--endpoint`), or an emulator embedded in the command (`--emulator`).
+
+    `endpoint` is the origin (http(s)://host:port) for endpoint and emulator targets. A plan
+    records `recorded`, which keeps the origin only for kind "endpoint": the embedded emulator's
+    port changes every run.
+    """
+
+    kind: TargetKind
+    endpoint: str | None = None
 
     @classmethod
-    def endpoint(cls, origin: str, kind: str = "endpoint") -> Target:
+    def at(cls, origin: str, kind: TargetKind = "endpoint") -> Target:
         split = urlsplit(origin)
         if split.scheme not in ("http", "https") or not split.netloc or split.path not in ("", "/"):
             raise UsageError(
@@ -29,22 +40,25 @@ class Target:
 
     def route(self, url: str) -> str:
         """The address to send a request for the https `url` to."""
-        if self.origin is None:
+        if self.endpoint is None:
             return url
         split = urlsplit(url)
         query = f"?{split.query}" if split.query else ""
-        return f"{self.origin}/{split.netloc}{split.path}{query}"
+        return f"{self.endpoint}/{split.netloc}{split.path}{query}"
 
     def unroute(self, url: str) -> str:
         """The https URL an address handed back by the target stands for."""
-        if self.origin is None or not url.startswith(self.origin + "/"):
+        if self.endpoint is None or not url.startswith(self.endpoint + "/"):
             return url
-        return "https://" + url[len(self.origin) + 1 :]
+        return "https://" + url[len(self.endpoint) + 1 :]
 
     @property
-    def recorded(self) -> dict[str, str | None]:
-        """What a plan records: the embedded emulator's port changes every run, so not it."""
-        return {"kind": self.kind, "endpoint": self.origin if self.kind == "endpoint" else None}
+    def recorded(self) -> Target:
+        """The target as a plan records it, and as apply compares it."""
+        return Target(self.kind, self.endpoint if self.kind == "endpoint" else None)
+
+    def __str__(self) -> str:
+        return self.kind + (f" {self.endpoint}" if self.endpoint else "")
 
 
 @dataclass(frozen=True)

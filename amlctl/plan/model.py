@@ -15,7 +15,26 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-TargetKind = Literal["azure", "endpoint", "emulator"]
+from amlctl.azure.target import Target, TargetKind
+
+__all__ = [
+    "ACTION_ORDER",
+    "Action",
+    "CatalogRef",
+    "Change",
+    "ExportState",
+    "ManifestRef",
+    "Method",
+    "Plan",
+    "RequestInfo",
+    "Target",
+    "TargetKind",
+    "WorkspaceRef",
+    "change_sort_key",
+    "count_actions",
+    "phase_of",
+]
+
 ExportState = Literal["new", "changed"]
 # The catalog chooses the HTTP method of each call; a change is anything but GET.
 Method = Literal["GET", "DELETE", "POST"]
@@ -126,14 +145,6 @@ class CatalogRef:
     name: str
     sha256: str
     scope_kind: str
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where the plan was made and must be applied. `endpoint` is set only for kind "endpoint"."""
-
-    kind: TargetKind
-    endpoint: str | None = None
 
 
 @dataclass(frozen=True)

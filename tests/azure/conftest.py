@@ -64,7 +64,7 @@ def wired(tmp_path: Path) -> Iterator[Callable[..., Wired]]:
 
         client = Client(
             session,
-            Target.endpoint(ORIGIN),
+            Target.at(ORIGIN),
             StaticToken(),
             catalog.hosts,
             catalog.content_hosts,

@@ -116,7 +116,10 @@ class Executor:
         """Apply every change not yet finished in the journal; return what happened."""
         exports = [c for c in self.plan.changes if c.action is Action.EXPORT]
         deletes = [c for c in self.plan.changes if c.action is Action.DELETE]
-        result = ApplyResult(planned=tuple(c.address for c in (*exports, *deletes)))
+        refused = [c for c in self.plan.changes if c.action is Action.BLOCKED]
+        result = ApplyResult(planned=tuple(c.address for c in (*exports, *deletes, *refused)))
+        for change in refused:  # never sent: the plan foresaw the service refusing it
+            self._note(change, _foreseen(change), result)
         if self.exporter is not None:  # what killed runs exported is in the journal only
             self.exporter.resume(self.journal, (c.address for c in exports))
         try:
@@ -413,6 +416,10 @@ class Executor:
             FAILED, change.address, status=error.status, code=error.code, message=str(error)[:500]
         )
         return Outcome(change.address, Result.FAILED, error.status, None, str(error))
+
+
+def _foreseen(change: Change) -> Outcome:
+    return Outcome(change.address, Result.BLOCKED, detail=f"blocked in the plan: {change.reason}")
 
 
 def _hand_back(

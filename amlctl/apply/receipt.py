@@ -45,7 +45,7 @@ def build(
     """The receipt document for one apply of `plan` (digest = the plan file's digest)."""
     items = []
     for change in plan.changes:
-        if change.action not in (Action.EXPORT, Action.DELETE):
+        if change.action not in (Action.EXPORT, Action.DELETE, Action.BLOCKED):
             continue
         outcome = result.outcomes.get(change.address)
         items.append(

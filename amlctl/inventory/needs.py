@@ -40,6 +40,12 @@ def needs(manifest: Manifest, catalog: Catalog) -> Needs:
         if link is not None and link.via and any(s.subject for s in selectors):
             # The subject's items of this kind are known only once hers of `via` are.
             listed |= with_parents(catalog, catalog.kind(link.via))
+    for name in {s.kind for s in manifest.delete}:
+        # What uses a deleted item keeps it from going: read the users too, so the plan can
+        # order the deletes and say which ones the service would refuse.
+        for user, _ in catalog.users_of(name):
+            if user.can("list"):
+                listed |= with_parents(catalog, user)
     subject_only = frozenset(n for n, sels in by_kind.items() if all(s.subject for s in sels))
     return Needs(
         frozenset(listed),

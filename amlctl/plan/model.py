@@ -44,6 +44,10 @@ class Action(enum.Enum):
     """What happens to one item. The values are the wire strings of the plan file."""
 
     DELETE = "delete"
+    # A delete the service would refuse, foreseen from the inventory: an item that uses this
+    # one (an image holding a model) stays. Apply never sends it; the plan says what would
+    # unblock it.
+    BLOCKED = "blocked"
     EXPORT = "export"
     ABSENT = "absent"  # a delete target that no longer exists, or a listed id not found
     UNCHANGED = "unchanged"  # an export whose destination copy is current
@@ -54,6 +58,7 @@ class Action(enum.Enum):
 # reads what cannot be undone before anything else.
 ACTION_ORDER: tuple[Action, ...] = (
     Action.DELETE,
+    Action.BLOCKED,
     Action.EXPORT,
     Action.ABSENT,
     Action.UNCHANGED,
@@ -112,7 +117,7 @@ def phase_of(action: Action, method: str | None) -> str:
     keeps the method of its phase's call: GET for an export, anything else for a delete."""
     if action is Action.MANUAL:
         return "manual"
-    if action is Action.DELETE:
+    if action in (Action.DELETE, Action.BLOCKED):
         return "delete"
     if action is Action.ABSENT and method != "GET":
         return "delete"

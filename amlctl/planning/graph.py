@@ -48,6 +48,47 @@ def delete_order(
     return {address: tuple(sorted(before)) for address, before in after.items()}
 
 
+@dataclass(frozen=True)
+class Blocker:
+    """Why the service would refuse a delete: `users` that stay (the plan keeps them), or,
+    when `kept` is False, users whose own delete is blocked."""
+
+    users: tuple[Item, ...]
+    kept: bool = True
+
+
+def blocked(
+    catalog: Catalog, inventory: Inventory, deletes: Iterable[Planned]
+) -> dict[str, Blocker]:
+    """The planned deletes the service would refuse, by address: an item that uses the item
+    stays (`uses`), or a user's own delete is blocked. What lies under an item does not block
+    it: a parent's delete takes its children along."""
+    planned = list(deletes)
+    by_item = {_key(p.item): p for p in planned}
+    found: dict[str, Blocker] = {}
+    for delete in planned:
+        kept = tuple(u for u in users(catalog, inventory, delete.item) if _key(u) not in by_item)
+        if kept:
+            found[delete.address] = Blocker(kept)
+    grew = True
+    while grew:  # a delete waiting on a blocked user's delete is blocked as well
+        grew = False
+        for delete in planned:
+            held = tuple(
+                user
+                for user in users(catalog, inventory, delete.item)
+                if _key(user) in by_item and by_item[_key(user)].address in found
+            )
+            if held and delete.address not in found:
+                found[delete.address] = Blocker(held, kept=False)
+                grew = True
+    return found
+
+
+def _key(item: Item) -> tuple[str, str, str]:
+    return (item.workspace, item.kind, item.id)
+
+
 def users(catalog: Catalog, inventory: Inventory, item: Item) -> Iterator[Item]:
     """The items of the inventory that use `item` (images that hold a model, ...)."""
     for kind, use in catalog.users_of(item.kind):

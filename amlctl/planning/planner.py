@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
+from itertools import groupby
 from typing import cast
 
 from amlctl.apply.export.paths import export_file
@@ -25,7 +26,7 @@ from amlctl.plan.model import (
     Target,
     WorkspaceRef,
 )
-from amlctl.planning.graph import Planned, delete_order
+from amlctl.planning.graph import Blocker, Planned, blocked, delete_order
 from amlctl.planning.selectors import SubjectLinks, matches
 from amlctl.subject import SubjectMatcher, pseudonym
 
@@ -53,8 +54,13 @@ def make_plan(
             changes.setdefault(change.address, change)
             if change.action is Action.DELETE and item is not None:
                 deletes.setdefault(change.address, Planned(change.address, item))
+    refused = blocked(catalog, inventory, deletes.values())
     for address, before in delete_order(catalog, inventory, deletes.values()).items():
-        changes[address] = replace(changes[address], after=before)
+        if address in refused:
+            changes[address] = _blocked(changes[address], refused[address])
+        else:
+            kept = tuple(b for b in before if b not in refused)
+            changes[address] = replace(changes[address], after=kept)
     plan = Plan(
         amlctl_version=context.amlctl_version,
         created=context.created,
@@ -174,6 +180,34 @@ def _change(
 def _export_address(item: Item) -> str:
     """The address the export index keys this item by: its export change's address."""
     return f"export:{item.workspace}/{item.kind}/{item.id}"
+
+
+def _blocked(change: Change, blocker: Blocker) -> Change:
+    """A delete the service would refuse: kept in the plan, for the reviewer and the receipt,
+    and never sent. The reason names the users and the selector that would delete them too."""
+    named = ", ".join(f"{user.kind} {user.id}" for user in blocker.users)
+    if not blocker.kept:
+        return replace(
+            change,
+            action=Action.BLOCKED,
+            after=(),
+            reason=f"used by {named}, whose delete is blocked too",
+        )
+    selectors = "; ".join(
+        f"{{kind: {kind}, ids: [{', '.join(json.dumps(u.id) for u in users)}]}}"
+        for kind, users in groupby(sorted(blocker.users, key=_kind_id), key=lambda u: u.kind)
+    )
+    return replace(
+        change,
+        action=Action.BLOCKED,
+        after=(),
+        reason=f"used by {named}, which this plan keeps; to delete it too, add "
+        f"{selectors} to delete.select",
+    )
+
+
+def _kind_id(item: Item) -> tuple[str, str]:
+    return (item.kind, item.id)
 
 
 def _absent(

@@ -30,7 +30,14 @@ _MAX_LISTED = 50  # manual steps, warnings and workspaces shown before "and N mo
 # Every ASCII punctuation mark that means something in GitHub Markdown (CommonMark lets any
 # of them be backslash-escaped); &, <, > and quotes become HTML entities instead.
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:=])")
-_HEADER_SYMBOLS = {"delete": "-", "export": "+", "absent": "=", "unchanged": "=", "manual": "!"}
+_HEADER_SYMBOLS = {
+    "delete": "-",
+    "blocked": "x",
+    "export": "+",
+    "absent": "=",
+    "unchanged": "=",
+    "manual": "!",
+}
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
@@ -107,9 +114,12 @@ def _context(doc: Mapping[str, Any], counts: Mapping[str, int]) -> dict[str, Any
         "summary": wording.summary_line(counts),
         "counts": counts,
         "total": len(changes),
-        "table": _table(changes),
-        "actions": wording.ACTIONS,
-        "headers": [Markup(f"`{_HEADER_SYMBOLS[action]}` {action}") for action in wording.ACTIONS],
+        "table": _table(changes, wording.shown_actions(counts)),
+        "actions": wording.shown_actions(counts),
+        "headers": [
+            Markup(f"`{_HEADER_SYMBOLS[action]}` {action}")
+            for action in wording.shown_actions(counts)
+        ],
         "doomed": doomed,
         "manual": manual[:_MAX_LISTED],
         "manual_left": max(0, len(manual) - _MAX_LISTED),
@@ -121,11 +131,13 @@ def _context(doc: Mapping[str, Any], counts: Mapping[str, int]) -> dict[str, Any
     }
 
 
-def _table(changes: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[int]]]:
-    """Rows of the kind x action table: (kind, counts in wording.ACTIONS order)."""
+def _table(
+    changes: Sequence[Mapping[str, Any]], actions: Sequence[str]
+) -> list[tuple[str, list[int]]]:
+    """Rows of the kind x action table: (kind, counts in `actions` order)."""
     rows: dict[str, dict[str, int]] = {}
     for change in changes:
-        row = rows.setdefault(str(change.get("kind")), dict.fromkeys(wording.ACTIONS, 0))
+        row = rows.setdefault(str(change.get("kind")), dict.fromkeys(actions, 0))
         if change.get("action") in row:
             row[change["action"]] += 1
     return [(kind, list(row.values())) for kind, row in sorted(rows.items())]

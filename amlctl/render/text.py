@@ -16,13 +16,14 @@ from amlctl.render import wording
 _CODES = {"red": "31", "green": "32", "yellow": "33", "bold": "1", "dim": "2"}
 _STATE_COLOR = {
     "delete": "red",
+    "blocked": "yellow",
     "export-new": "green",
     "export-changed": "yellow",
     "absent": "dim",
     "unchanged": "dim",
     "manual": "yellow",
 }
-_SYMBOL_COLOR = {"-": "red", "+": "green", "~": "yellow", "=": "dim", "!": "yellow"}
+_SYMBOL_COLOR = {"-": "red", "x": "yellow", "+": "green", "~": "yellow", "=": "dim", "!": "yellow"}
 _MAX_KIND = 24  # beyond these widths a value overflows its column rather than widen them all
 _MAX_ID = 48
 
@@ -59,7 +60,7 @@ def render_text(doc: Mapping[str, Any], *, color: bool = False) -> str:
     counts = wording.summary_counts(doc)
     lines = list(_header(doc, paint))
     if doc.get("changes"):
-        lines += ["", *_legend(paint)]
+        lines += ["", *_legend(doc["changes"], paint)]
         widths = _widths(doc["changes"])  # one set of columns for the whole plan
         for workspace, changes in groupby(doc["changes"], key=lambda c: c.get("workspace")):
             lines += ["", paint("bold", f"Workspace {wording.visible(workspace)}:")]
@@ -104,9 +105,9 @@ def _target(target: Mapping[str, Any]) -> str:
     return "Azure" if kind == "azure" else wording.visible(kind)
 
 
-def _legend(paint: _Paint) -> Iterator[str]:
+def _legend(changes: Iterable[Mapping[str, Any]], paint: _Paint) -> Iterator[str]:
     yield wording.LEGEND_INTRO
-    for sym, meaning in wording.LEGEND:
+    for sym, meaning in wording.legend(changes):
         yield f"  {paint(_SYMBOL_COLOR[sym], sym)} {meaning}"
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 # (symbol, legend) per display state; an export splits into new and changed.
 SYMBOLS: dict[str, str] = {
     "delete": "-",
+    "blocked": "x",
     "export-new": "+",
     "export-changed": "~",
     "absent": "=",
@@ -17,6 +18,7 @@ SYMBOLS: dict[str, str] = {
 }
 LEGEND: tuple[tuple[str, str], ...] = (
     ("-", "delete"),
+    ("x", "delete blocked (an item that uses it stays; apply will not send it)"),
     ("+", "export (new)"),
     ("~", "export (changed since last export)"),
     ("=", "no change (already absent / export current)"),
@@ -24,7 +26,7 @@ LEGEND: tuple[tuple[str, str], ...] = (
 )
 LEGEND_INTRO = "Actions are shown with these symbols:"
 NO_CHANGES = "No changes. Nothing to export or delete."
-ACTIONS = ("delete", "export", "absent", "unchanged", "manual")
+ACTIONS = ("delete", "blocked", "export", "absent", "unchanged", "manual")
 
 
 def state(change: Mapping[str, Any]) -> str:
@@ -38,6 +40,17 @@ def state(change: Mapping[str, Any]) -> str:
 def symbol(change: Mapping[str, Any]) -> str:
     """The one-character symbol of a change (see LEGEND)."""
     return SYMBOLS.get(state(change), "?")
+
+
+def shown_actions(counts: Mapping[str, int]) -> tuple[str, ...]:
+    """The actions a summary table shows: every one, but `blocked` only where a plan has it."""
+    return tuple(a for a in ACTIONS if a != "blocked" or counts.get("blocked"))
+
+
+def legend(changes: Iterable[Mapping[str, Any]]) -> tuple[tuple[str, str], ...]:
+    """The legend of a plan: every symbol, but the blocked one only where a change has it."""
+    present = {symbol(change) for change in changes}
+    return tuple((sym, text) for sym, text in LEGEND if sym != "x" or "x" in present)
 
 
 def summary_counts(doc: Mapping[str, Any]) -> dict[str, int]:
@@ -58,6 +71,8 @@ def summary_line(counts: Mapping[str, int]) -> str:
     if not any(counts.values()):
         return NO_CHANGES
     parts = [f"{counts['export']} to export", f"{counts['delete']} to delete"]
+    if counts.get("blocked"):
+        parts.append(f"{counts['blocked']} blocked")
     if counts["absent"]:
         parts.append(f"{counts['absent']} already absent")
     if counts["unchanged"]:

@@ -165,6 +165,10 @@ class Planned:
         doc: dict[str, Any] = json.loads(json_path.read_text(encoding="utf-8"))
         return doc
 
+    def receipt_markdown(self) -> str:
+        _, md_path = receipt.receipt_paths(self.path, self.digest)
+        return md_path.read_text(encoding="utf-8")
+
     def receipt_items(self) -> dict[str, dict[str, Any]]:
         return {item["address"]: item for item in self.receipt()["items"]}
 

@@ -1,0 +1,73 @@
+"""Evidence that never says more than what happened: blocked deletes are foreseen in the plan,
+never sent, and keep the receipt from saying "complete"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from apply_helpers import Emulator, cli, emulator, log_path_of, plan_manifest
+
+from amlctl.emulator.seed import WORKSPACE
+
+# Model fraud-detect:1 is used by image fraud-img:1 (demo data); this plan keeps the image.
+KEEPS_THE_IMAGE = """\
+version: 1
+name: keeps-the-image
+catalog: azureml-2019-11-01
+workspaces:
+  - {subscriptionId: 6a3c9f1e-2b4d-4c8a-9e1f-0123456789ab, resourceGroup: demo-rg,
+     workspace: demo-ws, location: eastus}
+delete:
+  select:
+    - {kind: model, ids: ["fraud-detect:1", "churn-model:2"]}
+"""
+BLOCKED = f"delete:{WORKSPACE}/model/fraud-detect:1"
+FREE = f"delete:{WORKSPACE}/model/churn-model:2"
+
+
+@pytest.fixture
+def emu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    monkeypatch.chdir(tmp_path)
+    with emulator(tmp_path / "emu") as running:
+        yield running
+
+
+def test_a_delete_the_service_would_refuse_is_blocked_in_the_plan(
+    tmp_path: Path, emu: Emulator
+) -> None:
+    manifest = tmp_path / "keeps-the-image.yaml"
+    manifest.write_text(KEEPS_THE_IMAGE)
+    result = cli("plan", manifest.name, "--endpoint", emu.origin)
+    assert result.code == 0, result.err
+    line = next(line for line in result.out.splitlines() if "fraud-detect:1" in line)
+    assert line.lstrip().startswith("x blocked")
+    # The blocker, and the selector that would add it.
+    assert "used by image fraud-img:1, which this plan keeps" in line
+    assert '{kind: image, ids: ["fraud-img:1"]}' in line
+    assert "Plan: 0 to export, 1 to delete, 1 blocked" in result.out
+
+
+def test_a_blocked_delete_is_never_sent_and_the_receipt_is_not_complete(
+    tmp_path: Path, emu: Emulator
+) -> None:
+    manifest = tmp_path / "keeps-the-image.yaml"
+    manifest.write_text(KEEPS_THE_IMAGE)
+    planned = plan_manifest(emu, manifest)
+    assert planned.change(BLOCKED)["action"] == "blocked"
+    mark = emu.mark()
+
+    result = cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes")
+
+    assert result.code == 3, result.text
+    sent = [entry["path"] for entry in emu.deletes(mark)]
+    assert sent == [log_path_of(planned.change(FREE)["url"])]
+    receipt = planned.receipt()
+    assert receipt["complete"] is False
+    assert receipt["summary"]["blocked"] == 1 and receipt["summary"]["deleted"] == 1
+    item = planned.receipt_items()[BLOCKED]
+    assert item["result"] == "blocked"
+    assert item["detail"].startswith("blocked in the plan: used by image fraud-img:1")
+    assert "Complete: no" in planned.receipt_markdown()
+    assert "Apply finished with items left" in result.out

@@ -181,11 +181,25 @@ def apply(
 @app.command()
 def verify(
     plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="An applied plan file.")],
+    manual_done: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--manual-done",
+            metavar="STEP",
+            help="A manual step (its id) you have done by hand; repeat for each, or `all`.",
+        ),
+    ] = None,
     endpoint: EndpointOption = None,
     emulator: EmulatorFlag = False,
 ) -> None:
-    """After apply: every deleted item is gone, every exported file matches its hash."""
-    _run("verify", plan_file=plan_file, connection=Connection(endpoint, emulator, parallelism=4))
+    """After apply: every planned delete is gone, every planned export matches its hash, every
+    manual step is confirmed; anything not done fails it, with its reason."""
+    _run(
+        "verify",
+        plan_file=plan_file,
+        manual_done=manual_done or [],
+        connection=Connection(endpoint, emulator, parallelism=4),
+    )
 
 
 @emulator_app.command("serve")

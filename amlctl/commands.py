@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections import Counter
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -286,10 +287,11 @@ def _print_apply_summary(doc: dict[str, Any], plan_path: Path, digest: str) -> N
     print(f"Receipt: {receipt_paths(plan_path, digest)[0]}")
 
 
-def verify(plan_file: Path, connection: Connection) -> int:
-    """Re-check an applied plan: deleted items are gone, exported files match their hashes."""
+def verify(plan_file: Path, manual_done: list[str], connection: Connection) -> int:
+    """Check the end state an applied plan promised: planned deletes gone, planned exports
+    present and matching, manual steps confirmed; anything else fails, with its reason."""
     from amlctl.apply import receipt
-    from amlctl.apply.export.exporter import verify_files
+    from amlctl.apply import verify as verifying
     from amlctl.azure.connect import open_client
     from amlctl.plan.serialize import from_doc, load_doc
 
@@ -297,21 +299,28 @@ def verify(plan_file: Path, connection: Connection) -> int:
     done = receipt.load(plan_file, plan.digest)
     if done is None:
         raise UsageError(f"{plan_file}: no receipt next to it; apply the plan first")
-    items = done["items"]
-    problems: list[str] = []
-    exported = {i["address"]: i for i in items if i["result"] == "exported"}
-    if exported and plan.export_to is not None:
-        problems += verify_files(Path(plan.export_to), exported)
-    gone = [i for i in items if i["action"] == "delete" and i["result"] in ("deleted", "absent")]
-    if gone:
-        with open_client(load_catalog(plan.catalog.name), connection) as client:
-            for item in gone:
-                if client.get(item["url"], expect=(200, 404)).status != 404:
-                    problems.append(f"{item['address']}: still exists ({item['url']})")
-    for line in problems:
-        print(line)
-    if problems:
-        print(f"verify failed: {len(problems)} problem(s)", file=sys.stderr)
+    unknown = verifying.unknown_steps(plan, manual_done)
+    if unknown:
+        raise UsageError(f"--manual-done {', '.join(unknown)}: not a manual step of this plan")
+    with open_client(verifying.plan_catalog(plan), connection) as client:
+        checks = verifying.check(
+            plan, done, client, manual_done=manual_done, parallelism=connection.parallelism
+        )
+        kept = verifying.record(plan, plan_file, checks, client.tokens.identity())
+    failed = list(verifying.failures(checks))
+    for failure in failed:
+        print(f"{failure.address}: {failure.detail}")
+    if failed:
+        print(
+            f"verify failed: {len(failed)} of {len(checks)} planned items not done "
+            f"(recorded in {kept})",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
-    print(f"verified: {len(gone)} deleted item(s) gone, {len(exported)} exported file(s) match")
+    counts = Counter(c.address.split(":", 1)[0] for c in checks)
+    print(
+        f"verified: all {len(checks)} planned items: {counts['delete']} deleted item(s) gone, "
+        f"{counts['export']} exported file(s) match, {counts['manual']} manual step(s) "
+        f"confirmed (recorded in {kept})"
+    )
     return EXIT_OK

@@ -373,7 +373,7 @@ def test_export_files_match_what_was_served_with_private_modes_and_an_index(
         if path.is_file():
             assert b"FAKE-" not in path.read_bytes(), path
     # The index's own hashes agree with `verify`.
-    result = cli("verify", str(planned.path), "--endpoint", emu.origin)
+    result = cli("verify", str(planned.path), "--endpoint", emu.origin, "--manual-done", "all")
     assert result.code == 0, result.text
 
 
@@ -389,7 +389,7 @@ def test_verify_passes_then_fails_on_tampering_and_on_a_recreated_item(
     saved = emu.store.get(ws, "model", model_id)
     assert saved is not None
     assert apply_yes(planned, emu).code == 0
-    verify = ("verify", str(planned.path), "--endpoint", emu.origin)
+    verify = ("verify", str(planned.path), "--endpoint", emu.origin, "--manual-done", "all")
 
     ok = cli(*verify)
     assert ok.code == 0, ok.text
@@ -449,7 +449,8 @@ def test_workspace_teardown_polls_the_delete_to_succeeded(work: Path, tmp_path: 
         assert emu.store.get_workspace(SUBSCRIPTION, RESOURCE_GROUP, WORKSPACE_EU) is None
         assert emu.store.count(ws_key(WORKSPACE_EU)) == 0
         assert emu.store.counts(ws_key(WORKSPACE)) == untouched
-        assert cli("verify", str(planned.path), "--endpoint", emu.origin).code == 0
+        verify = cli("verify", str(planned.path), "--endpoint", emu.origin, "--manual-done", "all")
+        assert verify.code == 0, verify.text
 
 
 # -- secrets ----------------------------------------------------------------------------------

@@ -3,11 +3,12 @@ never sent, and keep the receipt from saying "complete"."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from apply_helpers import Emulator, cli, emulator, log_path_of, plan_manifest
+from apply_helpers import DSR, Emulator, cli, emulator, log_path_of, make_plan, plan_manifest
 
 from amlctl.emulator.seed import WORKSPACE
 
@@ -71,3 +72,42 @@ def test_a_blocked_delete_is_never_sent_and_the_receipt_is_not_complete(
     assert item["detail"].startswith("blocked in the plan: used by image fraud-img:1")
     assert "Complete: no" in planned.receipt_markdown()
     assert "Apply finished with items left" in result.out
+
+
+def test_verify_fails_on_a_blocked_delete_and_names_it(tmp_path: Path, emu: Emulator) -> None:
+    manifest = tmp_path / "keeps-the-image.yaml"
+    manifest.write_text(KEEPS_THE_IMAGE)
+    planned = plan_manifest(emu, manifest)
+    assert cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes").code == 3
+
+    result = cli("verify", str(planned.path), "--endpoint", emu.origin, "--manual-done", "all")
+
+    assert result.code == 1, result.text
+    assert f"{BLOCKED}: still exists" in result.out
+    assert "apply: blocked (blocked in the plan: used by image fraud-img:1" in result.out
+    assert FREE not in result.out  # done, and gone
+    assert "verify failed: 1 of" in result.err
+    kept = json.loads(next(Path("plans").glob("keeps-the-image.*.verify.json")).read_text())
+    assert kept["ok"] is False
+    assert {c["address"]: c["ok"] for c in kept["checks"]}[BLOCKED] is False
+
+
+def test_verify_wants_each_manual_step_confirmed(tmp_path: Path, emu: Emulator) -> None:
+    planned = make_plan(emu, DSR)
+    assert cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes").code == 0
+    verify = ("verify", str(planned.path), "--endpoint", emu.origin)
+    steps = sorted({c["id"] for c in planned.changes if c["action"] == "manual"})
+    assert steps
+
+    unconfirmed = cli(*verify)
+    assert unconfirmed.code == 1
+    for step in steps:
+        assert "manual step not confirmed" in unconfirmed.out and step in unconfirmed.out
+    typo = cli(*verify, "--manual-done", "designer-drafts")
+    assert typo.code == 1 and "not a manual step of this plan" in typo.err
+    some = [arg for step in steps[:-1] for arg in ("--manual-done", step)]
+    assert cli(*verify, *some).code == 1
+    every = [arg for step in steps for arg in ("--manual-done", step)]
+    done = cli(*verify, *every)
+    assert done.code == 0, done.text
+    assert f"{len(steps) * 2} manual step(s) confirmed" in done.out  # two workspaces

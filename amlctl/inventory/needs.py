@@ -24,7 +24,9 @@ class Needs:
 
 def needs(manifest: Manifest, catalog: Catalog) -> Needs:
     listed: set[str] = set()
-    looked_up: dict[str, set[str]] = {}
+    # The workspace itself is always read: a plan must know it exists (a misspelt name must
+    # fail, not plan to nothing).
+    looked_up: dict[str, set[str]] = {catalog.scope_kind.name: set()}
     by_kind: dict[str, list[Selector]] = {}
     for selector in (*manifest.export, *manifest.delete):
         by_kind.setdefault(selector.kind, []).append(selector)

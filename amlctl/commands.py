@@ -169,17 +169,18 @@ def _make_plan(
     return write_plan(made, path), path
 
 
-def _print_rendered(doc: dict[str, Any], fmt: str) -> None:
+def _print_rendered(doc: dict[str, Any], fmt: str, stream: TextIO | None = None) -> None:
     from amlctl.render import render
 
-    text = render(doc, fmt, color=_color(fmt))
-    print(text, end="" if text.endswith("\n") else "\n")
+    out = stream or sys.stdout
+    text = render(doc, fmt, color=_color(fmt, out))
+    print(text, end="" if text.endswith("\n") else "\n", file=out)
 
 
-def _color(fmt: str) -> bool:
+def _color(fmt: str, stream: TextIO | None = None) -> bool:
     from amlctl.render.text import use_color
 
-    return fmt == "text" and use_color(sys.stdout)
+    return fmt == "text" and use_color(stream or sys.stdout)
 
 
 class _StatusLine:
@@ -225,7 +226,10 @@ def apply(target: Path | None, yes: bool, fmt: str, connection: Connection) -> i
         raise UsageError(f"--format must be text or json, not {fmt!r}")
     path = _plan_to_apply(target, yes, connection)
     loaded = gate.load_for_apply(path)
-    show = partial(_print_rendered, fmt="text")
+    # With --format json, stdout carries JSON only (one object per item, then the summary);
+    # what people read goes to stderr.
+    people = sys.stderr if fmt == "json" else sys.stdout
+    show = partial(_print_rendered, fmt="text", stream=people)
     with (
         open_client(loaded.catalog, connection) as client,
         gate.approve(loaded, client, confirmed=yes, show=show) as approved,
@@ -236,7 +240,9 @@ def apply(target: Path | None, yes: bool, fmt: str, connection: Connection) -> i
             approved, client, parallelism=connection.parallelism, on_outcome=progress
         )
         progress.close()
-    _print_apply_summary(doc, path, plan.digest)
+    _print_apply_summary(doc, path, plan.digest, people)
+    if fmt == "json":
+        print(json.dumps(_apply_summary(doc, path, plan.digest, result.exit_code), sort_keys=True))
     return result.exit_code
 
 
@@ -268,23 +274,45 @@ def _apply_progress(total: int, fmt: str) -> Any:
     return Progress(total, sys.stderr if live else sys.stdout, live=live, fmt=fmt)
 
 
-def _print_apply_summary(doc: dict[str, Any], plan_path: Path, digest: str) -> None:
+def _print_apply_summary(
+    doc: dict[str, Any], plan_path: Path, digest: str, out: TextIO
+) -> None:
     from amlctl.apply.receipt import receipt_paths
 
     summary = doc["summary"]
     parts = ", ".join(f"{n} {name}" for name, n in summary.items() if n) or "nothing to do"
     if summary["failed"] or summary["not-done"]:
-        print(f"Apply incomplete: {parts}.")
-        print("Run the same `amlctl apply` again to resume; finished items are not redone.")
+        print(f"Apply incomplete: {parts}.", file=out)
+        print(
+            "Run the same `amlctl apply` again to resume; finished items are not redone.",
+            file=out,
+        )
     elif summary["skipped"] or summary["blocked"]:
-        print(f"Apply finished with items left: {parts}.")
+        print(f"Apply finished with items left: {parts}.", file=out)
         print(
             "Skipped items changed since the plan and blocked ones are in use: see the "
-            "receipt, then make a new plan for them."
+            "receipt, then make a new plan for them.",
+            file=out,
         )
     else:
-        print(f"Apply complete: {parts}.")
-    print(f"Receipt: {receipt_paths(plan_path, digest)[0]}")
+        print(f"Apply complete: {parts}.", file=out)
+    print(f"Receipt: {receipt_paths(plan_path, digest)[0]}", file=out)
+
+
+def _apply_summary(
+    doc: dict[str, Any], plan_path: Path, digest: str, code: int
+) -> dict[str, Any]:
+    """The last JSON line of `apply --format json`: the outcome, for scripts."""
+    from amlctl.apply.receipt import receipt_paths
+
+    return {
+        "summary": doc["summary"],
+        "complete": doc["complete"],
+        "exit_code": code,
+        "plan": plan_path.as_posix(),
+        "digest": digest,
+        "receipt": receipt_paths(plan_path, digest)[0].as_posix(),
+    }
 
 
 def verify(plan_file: Path, manual_done: list[str], connection: Connection) -> int:

@@ -111,3 +111,18 @@ def test_verify_wants_each_manual_step_confirmed(tmp_path: Path, emu: Emulator) 
     done = cli(*verify, *every)
     assert done.code == 0, done.text
     assert f"{len(steps) * 2} manual step(s) confirmed" in done.out  # two workspaces
+
+
+def test_apply_format_json_writes_only_json_to_stdout(tmp_path: Path, emu: Emulator) -> None:
+    planned = make_plan(emu, DSR)
+    result = cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes", "--format", "json")
+    assert result.code == 0, result.text
+    lines = [json.loads(line) for line in result.out.splitlines()]  # every line is JSON
+    *items, summary = lines
+    assert {item["address"] for item in items} == {
+        c["address"] for c in planned.changes if c["action"] in ("export", "delete")
+    }
+    assert summary["complete"] is True and summary["exit_code"] == 0
+    assert summary["receipt"].endswith(".receipt.json")
+    # People's text (the plan, the outcome) went to stderr.
+    assert "amlctl plan: dsr-2026-0042" in result.err and "Apply complete" in result.err

@@ -53,18 +53,6 @@ class FileRecord:
     size: int
 
 
-def ensure_dir(root: Path, relative: str) -> Path:
-    """Create `relative` (and its parents) under `root`, each new folder 0700; return its path.
-
-    The root is created (0700) when missing. An empty `relative` means the root itself.
-    Raises UnsafePathError when the path would leave the root.
-    """
-    parts = _parts(relative, allow_empty=True)
-    fd = _open_dir(root, relative, parts)
-    os.close(fd)
-    return Path(root, *parts)
-
-
 def write_atomic(root: Path, relative: str, data: bytes) -> FileRecord:
     """Write `data` to `root/relative` atomically and durably, file 0600; see the module doc."""
     return write_stream_atomic(root, relative, (data,))

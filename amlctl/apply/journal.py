@@ -22,7 +22,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -156,19 +156,6 @@ class Journal:
         with self._lock:
             return self._states.get(address)
 
-    def pending(self, addresses: Iterable[str]) -> list[str]:
-        """The addresses, in the order given, with no terminal event yet."""
-        with self._lock:
-            return [a for a in addresses if not _is_terminal(self._states.get(a))]
-
-    def unknown_deletes(self) -> list[str]:
-        """Addresses whose DELETE went out with no known outcome: GET them before re-sending."""
-        return self._in_flight(DELETE_SENT)
-
-    def accepted_deletes(self) -> list[str]:
-        """Addresses whose DELETE was accepted (202): poll `in_flight` URL, never re-send."""
-        return self._in_flight(DELETE_ACCEPTED)
-
     def append(self, event: str, address: str | None = None, **fields: Any) -> dict[str, Any]:
         """Write one record and fsync it before returning it. Raises JournalError on I/O errors."""
         with self._lock:
@@ -210,11 +197,6 @@ class Journal:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    def _in_flight(self, event: str) -> list[str]:
-        with self._lock:
-            found = [(s.seq, a) for a, s in self._states.items() if s.in_flight_event == event]
-        return [address for _seq, address in sorted(found)]
 
     def _require_open(self) -> int:
         if self._fd is None:
@@ -285,10 +267,6 @@ def _next_state(previous: ItemState | None, record: dict[str, Any]) -> ItemState
         flight_event, flight = None, {}
     failures = (previous.failures if previous else 0) + (event == FAILED)
     return ItemState(event, fields, record["seq"], record["time"], flight_event, flight, failures)
-
-
-def _is_terminal(state: ItemState | None) -> bool:
-    return state is not None and state.terminal
 
 
 def _parse(raw: bytes) -> dict[str, Any] | None:

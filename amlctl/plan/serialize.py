@@ -41,10 +41,8 @@ __all__ = [
     "FORMAT_VERSION",
     "canonical_json",
     "compute_digest",
-    "dumps",
     "from_doc",
     "load_doc",
-    "load_plan",
     "plan_timestamp",
     "pretty_json",
     "to_doc",
@@ -181,11 +179,6 @@ def _change_from_doc(change: Mapping[str, Any]) -> Change:
     )
 
 
-def dumps(plan: Plan) -> bytes:
-    """The bytes of the plan file for `plan`; the same plan always gives the same bytes."""
-    return pretty_json(to_doc(plan)).encode("utf-8")
-
-
 def write_plan(plan: Plan, path: Path) -> dict[str, Any]:
     """Write `plan` to `path` atomically and durably, after checking it is a valid plan.
 
@@ -239,11 +232,6 @@ def load_doc(path: Path) -> dict[str, Any]:
     if found:
         raise PlanFileError(_describe(path, "not a valid amlctl plan", found))
     return cast(dict[str, Any], doc)
-
-
-def load_plan(path: Path) -> Plan:
-    """Read and check a plan file (see `load_doc`) and return it as a `Plan`."""
-    return from_doc(load_doc(path))
 
 
 def _parse(path: Path) -> object:

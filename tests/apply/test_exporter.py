@@ -218,9 +218,6 @@ def test_index_entries_and_flush(tmp_path: Path) -> None:
     }
     assert (tmp_path / "index.json").read_bytes() == pretty_json(doc)
     assert exportindex.fingerprints(str(tmp_path)) == {"export:ws/run/a": "sha256:f1"}
-    assert ExportRecord.from_entry(doc["items"]["export:ws/run/a"]) == ExportRecord(
-        **{**record.__dict__, "redacted": ()}
-    )
 
 
 def test_index_merges_with_entries_of_an_earlier_run(tmp_path: Path) -> None:

@@ -21,7 +21,6 @@ from amlctl.fsio import (
     UnsafePathError,
     clean_temp,
     confined_path,
-    ensure_dir,
     sha256_file,
     write_atomic,
     write_stream_atomic,
@@ -59,14 +58,6 @@ def test_write_atomic_creates_private_folders_and_file(tmp_path: Path, umask: in
     assert temps(root) == []
 
 
-def test_ensure_dir_is_0700_and_idempotent(tmp_path: Path, umask: int) -> None:
-    made = ensure_dir(tmp_path, "a/b/c")
-    assert made == tmp_path / "a/b/c"
-    assert ensure_dir(tmp_path, "a/./b//c") == made
-    assert [mode(tmp_path / p) for p in ("a", "a/b", "a/b/c")] == [0o700] * 3
-    assert ensure_dir(tmp_path, "") == tmp_path
-
-
 def test_existing_folders_keep_their_mode(tmp_path: Path) -> None:
     (tmp_path / "shared").mkdir(mode=0o755)
     os.chmod(tmp_path / "shared", 0o755)
@@ -89,9 +80,9 @@ def test_hostile_relative_paths_are_refused(tmp_path: Path, relative: str) -> No
 
 
 @pytest.mark.parametrize("relative", ["../x", "/etc", "a/../../b"])
-def test_ensure_dir_refuses_escapes(tmp_path: Path, relative: str) -> None:
+def test_escapes_are_refused_before_anything_is_made(tmp_path: Path, relative: str) -> None:
     with pytest.raises(UnsafePathError):
-        ensure_dir(tmp_path / "root", relative)
+        write_atomic(tmp_path / "root", relative, b"data")
     assert list(tmp_path.iterdir()) == []  # refused before anything, even the root, is made
 
 
@@ -104,8 +95,6 @@ def test_symlinked_folder_pointing_outside_is_refused(tmp_path: Path) -> None:
     for relative in ("ws/run/item.json", "ws/run/deeper/item.json"):
         with pytest.raises(UnsafePathError, match=r"ws/run is a symbolic link"):
             write_atomic(root, relative, b"secret")
-    with pytest.raises(UnsafePathError, match="ws/run"):
-        ensure_dir(root, "ws/run/x")
     assert list(outside.iterdir()) == []
 
 

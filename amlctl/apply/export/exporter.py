@@ -91,22 +91,6 @@ class ExportRecord:
             }
         return entry
 
-    @classmethod
-    def from_entry(cls, entry: Mapping[str, Any]) -> ExportRecord:
-        """Rebuild a record from `entry()` output (e.g. journaled export-done fields on resume)."""
-        return cls(
-            file=str(entry["file"]),
-            sha256=str(entry["sha256"]),
-            size=int(entry["size"]),
-            source_url=str(entry["source_url"]),
-            request_id=entry.get("request_id"),
-            fingerprint=str(entry["fingerprint"]),
-            exported_at=str(entry["exported_at"]),
-            content_file=entry.get("content_file"),
-            content_sha256=entry.get("content_sha256"),
-            content_size=entry.get("content_size"),
-        )
-
 
 class Exporter:
     """Writes export files under `root` and keeps the index. Safe to share between threads."""

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from amlctl.canonical import canonical_json, compute_digest
+from amlctl.canonical import canonical_json, compute_digest, pretty_json
 from amlctl.errors import PlanFileError, UsageError
 from amlctl.plan import validation
 from amlctl.plan.model import (
@@ -44,7 +44,6 @@ __all__ = [
     "from_doc",
     "load_doc",
     "plan_timestamp",
-    "pretty_json",
     "to_doc",
     "write_plan",
 ]
@@ -62,11 +61,6 @@ def plan_timestamp(environ: Mapping[str, str], now: datetime) -> str:
     if now.tzinfo is None:
         raise ValueError("plan_timestamp needs an aware datetime")
     return now.astimezone(UTC).strftime(_TIMESTAMP)
-
-
-def pretty_json(doc: Mapping[str, Any]) -> str:
-    """The text of a plan file: indent 2, sorted keys, UTF-8 characters kept, trailing newline."""
-    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def to_doc(plan: Plan) -> dict[str, Any]:
@@ -192,7 +186,7 @@ def write_plan(plan: Plan, path: Path) -> dict[str, Any]:
     if found:
         raise PlanFileError(_describe(path, "refusing to write an invalid plan", found))
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, pretty_json(doc).encode("utf-8"))
+    _atomic_write(path, pretty_json(doc))
     return doc
 
 

@@ -19,11 +19,11 @@ from amlctl.apply.export.exporter import (
     Exporter,
     ExportRecord,
     clean_source_url,
-    pretty_json,
     strip_secrets,
     verify_files,
 )
 from amlctl.apply.export.paths import export_file
+from amlctl.canonical import pretty_json
 from amlctl.fsio import UnsafePathError
 
 WHEN = datetime(2024, 5, 1, 12, 30, 45, tzinfo=UTC)

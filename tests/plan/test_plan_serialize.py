@@ -21,7 +21,7 @@ from plan_factories import (
     workspace_ref,
 )
 
-from amlctl.canonical import canonical_json, compute_digest, fingerprint
+from amlctl.canonical import canonical_json, compute_digest, fingerprint, pretty_json
 from amlctl.errors import PlanFileError, UsageError
 from amlctl.plan import (
     Plan,
@@ -32,7 +32,6 @@ from amlctl.plan import (
     to_doc,
     write_plan,
 )
-from amlctl.plan.serialize import pretty_json
 
 PLANS = {
     "subject": lambda: make_plan(subject_changes(), warnings=("request DSR-2026-0042 is due",)),
@@ -50,7 +49,7 @@ def write_doc(path: Path, doc: dict[str, Any], *, fix_digest: bool = True) -> Pa
     """Write a (possibly broken) document as a plan file, with a digest that matches it."""
     if fix_digest:
         doc["digest"] = compute_digest(doc)
-    path.write_text(pretty_json(doc), encoding="utf-8")
+    path.write_bytes(pretty_json(doc))
     return path
 
 
@@ -77,7 +76,7 @@ def test_the_same_plan_gives_byte_identical_files(tmp_path: Path) -> None:
     write_plan(make_plan(subject_changes()[::-1]), second)
     assert first.read_bytes() == second.read_bytes() == pretty_json(
         to_doc(make_plan(subject_changes()))
-    ).encode()
+    )
 
 
 def test_the_file_is_the_document_pretty_printed(tmp_path: Path) -> None:
@@ -276,6 +275,13 @@ def test_plan_timestamp_prefers_source_date_epoch() -> None:
         plan_timestamp({"SOURCE_DATE_EPOCH": "tomorrow"}, now)
     with pytest.raises(ValueError, match="aware"):
         plan_timestamp({}, datetime(2026, 1, 1))
+
+
+def test_pretty_json_is_the_file_layout_and_refuses_nan_unless_asked() -> None:
+    assert pretty_json({"b": [1], "a": "é"}) == '{\n  "a": "é",\n  "b": [\n    1\n  ]\n}\n'.encode()
+    with pytest.raises(ValueError, match="Out of range float"):
+        pretty_json({"a": float("nan")})
+    assert pretty_json({"a": float("nan")}, allow_nan=True) == b'{\n  "a": NaN\n}\n'
 
 
 def test_fingerprint_prefers_the_etag_and_ignores_key_order() -> None:

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from amlctl.apply.export import index as exportindex
+from amlctl.canonical import pretty_json
 from amlctl.fsio import (
     FileRecord,
     UnsafePathError,
@@ -126,7 +127,7 @@ class Exporter:
             content_name = relative_file.removesuffix(".json") + CONTENT_SUFFIX
             stored = write_stream_atomic(self.root, content_name, content)
         clean, redacted = strip_secrets(item)
-        written = write_atomic(self.root, relative_file, pretty_json(clean))
+        written = write_atomic(self.root, relative_file, pretty_json(clean, allow_nan=True))
         return _record(
             written,
             stored,
@@ -173,11 +174,6 @@ def _record(
         redacted=tuple(redacted),
         **fields,
     )
-
-
-def pretty_json(doc: Any) -> bytes:
-    """Indent 2, sorted keys, UTF-8, trailing newline: stable bytes for stable hashes."""
-    return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def strip_secrets(item: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:

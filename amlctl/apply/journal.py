@@ -30,6 +30,7 @@ from types import TracebackType
 from typing import Any
 
 from amlctl.errors import AmlctlError, ApplyRefused
+from amlctl.fsio import fsync_dir
 
 JOURNAL_SUFFIX = ".journal.jsonl"
 LOCK_SUFFIX = ".lock"
@@ -135,7 +136,7 @@ class Journal:
         try:
             journal._replay()
             if created:
-                _fsync_dir(target.parent)  # the new file's name must survive a power loss too
+                fsync_dir(target.parent)  # the new file's name must survive a power loss too
         except BaseException:
             journal.close()
             raise
@@ -300,14 +301,6 @@ def _write_all(fd: int, data: bytes, path: Path) -> None:
             data = data[os.write(fd, data) :]
     except OSError as error:
         raise JournalError(f"{path}: cannot append to journal: {error.strerror}") from None
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class PlanLock:

@@ -12,8 +12,6 @@ Nothing here reads the clock or the environment implicitly: `plan_timestamp` tak
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any, cast
 
 from amlctl.canonical import canonical_json, compute_digest, pretty_json
 from amlctl.errors import PlanFileError, UsageError
+from amlctl.fsio import write_file_atomic
 from amlctl.plan import validation
 from amlctl.plan.model import (
     Action,
@@ -179,40 +178,16 @@ def write_plan(plan: Plan, path: Path) -> dict[str, Any]:
     Returns the document written, so a caller can render it without serializing again.
 
     A temp file in the same folder is written, fsync'd and renamed over `path`, then the folder
-    is fsync'd, so a crash leaves either the old file or the new one, never half of one.
+    is fsync'd, so a crash leaves either the old file or the new one, never half of one. The
+    file is 0644: plans are shared and reviewed. Unlike export files they are not confined.
     """
     doc = to_doc(plan)
     found = validation.problems(doc)
     if found:
         raise PlanFileError(_describe(path, "refusing to write an invalid plan", found))
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, pretty_json(doc))
+    write_file_atomic(path, pretty_json(doc), mode=0o644)
     return doc
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temp, 0o644)  # mkstemp makes 0600; plan files are shared and reviewed
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    if not hasattr(os, "O_DIRECTORY"):  # Windows cannot open a folder; its rename is durable
-        return
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def load_doc(path: Path) -> dict[str, Any]:

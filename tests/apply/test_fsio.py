@@ -21,8 +21,10 @@ from amlctl.fsio import (
     UnsafePathError,
     clean_temp,
     confined_path,
+    fsync_dir,
     sha256_file,
     write_atomic,
+    write_file_atomic,
     write_stream_atomic,
 )
 
@@ -56,6 +58,22 @@ def test_write_atomic_creates_private_folders_and_file(tmp_path: Path, umask: in
     for folder in (tmp_path / "new", root, root / "ws", root / "ws/run"):
         assert mode(folder) == 0o700, folder
     assert temps(root) == []
+
+
+def test_write_file_atomic_sets_its_mode_and_is_not_confined(tmp_path: Path, umask: int) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")  # a plans/ folder may be a link
+    write_file_atomic(tmp_path / "link" / "x.plan.json", b"old", mode=0o644)
+    write_file_atomic(tmp_path / "link" / "x.plan.json", b"new", mode=0o644)
+    os.umask(0o022)
+    assert (tmp_path / "real/x.plan.json").read_bytes() == b"new"
+    assert mode(tmp_path / "real/x.plan.json") == 0o644
+    assert os.listdir(tmp_path / "real") == ["x.plan.json"]
+
+
+def test_write_file_atomic_errors_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(FsError, match=r"cannot open the folder of '.*/missing/x': No such file"):
+        write_file_atomic(tmp_path / "missing" / "x", b"x", mode=0o644)
 
 
 def test_existing_folders_keep_their_mode(tmp_path: Path) -> None:
@@ -217,8 +235,9 @@ def test_replace_keeps_old_content_until_the_rename(tmp_path: Path) -> None:
     assert temps(tmp_path) == []
 
 
+@pytest.mark.parametrize("writer", ["confined", "unconfined"])
 def test_durability_order_fsync_file_replace_fsync_dir(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer: str
 ) -> None:
     calls: list[str] = []
     real_fsync, real_replace = os.fsync, os.replace
@@ -233,8 +252,14 @@ def test_durability_order_fsync_file_replace_fsync_dir(
 
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "replace", replace)
-    write_atomic(tmp_path, "a/x.json", b"x")
+    if writer == "confined":
+        write_atomic(tmp_path, "a/x.json", b"x")
+    else:
+        write_file_atomic(tmp_path / "x.json", b"x", mode=0o644)
     assert calls == ["fsync-file", "replace", "fsync-dir"]
+    calls.clear()
+    fsync_dir(tmp_path)
+    assert calls == ["fsync-dir"]
 
 
 def test_disk_errors_become_fs_error_naming_the_file(

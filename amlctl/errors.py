@@ -31,6 +31,21 @@ EXIT_CHANGES = 2  # plan --detailed-exitcode only
 EXIT_PARTIAL = 3  # apply changed some things, re-run to resume
 EXIT_INTERRUPTED = 130
 
+JsonPath = tuple[str | int, ...]  # keys and list indexes from the document root
+
+
+def format_path(where: JsonPath) -> str:
+    """`('delete', 'select', 1, 'kind')` -> `$.delete.select[1].kind`; odd keys as `['a b']`."""
+    out = "$"
+    for part in where:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.isidentifier():
+            out += f".{part}"
+        else:
+            out += "[" + repr(part) + "]"
+    return out
+
 
 @dataclass(frozen=True, order=True)
 class Diagnostic:
@@ -39,7 +54,7 @@ class Diagnostic:
     file: str
     line: int
     col: int
-    path: str  # JSON path, e.g. $.delete.select[1].kind
+    path: str  # JSON path (`format_path`), e.g. $.delete.select[1].kind
     message: str
 
     def __str__(self) -> str:

@@ -16,8 +16,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from amlctl.errors import Diagnostic
-from amlctl.yamlio import Document, JsonPath
+from amlctl.errors import Diagnostic, JsonPath
+from amlctl.yamlio import Document
 
 
 @cache

@@ -12,7 +12,7 @@ import copy
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 import jsonschema
 
 from amlctl.canonical import compute_digest
+from amlctl.errors import format_path
 from amlctl.plan import shape
 from amlctl.plan.model import ACTION_ORDER, Action, phase_of
 
@@ -34,22 +35,8 @@ _SECRET_PARAMS = frozenset(
     {"access_token", "token", "sig", "signature", "client_secret", "password", "api-key",
      "api_key", "apikey", "code", "key"}
 )
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 Problem = tuple[str, str]  # (JSON path, message)
-
-
-def json_path(parts: Iterable[str | int]) -> str:
-    """Format a sequence of keys and indexes as `$.changes[3].action`."""
-    out = "$"
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif _IDENTIFIER.match(str(part)):
-            out += f".{part}"
-        else:
-            out += f"[{json.dumps(str(part), ensure_ascii=False)}]"
-    return out
 
 
 def major_minor(version: object) -> tuple[int, int] | None:
@@ -136,7 +123,7 @@ def _errors(
     errors = sorted(validator.iter_errors(instance), key=_error_order)
     is_change = bool(prefix) and isinstance(instance, dict)
     return [
-        (json_path((*prefix, *error.absolute_path)), _explain(error, instance, is_change))
+        (format_path((*prefix, *error.absolute_path)), _explain(error, instance, is_change))
         for error in errors
     ]
 
@@ -171,7 +158,7 @@ def _digest_problems(doc: Mapping[str, Any]) -> list[Problem]:
 def _summary_problems(doc: Mapping[str, Any]) -> list[Problem]:
     counts = Counter(change["action"] for change in doc["changes"])
     return [
-        (f"$.summary.{action}", f"says {doc['summary'][action]} but the plan has "
+        (format_path(("summary", action)), f"says {doc['summary'][action]} but the plan has "
          f"{counts[action]} {action} changes")
         for action in _ACTION_RANK
         if doc["summary"][action] != counts[action]
@@ -186,7 +173,7 @@ def _change_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
     seen: set[str] = set()
     previous: tuple[str, int, str, str, str] | None = None
     for index, change in enumerate(doc["changes"]):
-        where = f"$.changes[{index}]"
+        where = format_path(("changes", index))
         yield from _one_change_problems(change, where, set(names))
         if change["address"] in seen:
             yield f"{where}.address", f"duplicate address {change['address']!r}"

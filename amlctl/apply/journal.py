@@ -31,6 +31,7 @@ from typing import Any
 
 from amlctl.errors import AmlctlError, ApplyRefused
 from amlctl.fsio import fsync_dir
+from amlctl.timestamps import rfc3339_millis
 
 JOURNAL_SUFFIX = ".journal.jsonl"
 LOCK_SUFFIX = ".lock"
@@ -71,11 +72,6 @@ def journal_path(plan: Path) -> Path:
 def lock_path(plan: Path) -> Path:
     """`<plan>.lock`."""
     return plan.with_name(plan.name + LOCK_SUFFIX)
-
-
-def rfc3339(moment: datetime) -> str:
-    """`YYYY-MM-DDTHH:MM:SS.mmmZ` in UTC."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _utcnow() -> datetime:
@@ -164,7 +160,7 @@ class Journal:
             fd = self._require_open()
             record = {
                 "seq": self._seq + 1,
-                "time": rfc3339(self._now()),
+                "time": rfc3339_millis(self._now()),
                 "address": address,
                 "event": event,
                 **fields,
@@ -332,7 +328,7 @@ class PlanLock:
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "user": _user(),
-            "since": rfc3339(self._now()),
+            "since": rfc3339_millis(self._now()),
         }
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(holder).encode("utf-8"), 0)

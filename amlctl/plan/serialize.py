@@ -35,6 +35,7 @@ from amlctl.plan.model import (
     WorkspaceRef,
 )
 from amlctl.plan.validation import FORMAT_VERSION
+from amlctl.timestamps import rfc3339
 
 __all__ = [
     "FORMAT_VERSION",
@@ -47,19 +48,16 @@ __all__ = [
     "write_plan",
 ]
 
-_TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
-
-
 def plan_timestamp(environ: Mapping[str, str], now: datetime) -> str:
     """The plan's `created` time: SOURCE_DATE_EPOCH when set (reproducible plans), else `now`."""
     epoch = environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch:
         if not epoch.isdigit():
             raise UsageError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, not {epoch!r}")
-        return datetime.fromtimestamp(int(epoch), UTC).strftime(_TIMESTAMP)
+        return rfc3339(datetime.fromtimestamp(int(epoch), UTC))
     if now.tzinfo is None:
         raise ValueError("plan_timestamp needs an aware datetime")
-    return now.astimezone(UTC).strftime(_TIMESTAMP)
+    return rfc3339(now)
 
 
 def to_doc(plan: Plan) -> dict[str, Any]:

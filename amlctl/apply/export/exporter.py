@@ -29,6 +29,7 @@ from amlctl.fsio import (
     write_atomic,
     write_stream_atomic,
 )
+from amlctl.timestamps import rfc3339
 
 NOTE_KEY = "_amlctl"
 CONTENT_SUFFIX = ".content"
@@ -50,7 +51,6 @@ _SECRET_KEYS = frozenset(
 # Nulled only when a string: as an object it is a description (type, ids) that is walked into.
 _SECRET_IF_STRING = frozenset({"credential"})
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def _utcnow() -> datetime:
@@ -135,7 +135,7 @@ class Exporter:
             source_url=clean_source_url(source_url),
             request_id=request_id,
             fingerprint=fingerprint,
-            exported_at=self._now().astimezone(UTC).strftime(_TIMESTAMP),
+            exported_at=rfc3339(self._now()),
         )
 
     def record(self, address: str, record: ExportRecord) -> None:

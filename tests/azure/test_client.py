@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from amlctl.azure.client import Client
+from amlctl.azure.client import Client, _redact
 from amlctl.azure.pacing import Pacer
 from amlctl.catalog import expand
 from amlctl.emulator import EmulatorConfig
@@ -114,3 +114,8 @@ def test_workspace_delete_is_polled_to_the_end(wired: Build) -> None:
 
 def test_client_is_a_plain_value_over_an_injected_session(wired: Build) -> None:
     assert isinstance(wired().client, Client)
+
+
+def test_urls_in_messages_keep_api_version_and_only_the_names_of_other_parameters() -> None:
+    url = "https://h.blob.core.windows.net/c/b?api-version=1&sv=2019&sig=abc&$skiptoken=t"
+    assert _redact(url) == "https://h.blob.core.windows.net/c/b?api-version=1&sv=…&sig=…&%24skiptoken=…"

@@ -213,6 +213,8 @@ def _join(path: str, key: str) -> str:
 
 def clean_source_url(url: str) -> str:
     """`url` without user info, fragment or any query parameter but api-version (SAS, keys)."""
+    # Not azure.client._redact, on purpose: that one is for error messages and keeps the names
+    # of the parameters it hides (`sig=…`); the index keeps no trace of them at all.
     parts = urlsplit(url)
     query = [
         (k, v)

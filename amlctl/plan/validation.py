@@ -9,17 +9,16 @@ the digest, the summary, the order and uniqueness of changes, and the safety of 
 from __future__ import annotations
 
 import copy
-import json
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from functools import cache
-from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import jsonschema
 
+from amlctl import schemacheck
 from amlctl.canonical import compute_digest
 from amlctl.errors import format_path
 from amlctl.plan import shape
@@ -72,9 +71,8 @@ def _overflow(count: int) -> list[Problem]:
 
 
 @cache
-def _schema(strict: bool) -> dict[str, Any]:
-    text = (resources.files("amlctl.schemas") / "plan.schema.json").read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
+def _schema(strict: bool) -> Mapping[str, Any]:
+    schema = schemacheck.load_schema("plan")
     # A newer 1.x may add properties; an older reader ignores them (additive minor bumps).
     return schema if strict else _without_additional_properties(schema)
 

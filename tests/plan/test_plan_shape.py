@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from plan_factories import bulk_changes, make_doc, make_plan, subject_changes, teardown_plan
 
+from amlctl import schemacheck
 from amlctl.plan import from_doc, load_doc, to_doc, write_plan
 from amlctl.plan.shape import CHANGE_KEYS, change_conforms
 from amlctl.plan.validation import _validator
@@ -49,6 +50,14 @@ def test_fast_check_accepts_only_what_the_schema_accepts(strict: bool) -> None:
             accepted += 1
             assert schema.is_valid(change), change
     assert accepted > 100  # the check is not trivially refusing everything
+
+
+def test_the_plan_schema_comes_from_the_shared_loader_unchanged() -> None:
+    shared = schemacheck.load_schema("plan")
+    before = copy.deepcopy(dict(shared))
+    assert _validator(True, "plan").schema is shared
+    assert "additionalProperties" not in str(_validator(False, "plan").schema)
+    assert schemacheck.load_schema("plan") == before  # the lenient 1.x variant is a copy
 
 
 def test_fast_check_accepts_the_valid_changes() -> None:

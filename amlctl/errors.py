@@ -32,6 +32,7 @@ EXIT_PARTIAL = 3  # apply changed some things, re-run to resume
 EXIT_INTERRUPTED = 130
 
 JsonPath = tuple[str | int, ...]  # keys and list indexes from the document root
+NO_PLACE = 0  # Diagnostic line and col in a file without line marks (plan files are plain JSON)
 
 
 def format_path(where: JsonPath) -> str:
@@ -49,7 +50,11 @@ def format_path(where: JsonPath) -> str:
 
 @dataclass(frozen=True, order=True)
 class Diagnostic:
-    """One problem in an input file, with the place it points to."""
+    """One problem in an input file, with the place it points to.
+
+    `line` and `col` are 1-based, or both NO_PLACE when the file has no marks to point into;
+    then the JSON path alone says where, and `str` shows `FILE: error: PATH: MESSAGE`.
+    """
 
     file: str
     line: int
@@ -58,7 +63,8 @@ class Diagnostic:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}: error: {self.path}: {self.message}"
+        place = self.file if self.line == NO_PLACE else f"{self.file}:{self.line}:{self.col}"
+        return f"{place}: error: {self.path}: {self.message}"
 
 
 class AmlctlError(Exception):

@@ -1,10 +1,10 @@
-"""errors: the one JSON-path format every diagnostic uses (manifests, catalogs, plan files)."""
+"""errors: the one diagnostic type and JSON-path format of manifests, catalogs and plan files."""
 
 from __future__ import annotations
 
 import pytest
 
-from amlctl.errors import JsonPath, format_path
+from amlctl.errors import NO_PLACE, Diagnostic, JsonPath, format_path
 
 
 @pytest.mark.parametrize(
@@ -21,3 +21,15 @@ from amlctl.errors import JsonPath, format_path
 )
 def test_format_path(where: JsonPath, shown: str) -> None:
     assert format_path(where) == shown
+
+
+def test_a_diagnostic_shows_its_place_or_only_its_file_when_it_has_none() -> None:
+    placed = Diagnostic("m.yaml", 3, 7, "$.name", "must not be empty")
+    assert str(placed) == "m.yaml:3:7: error: $.name: must not be empty"
+    unplaced = Diagnostic("x.plan.json", NO_PLACE, NO_PLACE, "$.digest", "does not match")
+    assert str(unplaced) == "x.plan.json: error: $.digest: does not match"
+    assert sorted([placed, unplaced, Diagnostic("m.yaml", NO_PLACE, NO_PLACE, "$", "x")]) == [
+        Diagnostic("m.yaml", NO_PLACE, NO_PLACE, "$", "x"),
+        placed,
+        unplaced,
+    ]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from amlctl.canonical import canonical_json, compute_digest, pretty_json
-from amlctl.errors import PlanFileError, UsageError
+from amlctl.errors import Diagnostic, PlanFileError, UsageError
 from amlctl.fsio import write_file_atomic
 from amlctl.plan import validation
 from amlctl.plan.model import (
@@ -180,7 +180,7 @@ def write_plan(plan: Plan, path: Path) -> dict[str, Any]:
     file is 0644: plans are shared and reviewed. Unlike export files they are not confined.
     """
     doc = to_doc(plan)
-    found = validation.problems(doc)
+    found = validation.problems(doc, str(path))
     if found:
         raise PlanFileError(_describe(path, "refusing to write an invalid plan", found))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -195,7 +195,7 @@ def load_doc(path: Path) -> dict[str, Any]:
     uniqueness of changes. Never checks staleness: that is apply's job.
     """
     doc = _parse(path)
-    found = validation.problems(doc)
+    found = validation.problems(doc, str(path))
     if found:
         raise PlanFileError(_describe(path, "not a valid amlctl plan", found))
     return cast(dict[str, Any], doc)
@@ -235,7 +235,8 @@ def _no_constant(name: str) -> object:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _describe(path: Path, what: str, found: list[validation.Problem]) -> str:
+def _describe(path: Path, what: str, found: list[Diagnostic]) -> str:
+    # One heading names the file; each problem below it is its JSON path and message.
     lines = [f"{path}: {what}:"]
-    lines += [f"  {where}: {message}" for where, message in found]
+    lines += [f"  {problem.path}: {problem.message}" for problem in found]
     return "\n".join(lines)

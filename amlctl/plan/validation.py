@@ -1,6 +1,7 @@
 """Every check a plan document must pass before anything reads it: version, schema, integrity.
 
-`problems(doc)` returns all problems found, each as (JSON path, message), so one error can list
+`problems(doc, file)` returns all problems found, each a Diagnostic naming the file and the JSON
+path (a plan file is JSON without line marks, so line and col are NO_PLACE), so one error can list
 them together. Order of the checks: the major version first (a 2.x plan is rejected with one clear
 message rather than a wall of schema errors), then the JSON Schema, then what a schema cannot say:
 the digest, the summary, the order and uniqueness of changes, and the safety of URLs and paths.
@@ -20,7 +21,7 @@ import jsonschema
 
 from amlctl import schemacheck
 from amlctl.canonical import compute_digest
-from amlctl.errors import format_path
+from amlctl.errors import NO_PLACE, Diagnostic, format_path
 from amlctl.plan import shape
 from amlctl.plan.model import ACTION_ORDER, Action, phase_of
 
@@ -35,7 +36,7 @@ _SECRET_PARAMS = frozenset(
      "api_key", "apikey", "code", "key"}
 )
 
-Problem = tuple[str, str]  # (JSON path, message)
+_Problem = tuple[str, str]  # (JSON path, message), until `problems` names the file
 
 
 def major_minor(version: object) -> tuple[int, int] | None:
@@ -46,8 +47,12 @@ def major_minor(version: object) -> tuple[int, int] | None:
     return (int(match[1]), int(match[2])) if match else None
 
 
-def problems(doc: object) -> list[Problem]:
-    """Every problem with a plan document; an empty list means it is a valid plan."""
+def problems(doc: object, file: str) -> list[Diagnostic]:
+    """Every problem with the plan document of `file`; an empty list means it is a valid plan."""
+    return [Diagnostic(file, NO_PLACE, NO_PLACE, where, message) for where, message in _all(doc)]
+
+
+def _all(doc: object) -> list[_Problem]:
     if not isinstance(doc, dict):
         return [("$", "a plan must be a JSON object")]
     version = major_minor(doc.get("format_version"))
@@ -64,7 +69,7 @@ def problems(doc: object) -> list[Problem]:
     return found[:MAX_PROBLEMS] + _overflow(len(found))
 
 
-def _overflow(count: int) -> list[Problem]:
+def _overflow(count: int) -> list[_Problem]:
     if count <= MAX_PROBLEMS:
         return []
     return [("$", f"... and {count - MAX_PROBLEMS} more problems")]
@@ -103,7 +108,7 @@ def _without_additional_properties(schema: Any) -> Any:
     return schema
 
 
-def _schema_problems(doc: Mapping[str, Any], *, strict: bool) -> list[Problem]:
+def _schema_problems(doc: Mapping[str, Any], *, strict: bool) -> list[_Problem]:
     changes = doc.get("changes")
     if not isinstance(changes, list):
         return _errors(_validator(strict, "plan"), doc, ())
@@ -117,7 +122,7 @@ def _schema_problems(doc: Mapping[str, Any], *, strict: bool) -> list[Problem]:
 
 def _errors(
     validator: jsonschema.Draft202012Validator, instance: Any, prefix: tuple[str | int, ...]
-) -> list[Problem]:
+) -> list[_Problem]:
     errors = sorted(validator.iter_errors(instance), key=_error_order)
     is_change = bool(prefix) and isinstance(instance, dict)
     return [
@@ -139,7 +144,7 @@ def _explain(error: jsonschema.ValidationError, instance: Any, is_change: bool) 
     return error.message
 
 
-def _digest_problems(doc: Mapping[str, Any]) -> list[Problem]:
+def _digest_problems(doc: Mapping[str, Any]) -> list[_Problem]:
     recorded = doc.get("digest")
     if not isinstance(recorded, str):
         return []  # the schema reports it
@@ -153,7 +158,7 @@ def _digest_problems(doc: Mapping[str, Any]) -> list[Problem]:
              "computed): it was changed after amlctl wrote it; run `amlctl plan` again")]
 
 
-def _summary_problems(doc: Mapping[str, Any]) -> list[Problem]:
+def _summary_problems(doc: Mapping[str, Any]) -> list[_Problem]:
     counts = Counter(change["action"] for change in doc["changes"])
     return [
         (format_path(("summary", action)), f"says {doc['summary'][action]} but the plan has "
@@ -163,7 +168,7 @@ def _summary_problems(doc: Mapping[str, Any]) -> list[Problem]:
     ]
 
 
-def _change_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
+def _change_problems(doc: Mapping[str, Any]) -> Iterator[_Problem]:
     names = [ws["workspace"] for ws in doc["workspaces"]]
     for name, count in Counter(names).items():
         if count > 1:
@@ -185,7 +190,7 @@ def _change_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
 
 def _one_change_problems(
     change: Mapping[str, Any], where: str, names: set[str]
-) -> Iterator[Problem]:
+) -> Iterator[_Problem]:
     phase = phase_of(Action(change["action"]), change["method"])
     expected = f"{phase}:{change['workspace']}/{change['kind']}/{change['id']}"
     if change["address"] != expected:

@@ -79,6 +79,7 @@ def test_a_thousand_broken_changes_give_a_bounded_error() -> None:
     doc = make_doc(bulk_changes(1000))
     for change in doc["changes"]:
         change["method"] = "PATCH"
-    found = problems(doc)
+    found = problems(doc, "big.plan.json")
     assert len(found) == MAX_PROBLEMS + 1
-    assert found[-1][1].startswith("... and ")
+    assert found[-1].message.startswith("... and ")
+    assert {(d.file, d.line, d.col) for d in found} == {("big.plan.json", 0, 0)}

@@ -66,6 +66,17 @@ class Diagnostic:
         place = self.file if self.line == NO_PLACE else f"{self.file}:{self.line}:{self.col}"
         return f"{place}: error: {self.path}: {self.message}"
 
+    def to_json(self) -> dict[str, str | int | None]:
+        """{file, line, col, path, message}; line and col are null when there is no place."""
+        placed = self.line != NO_PLACE
+        return {
+            "file": self.file,
+            "line": self.line if placed else None,
+            "col": self.col if placed else None,
+            "path": self.path,
+            "message": self.message,
+        }
+
 
 class AmlctlError(Exception):
     """Base of every error amlctl reports to the user."""

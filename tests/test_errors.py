@@ -33,3 +33,12 @@ def test_a_diagnostic_shows_its_place_or_only_its_file_when_it_has_none() -> Non
         placed,
         unplaced,
     ]
+
+
+def test_a_diagnostic_as_json_has_null_line_and_col_without_a_place() -> None:
+    assert Diagnostic("m.yaml", 3, 7, "$.name", "empty").to_json() == {
+        "file": "m.yaml", "line": 3, "col": 7, "path": "$.name", "message": "empty"
+    }
+    assert Diagnostic("x.plan.json", NO_PLACE, NO_PLACE, "$", "bad").to_json() == {
+        "file": "x.plan.json", "line": None, "col": None, "path": "$", "message": "bad"
+    }

@@ -1,4 +1,5 @@
-"""Canonical JSON and the hashes taken over it: plan digests and item fingerprints.
+"""Canonical JSON and the hashes taken over it (plan digests, item fingerprints), and the
+pretty JSON of every file amlctl writes (plans, export files, the export index, receipts).
 
 A neutral module: the inventory fingerprints items, the plan file is digested, and apply
 compares both, so none of them owns these functions.
@@ -17,6 +18,16 @@ def canonical_json(value: object) -> bytes:
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
+
+
+def pretty_json(value: object, *, allow_nan: bool = False) -> bytes:
+    """The bytes of a JSON file: indent 2, sorted keys, UTF-8 characters kept, trailing newline.
+
+    Stable bytes for stable hashes. NaN and infinities are refused unless `allow_nan` (export
+    files keep whatever the service sent, as Python's json wrote it).
+    """
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=allow_nan)
+    return (text + "\n").encode("utf-8")
 
 
 def compute_digest(doc: Mapping[str, Any]) -> str:

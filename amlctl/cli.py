@@ -69,9 +69,12 @@ def _run(command: str, **kwargs: object) -> NoReturn:
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Manifest files to validate.")],
     catalog: CatalogOption = None,
+    format: Annotated[
+        str, typer.Option("--format", help="text, or json: one document on stdout.")
+    ] = "text",
 ) -> None:
     """Validate manifests; print every problem as FILE:LINE:COL: error: PATH: MESSAGE."""
-    _run("validate", files=files, catalog=catalog)
+    _run("validate", files=files, catalog=catalog, fmt=format)
 
 
 @catalog_app.command("list")

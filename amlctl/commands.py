@@ -20,6 +20,7 @@ from amlctl.errors import (
     EXIT_ERROR,
     EXIT_OK,
     CatalogError,
+    Diagnostic,
     DiagnosticsError,
     UsageError,
 )
@@ -29,27 +30,47 @@ if TYPE_CHECKING:  # the HTTP stack is imported only by the commands that use it
     from amlctl.azure.target import Connection
 
 
-def validate(files: list[Path], catalog: str | None) -> int:
-    """Validate manifests (and a --catalog file); print every problem; 0 when all are valid."""
-    problems: list[str] = []
+def validate(files: list[Path], catalog: str | None, fmt: str = "text") -> int:
+    """Validate manifests (and a --catalog file); print every problem; 0 when all are valid.
+
+    `fmt` "json" prints one document instead: {valid, files: [{file, valid}], problems: [...]}.
+    """
+    if fmt not in ("text", "json"):
+        raise UsageError(f"--format must be text or json, not {fmt!r}")
+    checked: list[tuple[str, bool]] = []  # (file, valid), the --catalog file first
+    problems: list[Diagnostic] = []
     override: Catalog | None = None
     if catalog is not None:
         try:
             override = load_catalog(catalog)
+            checked.append((catalog, True))
         except CatalogError as error:
-            problems += map(str, error.diagnostics)
+            checked.append((catalog, False))
+            problems += error.diagnostics
     for path in files:
         try:
             load_manifest(path, override)
+            checked.append((str(path), True))
         except DiagnosticsError as error:
-            problems += map(str, error.diagnostics)
-    for line in problems:
-        print(line)
-    if problems:
+            checked.append((str(path), False))
+            problems += error.diagnostics
+    valid = not problems and all(ok for _file, ok in checked)
+    if fmt == "json":
+        doc = {
+            "valid": valid,
+            "files": [{"file": file, "valid": ok} for file, ok in checked],
+            "problems": [problem.to_json() for problem in problems],
+        }
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        for problem in problems:
+            print(problem)
+    if not valid:
         print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", file=sys.stderr)
         return EXIT_ERROR
-    for path in files:
-        print(f"{path}: valid")
+    if fmt == "text":
+        for path in files:
+            print(f"{path}: valid")
     return EXIT_OK
 
 

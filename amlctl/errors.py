@@ -31,19 +31,51 @@ EXIT_CHANGES = 2  # plan --detailed-exitcode only
 EXIT_PARTIAL = 3  # apply changed some things, re-run to resume
 EXIT_INTERRUPTED = 130
 
+JsonPath = tuple[str | int, ...]  # keys and list indexes from the document root
+NO_PLACE = 0  # Diagnostic line and col in a file without line marks (plan files are plain JSON)
+
+
+def format_path(where: JsonPath) -> str:
+    """`('delete', 'select', 1, 'kind')` -> `$.delete.select[1].kind`; odd keys as `['a b']`."""
+    out = "$"
+    for part in where:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.isidentifier():
+            out += f".{part}"
+        else:
+            out += "[" + repr(part) + "]"
+    return out
+
 
 @dataclass(frozen=True, order=True)
 class Diagnostic:
-    """One problem in an input file, with the place it points to."""
+    """One problem in an input file, with the place it points to.
+
+    `line` and `col` are 1-based, or both NO_PLACE when the file has no marks to point into;
+    then the JSON path alone says where, and `str` shows `FILE: error: PATH: MESSAGE`.
+    """
 
     file: str
     line: int
     col: int
-    path: str  # JSON path, e.g. $.delete.select[1].kind
+    path: str  # JSON path (`format_path`), e.g. $.delete.select[1].kind
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}: error: {self.path}: {self.message}"
+        place = self.file if self.line == NO_PLACE else f"{self.file}:{self.line}:{self.col}"
+        return f"{place}: error: {self.path}: {self.message}"
+
+    def to_json(self) -> dict[str, str | int | None]:
+        """{file, line, col, path, message}; line and col are null when there is no place."""
+        placed = self.line != NO_PLACE
+        return {
+            "file": self.file,
+            "line": self.line if placed else None,
+            "col": self.col if placed else None,
+            "path": self.path,
+            "message": self.message,
+        }
 
 
 class AmlctlError(Exception):

@@ -3,6 +3,8 @@
 Every write goes temp file -> fsync(file) -> os.replace -> fsync(folder), so after a crash or a
 power loss a final name holds either its old content or its new content, never part of either.
 Temp files are named `.amlctl-tmp-*` so a resumed run can remove leftovers with `clean_temp`.
+`write_file_atomic` is the same write without confinement, for files whose path the user names
+(plan files); `fsync_dir` makes a new name in a folder durable (the journal).
 
 Confinement works on folder file descriptors: each path component below the root is opened
 with O_NOFOLLOW|O_DIRECTORY relative to its parent's descriptor, and files are created relative
@@ -37,7 +39,7 @@ _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXE
 
 
 class FsError(AmlctlError):
-    """A file or folder under an export root could not be written or read."""
+    """A file or folder amlctl writes (under an export root, or a plan) could not be written."""
 
 
 class UnsafePathError(FsError):
@@ -51,18 +53,6 @@ class FileRecord:
     path: str
     sha256: str
     size: int
-
-
-def ensure_dir(root: Path, relative: str) -> Path:
-    """Create `relative` (and its parents) under `root`, each new folder 0700; return its path.
-
-    The root is created (0700) when missing. An empty `relative` means the root itself.
-    Raises UnsafePathError when the path would leave the root.
-    """
-    parts = _parts(relative, allow_empty=True)
-    fd = _open_dir(root, relative, parts)
-    os.close(fd)
-    return Path(root, *parts)
 
 
 def write_atomic(root: Path, relative: str, data: bytes) -> FileRecord:
@@ -79,23 +69,34 @@ def write_stream_atomic(root: Path, relative: str, chunks: Iterable[bytes]) -> F
     parts = _parts(relative, allow_empty=False)
     folder = _open_dir(root, relative, parts[:-1])
     try:
-        temp, fd = _new_temp(folder, relative)
-        try:
-            try:
-                digest, size = _fill(fd, relative, chunks)
-            finally:
-                os.close(fd)
-            with _fs_errors(relative, "cannot rename into place"):
-                os.replace(temp, parts[-1], src_dir_fd=folder, dst_dir_fd=folder)
-        except BaseException:
-            _unlink_quietly(temp, folder)
-            raise
-        # The rename is atomic but only durable once the folder entry itself is on disk.
-        with _fs_errors(relative, "cannot sync folder"):
-            os.fsync(folder)
+        digest, size = _replace_in(folder, parts[-1], relative, chunks, FILE_MODE)
     finally:
         os.close(folder)
     return FileRecord("/".join(parts), digest, size)
+
+
+def write_file_atomic(path: Path, data: bytes, *, mode: int) -> None:
+    """Write `data` to `path` atomically and durably, file exactly `mode`, NOT confined.
+
+    For files the user names (plan files, shared and reviewed, so 0644): `path` may be anywhere
+    and its folder, which must exist, is reached through links like any path. Filesystem
+    failures raise FsError naming `path`.
+    """
+    with _fs_errors(str(path), "cannot open the folder of"):
+        folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        _replace_in(folder, path.name, str(path), (data,), mode)
+    finally:
+        os.close(folder)
+
+
+def fsync_dir(folder: Path) -> None:
+    """fsync `folder`, so a name just created or renamed in it survives a power loss."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def sha256_file(path: Path) -> tuple[str, int]:
@@ -212,13 +213,34 @@ def _narrow_to(fd: int, mode: int) -> None:
         os.fchmod(fd, mode)
 
 
-def _new_temp(folder: int, relative: str) -> tuple[str, int]:
-    """Create a private temp file in `folder`; return its name and a descriptor to write it."""
+def _replace_in(
+    folder: int, name: str, shown: str, chunks: Iterable[bytes], mode: int
+) -> tuple[str, int]:
+    """Write `chunks` to a temp file in `folder`, then rename it to `name`; SHA-256 hex, size."""
+    temp, fd = _new_temp(folder, shown, mode)
+    try:
+        try:
+            digest, size = _fill(fd, shown, chunks)
+        finally:
+            os.close(fd)
+        with _fs_errors(shown, "cannot rename into place"):
+            os.replace(temp, name, src_dir_fd=folder, dst_dir_fd=folder)
+    except BaseException:
+        _unlink_quietly(temp, folder)
+        raise
+    # The rename is atomic but only durable once the folder entry itself is on disk.
+    with _fs_errors(shown, "cannot sync folder"):
+        os.fsync(folder)
+    return digest, size
+
+
+def _new_temp(folder: int, relative: str, mode: int) -> tuple[str, int]:
+    """Create a temp file (`mode`) in `folder`; return its name and a descriptor to write it."""
     name = TEMP_PREFIX + secrets.token_hex(8)
     with _fs_errors(relative, "cannot create temp file"):
-        fd = os.open(name, _TEMP_FLAGS, FILE_MODE, dir_fd=folder)
+        fd = os.open(name, _TEMP_FLAGS, mode, dir_fd=folder)
     try:
-        _narrow_to(fd, FILE_MODE)
+        _narrow_to(fd, mode)
     except BaseException:
         os.close(fd)
         raise

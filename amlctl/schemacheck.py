@@ -3,12 +3,16 @@
 Messages are rewritten for people: an unknown key names itself and what was expected, and for
 `anyOf`/`oneOf` the branch the input came closest to is reported, not jsonschema's "is not valid
 under any of the given schemas". A schema node may carry `x-message` to say it in its own words.
+
+`load_schema` is the one loader of the shipped schemas (manifest, catalog, plan): plan-file
+validation builds its own validators from it, since it reports plans its own way.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -16,17 +20,28 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from amlctl.errors import Diagnostic
-from amlctl.yamlio import Document, JsonPath
+from amlctl.errors import Diagnostic, JsonPath
+from amlctl.yamlio import Document
+
+
+@cache
+def load_schema(schema_name: str) -> Mapping[str, Any]:
+    """`schemas/<schema_name>.schema.json`, parsed and checked against its metaschema.
+
+    Cached and shared by every caller: copy it before changing anything in it.
+    """
+    resource = resources.files("amlctl.schemas").joinpath(f"{schema_name}.schema.json")
+    schema: dict[str, Any] = json.loads(resource.read_text("utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return schema
 
 
 @cache
 def validator(schema_name: str) -> Draft202012Validator:
     """The validator for `schemas/<schema_name>.schema.json`, with format checking on."""
-    text = resources.files("amlctl.schemas").joinpath(f"{schema_name}.schema.json").read_text()
-    schema = json.loads(text)
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return Draft202012Validator(
+        load_schema(schema_name), format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
 
 
 def check(doc: Document, schema_name: str) -> list[Diagnostic]:

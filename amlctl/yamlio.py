@@ -13,13 +13,12 @@ from typing import Any
 
 import yaml
 
-from amlctl.errors import Diagnostic
+from amlctl.errors import Diagnostic, format_path
+from amlctl.errors import JsonPath as JsonPath  # re-exported: the path type of marks
 
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 100_000  # logical nodes after alias expansion
 _SAVE_UTF8 = "save the file as UTF-8"
-
-JsonPath = tuple[str | int, ...]
 
 
 class _Loader(yaml.SafeLoader):
@@ -64,19 +63,6 @@ class YamlError(Exception):
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
         self.diagnostics = diagnostics
         super().__init__("\n".join(map(str, diagnostics)))
-
-
-def format_path(where: JsonPath) -> str:
-    """`('delete', 'select', 1, 'kind')` -> `$.delete.select[1].kind`."""
-    out = "$"
-    for part in where:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part.isidentifier():
-            out += f".{part}"
-        else:
-            out += "[" + repr(part) + "]"
-    return out
 
 
 def load_bytes(raw: bytes, name: str) -> Document:

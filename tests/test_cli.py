@@ -75,6 +75,67 @@ def test_validate_examples_in_process(capsys: pytest.CaptureFixture[str]) -> Non
     assert out.splitlines() == [f"{path}: valid" for path in EXAMPLES]
 
 
+def test_validate_json_of_valid_files(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys, "validate", "--format", "json", *map(str, EXAMPLES))
+    assert (code, err) == (0, "")
+    assert json.loads(out) == {
+        "valid": True,
+        "files": [{"file": str(path), "valid": True} for path in EXAMPLES],
+        "problems": [],
+    }
+
+
+def test_validate_json_lists_every_problem_as_text_mode_does(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(REPO / "tests" / "manifests" / "invalid")
+    files = [str(EXAMPLES[0]), "bad-date.yaml", "unknown-key-condition.yaml", "nowhere.yaml"]
+    text_code, text_out, text_err = _run(capsys, "validate", *files)
+    code, out, err = _run(capsys, "validate", "--format", "json", *files)
+    assert (code, err) == (text_code, text_err)
+    assert code == 1 and err.endswith(" problems found\n")
+    doc = json.loads(out)
+    assert doc["valid"] is False
+    assert doc["files"] == [
+        {"file": str(EXAMPLES[0]), "valid": True},
+        {"file": "bad-date.yaml", "valid": False},
+        {"file": "unknown-key-condition.yaml", "valid": False},
+        {"file": "nowhere.yaml", "valid": False},
+    ]
+    assert [set(problem) for problem in doc["problems"]] == [
+        {"file", "line", "col", "path", "message"}
+    ] * len(doc["problems"])
+    shown = [
+        f"{p['file']}:{p['line']}:{p['col']}: error: {p['path']}: {p['message']}"
+        for p in doc["problems"]
+    ]
+    assert shown == text_out.splitlines()
+    assert doc["problems"][-1] == {
+        "file": "nowhere.yaml",
+        "line": 1,
+        "col": 1,
+        "path": "$",
+        "message": "cannot read file: No such file or directory",
+    }
+
+
+def test_validate_json_names_a_bad_catalog_first(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(
+        capsys, "validate", "--format", "json", "--catalog", "no-such-catalog", str(EXAMPLES[0])
+    )
+    doc = json.loads(out)
+    assert code == 1 and doc["valid"] is False
+    assert doc["files"][0] == {"file": "no-such-catalog", "valid": False}
+    assert [p["file"] for p in doc["problems"]] == ["no-such-catalog"]
+    assert doc["problems"][0]["message"].startswith("no such catalog; built-in: ")
+
+
+def test_validate_refuses_an_unknown_format(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys, "validate", "--format", "xml", str(EXAMPLES[0]))
+    assert (code, out) == (1, "")
+    assert "--format must be text or json, not 'xml'" in err
+
+
 # --- from a different working directory, in fresh interpreters --------------------------------
 
 
@@ -113,6 +174,13 @@ def test_python_dash_m_runs_from_anywhere(tmp_path: Path) -> None:
         assert listed.returncode == 0, listed.stderr
         assert len(json.loads(listed.stdout)) == 32
     assert "Traceback" not in validate.stderr + version.stderr
+
+    as_json = _subprocess(
+        [sys.executable, "-m", "amlctl", "validate", "--format", "json", "missing.yaml"], tmp_path
+    )
+    assert as_json.returncode == 1
+    assert json.loads(as_json.stdout)["files"] == [{"file": "missing.yaml", "valid": False}]
+    assert as_json.stderr == "1 problem found\n"
 
 
 def test_console_script_runs_from_anywhere(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ from amlctl.fsio import clean_temp
 from amlctl.manifest import load_manifest
 from amlctl.plan.model import Action, Plan
 from amlctl.plan.serialize import from_doc, load_doc
+from amlctl.timestamps import rfc3339
 
 Ask = Callable[[str], str]
 
@@ -243,7 +244,7 @@ def _header_time(journal: Journal) -> str:
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(datetime.now(UTC))
 
 
 def terminal_ask(stdin: TextIO = sys.stdin) -> Ask | None:

@@ -22,7 +22,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +30,8 @@ from types import TracebackType
 from typing import Any
 
 from amlctl.errors import AmlctlError, ApplyRefused
+from amlctl.fsio import fsync_dir
+from amlctl.timestamps import rfc3339_millis
 
 JOURNAL_SUFFIX = ".journal.jsonl"
 LOCK_SUFFIX = ".lock"
@@ -70,11 +72,6 @@ def journal_path(plan: Path) -> Path:
 def lock_path(plan: Path) -> Path:
     """`<plan>.lock`."""
     return plan.with_name(plan.name + LOCK_SUFFIX)
-
-
-def rfc3339(moment: datetime) -> str:
-    """`YYYY-MM-DDTHH:MM:SS.mmmZ` in UTC."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _utcnow() -> datetime:
@@ -135,7 +132,7 @@ class Journal:
         try:
             journal._replay()
             if created:
-                _fsync_dir(target.parent)  # the new file's name must survive a power loss too
+                fsync_dir(target.parent)  # the new file's name must survive a power loss too
         except BaseException:
             journal.close()
             raise
@@ -156,19 +153,6 @@ class Journal:
         with self._lock:
             return self._states.get(address)
 
-    def pending(self, addresses: Iterable[str]) -> list[str]:
-        """The addresses, in the order given, with no terminal event yet."""
-        with self._lock:
-            return [a for a in addresses if not _is_terminal(self._states.get(a))]
-
-    def unknown_deletes(self) -> list[str]:
-        """Addresses whose DELETE went out with no known outcome: GET them before re-sending."""
-        return self._in_flight(DELETE_SENT)
-
-    def accepted_deletes(self) -> list[str]:
-        """Addresses whose DELETE was accepted (202): poll `in_flight` URL, never re-send."""
-        return self._in_flight(DELETE_ACCEPTED)
-
     def append(self, event: str, address: str | None = None, **fields: Any) -> dict[str, Any]:
         """Write one record and fsync it before returning it. Raises JournalError on I/O errors."""
         with self._lock:
@@ -176,7 +160,7 @@ class Journal:
             fd = self._require_open()
             record = {
                 "seq": self._seq + 1,
-                "time": rfc3339(self._now()),
+                "time": rfc3339_millis(self._now()),
                 "address": address,
                 "event": event,
                 **fields,
@@ -210,11 +194,6 @@ class Journal:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    def _in_flight(self, event: str) -> list[str]:
-        with self._lock:
-            found = [(s.seq, a) for a, s in self._states.items() if s.in_flight_event == event]
-        return [address for _seq, address in sorted(found)]
 
     def _require_open(self) -> int:
         if self._fd is None:
@@ -287,10 +266,6 @@ def _next_state(previous: ItemState | None, record: dict[str, Any]) -> ItemState
     return ItemState(event, fields, record["seq"], record["time"], flight_event, flight, failures)
 
 
-def _is_terminal(state: ItemState | None) -> bool:
-    return state is not None and state.terminal
-
-
 def _parse(raw: bytes) -> dict[str, Any] | None:
     """A journal record from one line, or None when the line is not one."""
     try:
@@ -324,14 +299,6 @@ def _write_all(fd: int, data: bytes, path: Path) -> None:
         raise JournalError(f"{path}: cannot append to journal: {error.strerror}") from None
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class PlanLock:
     """Exclusive lock on a plan for one apply: `with PlanLock(plan): ...`.
 
@@ -361,7 +328,7 @@ class PlanLock:
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "user": _user(),
-            "since": rfc3339(self._now()),
+            "since": rfc3339_millis(self._now()),
         }
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(holder).encode("utf-8"), 0)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from amlctl.apply.executor import ApplyResult, Result
+from amlctl.canonical import pretty_json
 from amlctl.fsio import write_atomic
 from amlctl.plan.model import Action, Plan
 
@@ -96,11 +97,7 @@ def build(
 def write(doc: dict[str, Any], plan_path: Path) -> tuple[Path, Path]:
     json_path, md_path = receipt_paths(plan_path, doc["plan"]["digest"])
     root = json_path.parent
-    write_atomic(
-        root,
-        json_path.name,
-        (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode(),
-    )
+    write_atomic(root, json_path.name, pretty_json(doc))
     write_atomic(root, md_path.name, markdown(doc).encode())
     return json_path, md_path
 

@@ -21,12 +21,13 @@ from amlctl.apply import receipt
 from amlctl.apply.export import index as exportindex
 from amlctl.apply.export.exporter import verify_files
 from amlctl.azure.client import Client
+from amlctl.canonical import pretty_json
 from amlctl.catalog import BUILTIN_CATALOGS, Catalog, load_catalog
 from amlctl.errors import AmlctlError, UsageError
 from amlctl.fsio import write_atomic
 from amlctl.manifest import load_manifest
 from amlctl.plan.model import Action, Change, Plan
-from amlctl.plan.serialize import pretty_json
+from amlctl.timestamps import rfc3339
 
 _DONE = ("exported", "deleted", "absent")
 
@@ -155,13 +156,13 @@ def record(plan: Plan, plan_path: Path, checks: list[Check], identity: str) -> P
         "format_version": "1.0",
         "plan": {"path": plan_path.as_posix(), "digest": plan.digest, "name": plan.name},
         "request": plan.request.id if plan.request else None,
-        "verified": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "verified": rfc3339(datetime.now(UTC)),
         "identity": identity,
         "ok": all(c.ok for c in checks),
         "checks": [{"address": c.address, "ok": c.ok, "detail": c.detail} for c in checks],
     }
     path = stem.with_name(stem.name + ".verify.json")
-    write_atomic(path.parent, path.name, pretty_json(doc).encode("utf-8"))
+    write_atomic(path.parent, path.name, pretty_json(doc))
     return path
 
 

@@ -373,6 +373,9 @@ def error_fields(body: Any) -> tuple[str, str]:
 
 def _redact(url: str) -> str:
     """A URL fit for messages: SAS signatures and skip tokens dropped from the query."""
+    # Not exporter.clean_source_url, on purpose: a message keeps each dropped parameter's name
+    # (`sig=…`, `$skiptoken=…`) so whoever reads it can tell a SAS link or a later page from
+    # the first call; the export index records evidence and keeps nothing but api-version.
     split = urlsplit(url)
     kept = [(k, v) for k, v in parse_qsl(split.query) if k.lower() == "api-version"]
     hidden = [f"{quote(k)}=…" for k, _ in parse_qsl(split.query) if k.lower() != "api-version"]

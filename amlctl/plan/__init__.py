@@ -16,10 +16,8 @@ from amlctl.plan.model import (
 )
 from amlctl.plan.serialize import (
     FORMAT_VERSION,
-    dumps,
     from_doc,
     load_doc,
-    load_plan,
     plan_timestamp,
     to_doc,
     write_plan,
@@ -37,10 +35,8 @@ __all__ = [
     "Target",
     "WorkspaceRef",
     "change_sort_key",
-    "dumps",
     "from_doc",
     "load_doc",
-    "load_plan",
     "plan_timestamp",
     "to_doc",
     "write_plan",

@@ -12,15 +12,14 @@ Nothing here reads the clock or the environment implicitly: `plan_timestamp` tak
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from amlctl.canonical import canonical_json, compute_digest
-from amlctl.errors import PlanFileError, UsageError
+from amlctl.canonical import canonical_json, compute_digest, pretty_json
+from amlctl.errors import Diagnostic, PlanFileError, UsageError
+from amlctl.fsio import write_file_atomic
 from amlctl.plan import validation
 from amlctl.plan.model import (
     Action,
@@ -36,23 +35,18 @@ from amlctl.plan.model import (
     WorkspaceRef,
 )
 from amlctl.plan.validation import FORMAT_VERSION
+from amlctl.timestamps import rfc3339
 
 __all__ = [
     "FORMAT_VERSION",
     "canonical_json",
     "compute_digest",
-    "dumps",
     "from_doc",
     "load_doc",
-    "load_plan",
     "plan_timestamp",
-    "pretty_json",
     "to_doc",
     "write_plan",
 ]
-
-_TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
-
 
 def plan_timestamp(environ: Mapping[str, str], now: datetime) -> str:
     """The plan's `created` time: SOURCE_DATE_EPOCH when set (reproducible plans), else `now`."""
@@ -60,15 +54,10 @@ def plan_timestamp(environ: Mapping[str, str], now: datetime) -> str:
     if epoch:
         if not epoch.isdigit():
             raise UsageError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, not {epoch!r}")
-        return datetime.fromtimestamp(int(epoch), UTC).strftime(_TIMESTAMP)
+        return rfc3339(datetime.fromtimestamp(int(epoch), UTC))
     if now.tzinfo is None:
         raise ValueError("plan_timestamp needs an aware datetime")
-    return now.astimezone(UTC).strftime(_TIMESTAMP)
-
-
-def pretty_json(doc: Mapping[str, Any]) -> str:
-    """The text of a plan file: indent 2, sorted keys, UTF-8 characters kept, trailing newline."""
-    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    return rfc3339(now)
 
 
 def to_doc(plan: Plan) -> dict[str, Any]:
@@ -192,51 +181,22 @@ def _change_from_doc(change: Mapping[str, Any]) -> Change:
     )
 
 
-def dumps(plan: Plan) -> bytes:
-    """The bytes of the plan file for `plan`; the same plan always gives the same bytes."""
-    return pretty_json(to_doc(plan)).encode("utf-8")
-
-
 def write_plan(plan: Plan, path: Path) -> dict[str, Any]:
     """Write `plan` to `path` atomically and durably, after checking it is a valid plan.
 
     Returns the document written, so a caller can render it without serializing again.
 
     A temp file in the same folder is written, fsync'd and renamed over `path`, then the folder
-    is fsync'd, so a crash leaves either the old file or the new one, never half of one.
+    is fsync'd, so a crash leaves either the old file or the new one, never half of one. The
+    file is 0644: plans are shared and reviewed. Unlike export files they are not confined.
     """
     doc = to_doc(plan)
-    found = validation.problems(doc)
+    found = validation.problems(doc, str(path))
     if found:
         raise PlanFileError(_describe(path, "refusing to write an invalid plan", found))
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, pretty_json(doc).encode("utf-8"))
+    write_file_atomic(path, pretty_json(doc), mode=0o644)
     return doc
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temp, 0o644)  # mkstemp makes 0600; plan files are shared and reviewed
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    if not hasattr(os, "O_DIRECTORY"):  # Windows cannot open a folder; its rename is durable
-        return
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def load_doc(path: Path) -> dict[str, Any]:
@@ -246,15 +206,10 @@ def load_doc(path: Path) -> dict[str, Any]:
     uniqueness of changes. Never checks staleness: that is apply's job.
     """
     doc = _parse(path)
-    found = validation.problems(doc)
+    found = validation.problems(doc, str(path))
     if found:
         raise PlanFileError(_describe(path, "not a valid amlctl plan", found))
     return cast(dict[str, Any], doc)
-
-
-def load_plan(path: Path) -> Plan:
-    """Read and check a plan file (see `load_doc`) and return it as a `Plan`."""
-    return from_doc(load_doc(path))
 
 
 def _parse(path: Path) -> object:
@@ -291,7 +246,8 @@ def _no_constant(name: str) -> object:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _describe(path: Path, what: str, found: list[validation.Problem]) -> str:
+def _describe(path: Path, what: str, found: list[Diagnostic]) -> str:
+    # One heading names the file; each problem below it is its JSON path and message.
     lines = [f"{path}: {what}:"]
-    lines += [f"  {where}: {message}" for where, message in found]
+    lines += [f"  {problem.path}: {problem.message}" for problem in found]
     return "\n".join(lines)

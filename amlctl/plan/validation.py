@@ -1,6 +1,7 @@
 """Every check a plan document must pass before anything reads it: version, schema, integrity.
 
-`problems(doc)` returns all problems found, each as (JSON path, message), so one error can list
+`problems(doc, file)` returns all problems found, each a Diagnostic naming the file and the JSON
+path (a plan file is JSON without line marks, so line and col are NO_PLACE), so one error can list
 them together. Order of the checks: the major version first (a 2.x plan is rejected with one clear
 message rather than a wall of schema errors), then the JSON Schema, then what a schema cannot say:
 the digest, the summary, the order and uniqueness of changes, and the safety of URLs and paths.
@@ -9,18 +10,18 @@ the digest, the summary, the order and uniqueness of changes, and the safety of 
 from __future__ import annotations
 
 import copy
-import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from functools import cache
-from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import jsonschema
 
+from amlctl import schemacheck
 from amlctl.canonical import compute_digest
+from amlctl.errors import NO_PLACE, Diagnostic, format_path
 from amlctl.plan import shape
 from amlctl.plan.model import ACTION_ORDER, Action, phase_of
 
@@ -34,22 +35,8 @@ _SECRET_PARAMS = frozenset(
     {"access_token", "token", "sig", "signature", "client_secret", "password", "api-key",
      "api_key", "apikey", "code", "key"}
 )
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
-Problem = tuple[str, str]  # (JSON path, message)
-
-
-def json_path(parts: Iterable[str | int]) -> str:
-    """Format a sequence of keys and indexes as `$.changes[3].action`."""
-    out = "$"
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif _IDENTIFIER.match(str(part)):
-            out += f".{part}"
-        else:
-            out += f"[{json.dumps(str(part), ensure_ascii=False)}]"
-    return out
+_Problem = tuple[str, str]  # (JSON path, message), until `problems` names the file
 
 
 def major_minor(version: object) -> tuple[int, int] | None:
@@ -60,8 +47,12 @@ def major_minor(version: object) -> tuple[int, int] | None:
     return (int(match[1]), int(match[2])) if match else None
 
 
-def problems(doc: object) -> list[Problem]:
-    """Every problem with a plan document; an empty list means it is a valid plan."""
+def problems(doc: object, file: str) -> list[Diagnostic]:
+    """Every problem with the plan document of `file`; an empty list means it is a valid plan."""
+    return [Diagnostic(file, NO_PLACE, NO_PLACE, where, message) for where, message in _all(doc)]
+
+
+def _all(doc: object) -> list[_Problem]:
     if not isinstance(doc, dict):
         return [("$", "a plan must be a JSON object")]
     version = major_minor(doc.get("format_version"))
@@ -82,16 +73,15 @@ def problems(doc: object) -> list[Problem]:
     return found[:MAX_PROBLEMS] + _overflow(len(found))
 
 
-def _overflow(count: int) -> list[Problem]:
+def _overflow(count: int) -> list[_Problem]:
     if count <= MAX_PROBLEMS:
         return []
     return [("$", f"... and {count - MAX_PROBLEMS} more problems")]
 
 
 @cache
-def _schema(strict: bool) -> dict[str, Any]:
-    text = (resources.files("amlctl.schemas") / "plan.schema.json").read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
+def _schema(strict: bool) -> Mapping[str, Any]:
+    schema = schemacheck.load_schema("plan")
     # A newer 1.x may add properties; an older reader ignores them (additive minor bumps).
     return schema if strict else _without_additional_properties(schema)
 
@@ -122,7 +112,7 @@ def _without_additional_properties(schema: Any) -> Any:
     return schema
 
 
-def _schema_problems(doc: Mapping[str, Any], *, strict: bool) -> list[Problem]:
+def _schema_problems(doc: Mapping[str, Any], *, strict: bool) -> list[_Problem]:
     changes = doc.get("changes")
     if not isinstance(changes, list):
         return _errors(_validator(strict, "plan"), doc, ())
@@ -136,11 +126,11 @@ def _schema_problems(doc: Mapping[str, Any], *, strict: bool) -> list[Problem]:
 
 def _errors(
     validator: jsonschema.Draft202012Validator, instance: Any, prefix: tuple[str | int, ...]
-) -> list[Problem]:
+) -> list[_Problem]:
     errors = sorted(validator.iter_errors(instance), key=_error_order)
     is_change = bool(prefix) and isinstance(instance, dict)
     return [
-        (json_path((*prefix, *error.absolute_path)), _explain(error, instance, is_change))
+        (format_path((*prefix, *error.absolute_path)), _explain(error, instance, is_change))
         for error in errors
     ]
 
@@ -158,7 +148,7 @@ def _explain(error: jsonschema.ValidationError, instance: Any, is_change: bool) 
     return error.message
 
 
-def _digest_problems(doc: Mapping[str, Any]) -> list[Problem]:
+def _digest_problems(doc: Mapping[str, Any]) -> list[_Problem]:
     recorded = doc.get("digest")
     if not isinstance(recorded, str):
         return []  # the schema reports it
@@ -172,17 +162,17 @@ def _digest_problems(doc: Mapping[str, Any]) -> list[Problem]:
              "computed): it was changed after amlctl wrote it; run `amlctl plan` again")]
 
 
-def _summary_problems(doc: Mapping[str, Any]) -> list[Problem]:
+def _summary_problems(doc: Mapping[str, Any]) -> list[_Problem]:
     counts = Counter(change["action"] for change in doc["changes"])
     return [
-        (f"$.summary.{action}", f"says {doc['summary'][action]} but the plan has "
+        (format_path(("summary", action)), f"says {doc['summary'][action]} but the plan has "
          f"{counts[action]} {action} changes")
         for action in _ACTION_RANK
         if doc["summary"][action] != counts[action]
     ]
 
 
-def _change_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
+def _change_problems(doc: Mapping[str, Any]) -> Iterator[_Problem]:
     names = [ws["workspace"] for ws in doc["workspaces"]]
     for name, count in Counter(names).items():
         if count > 1:
@@ -190,7 +180,7 @@ def _change_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
     seen: set[str] = set()
     previous: tuple[str, int, str, str, str] | None = None
     for index, change in enumerate(doc["changes"]):
-        where = f"$.changes[{index}]"
+        where = format_path(("changes", index))
         yield from _one_change_problems(change, where, set(names))
         if change["address"] in seen:
             yield f"{where}.address", f"duplicate address {change['address']!r}"
@@ -202,12 +192,12 @@ def _change_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
         previous = key
 
 
-def _order_problems(changes: list[dict[str, Any]]) -> list[Problem]:
+def _order_problems(changes: list[dict[str, Any]]) -> list[_Problem]:
     """Every `after` names a delete of this plan, and the order has no cycle (apply could
     never start a delete that waits on itself)."""
     deletes = {c["address"]: i for i, c in enumerate(changes) if c["action"] == "delete"}
     found = [
-        (f"$.changes[{i}].after", f"{before!r} is not a delete of this plan")
+        (format_path(("changes", i, "after")), f"{before!r} is not a delete of this plan")
         for i, change in enumerate(changes)
         for before in change["after"]
         if before not in deletes
@@ -226,12 +216,12 @@ def _order_problems(changes: list[dict[str, Any]]) -> list[Problem]:
             if waiting[follower] == 0:
                 ready.append(follower)
     stuck = sorted(deletes[address] for address, count in waiting.items() if count)
-    return [(f"$.changes[{i}].after", "is part of a cycle of deletes") for i in stuck[:1]]
+    return [(format_path(("changes", i, "after")), "is part of a cycle of deletes") for i in stuck[:1]]
 
 
 def _one_change_problems(
     change: Mapping[str, Any], where: str, names: set[str]
-) -> Iterator[Problem]:
+) -> Iterator[_Problem]:
     phase = phase_of(Action(change["action"]), change["method"])
     expected = f"{phase}:{change['workspace']}/{change['kind']}/{change['id']}"
     if change["address"] != expected:

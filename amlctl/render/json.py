@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from amlctl.plan.serialize import pretty_json
+from amlctl.canonical import pretty_json
 
 
 def render_json(doc: Mapping[str, Any]) -> str:
     """The plan document as the plan file holds it, so `show --format json` can be diffed."""
-    return pretty_json(doc)
+    return pretty_json(doc).decode("utf-8")

@@ -19,12 +19,12 @@ from amlctl.apply.export.exporter import (
     Exporter,
     ExportRecord,
     clean_source_url,
-    pretty_json,
     strip_secrets,
     verify_files,
 )
 from amlctl.apply.export.paths import export_file
 from amlctl.apply.journal import EXPORT_DONE, FAILED, START, Journal
+from amlctl.canonical import pretty_json
 from amlctl.fsio import UnsafePathError
 
 WHEN = datetime(2024, 5, 1, 12, 30, 45, tzinfo=UTC)
@@ -219,9 +219,6 @@ def test_index_entries_and_flush(tmp_path: Path) -> None:
     }
     assert (tmp_path / "index.json").read_bytes() == pretty_json(doc)
     assert exportindex.fingerprints(str(tmp_path)) == {"export:ws/run/a": "sha256:f1"}
-    assert ExportRecord.from_entry(doc["items"]["export:ws/run/a"]) == ExportRecord(
-        **{**record.__dict__, "redacted": ()}
-    )
 
 
 def test_index_merges_with_entries_of_an_earlier_run(tmp_path: Path) -> None:

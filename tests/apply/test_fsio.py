@@ -21,9 +21,10 @@ from amlctl.fsio import (
     UnsafePathError,
     clean_temp,
     confined_path,
-    ensure_dir,
+    fsync_dir,
     sha256_file,
     write_atomic,
+    write_file_atomic,
     write_stream_atomic,
 )
 
@@ -59,12 +60,20 @@ def test_write_atomic_creates_private_folders_and_file(tmp_path: Path, umask: in
     assert temps(root) == []
 
 
-def test_ensure_dir_is_0700_and_idempotent(tmp_path: Path, umask: int) -> None:
-    made = ensure_dir(tmp_path, "a/b/c")
-    assert made == tmp_path / "a/b/c"
-    assert ensure_dir(tmp_path, "a/./b//c") == made
-    assert [mode(tmp_path / p) for p in ("a", "a/b", "a/b/c")] == [0o700] * 3
-    assert ensure_dir(tmp_path, "") == tmp_path
+def test_write_file_atomic_sets_its_mode_and_is_not_confined(tmp_path: Path, umask: int) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")  # a plans/ folder may be a link
+    write_file_atomic(tmp_path / "link" / "x.plan.json", b"old", mode=0o644)
+    write_file_atomic(tmp_path / "link" / "x.plan.json", b"new", mode=0o644)
+    os.umask(0o022)
+    assert (tmp_path / "real/x.plan.json").read_bytes() == b"new"
+    assert mode(tmp_path / "real/x.plan.json") == 0o644
+    assert os.listdir(tmp_path / "real") == ["x.plan.json"]
+
+
+def test_write_file_atomic_errors_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(FsError, match=r"cannot open the folder of '.*/missing/x': No such file"):
+        write_file_atomic(tmp_path / "missing" / "x", b"x", mode=0o644)
 
 
 def test_existing_folders_keep_their_mode(tmp_path: Path) -> None:
@@ -89,9 +98,9 @@ def test_hostile_relative_paths_are_refused(tmp_path: Path, relative: str) -> No
 
 
 @pytest.mark.parametrize("relative", ["../x", "/etc", "a/../../b"])
-def test_ensure_dir_refuses_escapes(tmp_path: Path, relative: str) -> None:
+def test_escapes_are_refused_before_anything_is_made(tmp_path: Path, relative: str) -> None:
     with pytest.raises(UnsafePathError):
-        ensure_dir(tmp_path / "root", relative)
+        write_atomic(tmp_path / "root", relative, b"data")
     assert list(tmp_path.iterdir()) == []  # refused before anything, even the root, is made
 
 
@@ -104,8 +113,6 @@ def test_symlinked_folder_pointing_outside_is_refused(tmp_path: Path) -> None:
     for relative in ("ws/run/item.json", "ws/run/deeper/item.json"):
         with pytest.raises(UnsafePathError, match=r"ws/run is a symbolic link"):
             write_atomic(root, relative, b"secret")
-    with pytest.raises(UnsafePathError, match="ws/run"):
-        ensure_dir(root, "ws/run/x")
     assert list(outside.iterdir()) == []
 
 
@@ -228,8 +235,9 @@ def test_replace_keeps_old_content_until_the_rename(tmp_path: Path) -> None:
     assert temps(tmp_path) == []
 
 
+@pytest.mark.parametrize("writer", ["confined", "unconfined"])
 def test_durability_order_fsync_file_replace_fsync_dir(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer: str
 ) -> None:
     calls: list[str] = []
     real_fsync, real_replace = os.fsync, os.replace
@@ -244,8 +252,14 @@ def test_durability_order_fsync_file_replace_fsync_dir(
 
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "replace", replace)
-    write_atomic(tmp_path, "a/x.json", b"x")
+    if writer == "confined":
+        write_atomic(tmp_path, "a/x.json", b"x")
+    else:
+        write_file_atomic(tmp_path / "x.json", b"x", mode=0o644)
     assert calls == ["fsync-file", "replace", "fsync-dir"]
+    calls.clear()
+    fsync_dir(tmp_path)
+    assert calls == ["fsync-dir"]
 
 
 def test_disk_errors_become_fs_error_naming_the_file(

@@ -110,7 +110,7 @@ def test_replay_restores_header_states_and_seq(plan: Path) -> None:
 def test_empty_journal_has_no_header(plan: Path) -> None:
     with Journal.open(plan) as journal:
         assert journal.header is None
-        assert journal.pending(["a", "b"]) == ["a", "b"]
+        assert journal.state("a") is None and journal.state("b") is None
 
 
 @pytest.mark.parametrize(
@@ -138,11 +138,14 @@ def test_torn_last_line_is_ignored_and_truncated(plan: Path, tail: bytes) -> Non
         stream.write(tail)
     with Journal.open(plan, now=fixed) as journal:
         assert journal_path(plan).read_bytes() == good  # truncated before any append
-        assert journal.unknown_deletes() == ["delete:a"]
+        sent = journal.state("delete:a")
+        assert sent is not None and sent.event == DELETE_SENT and not sent.terminal
+        assert sent.in_flight_event == DELETE_SENT
         journal.append(DELETE_DONE, "delete:a", outcome="deleted", status=200, request_id="r")
     assert [r["seq"] for r in lines(plan)] == [1, 2, 3]
     with Journal.open(plan) as journal:
-        assert journal.pending(["delete:a"]) == []
+        done = journal.state("delete:a")
+        assert done is not None and done.terminal and done.in_flight_event is None
 
 
 def test_bad_line_before_the_last_is_an_error_naming_it(plan: Path) -> None:
@@ -176,7 +179,7 @@ def test_edited_journals_are_refused(plan: Path, records: list[object], message:
     assert isinstance(caught.value, AmlctlError)
 
 
-def test_pending_unknown_and_accepted(plan: Path) -> None:
+def test_replay_keeps_each_address_and_its_delete_in_flight(plan: Path) -> None:
     with started(plan) as journal:
         journal.append(EXPORT_DONE, "export:done", file="x")
         journal.append(SKIPPED, "delete:changed", reason="changed-since-plan", status=412)
@@ -189,27 +192,25 @@ def test_pending_unknown_and_accepted(plan: Path) -> None:
         journal.append(DELETE_SENT, "delete:finished")
         journal.append(DELETE_DONE, "delete:finished", outcome="absent", status=404)
         journal.append(FAILED, "export:failed", status=500, code="", message="")
-    everything = [
-        "export:done",
-        "delete:changed",
-        "delete:sent",
-        "delete:sent-then-failed",
-        "delete:ws",
-        "delete:finished",
-        "export:failed",
-        "export:never",
-    ]
-    with Journal.open(plan) as journal:
-        assert journal.pending(everything) == [
-            "delete:sent",
-            "delete:sent-then-failed",
-            "delete:ws",
-            "export:failed",
-            "export:never",
-        ]
+    # (terminal, in-flight delete event) of each address after replay.
+    expected = {
+        "export:done": (True, None),
+        "delete:changed": (True, None),
+        "delete:sent": (False, DELETE_SENT),
         # A failure after the DELETE went out leaves its outcome unknown: GET before re-sending.
-        assert journal.unknown_deletes() == ["delete:sent", "delete:sent-then-failed"]
-        assert journal.accepted_deletes() == ["delete:ws"]
+        "delete:sent-then-failed": (False, DELETE_SENT),
+        "delete:ws": (False, DELETE_ACCEPTED),
+        "delete:finished": (True, None),
+        "export:failed": (False, None),
+    }
+    with Journal.open(plan) as journal:
+        states = {address: journal.state(address) for address in expected}
+        assert {
+            address: (state.terminal, state.in_flight_event)
+            for address, state in states.items()
+            if state is not None
+        } == expected
+        assert journal.state("export:never") is None
         ws = journal.state("delete:ws")
         assert ws is not None and ws.event == FAILED
         assert ws.in_flight_event == DELETE_ACCEPTED
@@ -270,11 +271,9 @@ def test_concurrent_appends_keep_lines_whole(plan: Path) -> None:
     assert [r["seq"] for r in records] == list(range(1, threads * per_thread + 2))
     assert len({r["address"] for r in records[1:]}) == threads * per_thread
     with Journal.open(plan) as again:
-        assert again.pending([f"export:t0/{i}" for i in range(3)]) == [
-            "export:t0/0",
-            "export:t0/1",
-            "export:t0/2",
-        ]
+        for i in range(3):
+            state = again.state(f"export:t0/{i}")
+            assert state is not None and state.event == FAILED and not state.terminal
 
 
 # ---- the plan lock -----------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from amlctl.azure.client import Client, PollLink
+from amlctl.azure.client import Client, PollLink, _redact
 from amlctl.azure.pacing import Pacer
 from amlctl.catalog import expand
 from amlctl.emulator import EmulatorConfig
@@ -131,3 +131,8 @@ def test_a_change_not_accepted_is_not_polled(wired: Build) -> None:
 
 def test_client_is_a_plain_value_over_an_injected_session(wired: Build) -> None:
     assert isinstance(wired().client, Client)
+
+
+def test_urls_in_messages_keep_api_version_and_only_the_names_of_other_parameters() -> None:
+    url = "https://h.blob.core.windows.net/c/b?api-version=1&sv=2019&sig=abc&$skiptoken=t"
+    assert _redact(url) == "https://h.blob.core.windows.net/c/b?api-version=1&sv=…&sig=…&%24skiptoken=…"

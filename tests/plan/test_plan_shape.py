@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from plan_factories import bulk_changes, make_doc, make_plan, subject_changes, teardown_plan
 
-from amlctl.plan import load_plan, to_doc, write_plan
+from amlctl import schemacheck
+from amlctl.plan import from_doc, load_doc, to_doc, write_plan
 from amlctl.plan.shape import CHANGE_KEYS, change_conforms
 from amlctl.plan.validation import _validator
 
@@ -51,6 +52,14 @@ def test_fast_check_accepts_only_what_the_schema_accepts(strict: bool) -> None:
     assert accepted > 100  # the check is not trivially refusing everything
 
 
+def test_the_plan_schema_comes_from_the_shared_loader_unchanged() -> None:
+    shared = schemacheck.load_schema("plan")
+    before = copy.deepcopy(dict(shared))
+    assert _validator(True, "plan").schema is shared
+    assert "additionalProperties" not in str(_validator(False, "plan").schema)
+    assert schemacheck.load_schema("plan") == before  # the lenient 1.x variant is a copy
+
+
 def test_fast_check_accepts_the_valid_changes() -> None:
     assert all(change_conforms(change) for change in base_changes())
     assert not change_conforms("not a change")
@@ -60,7 +69,7 @@ def test_a_large_plan_writes_and_loads_quickly(tmp_path: Path) -> None:
     plan = make_plan(bulk_changes(5000))
     started = time.perf_counter()
     write_plan(plan, tmp_path / "big.json")
-    assert load_plan(tmp_path / "big.json") == plan
+    assert from_doc(load_doc(tmp_path / "big.json")) == plan
     assert time.perf_counter() - started < 5  # jsonschema alone would take about 2 s here
 
 
@@ -70,6 +79,7 @@ def test_a_thousand_broken_changes_give_a_bounded_error() -> None:
     doc = make_doc(bulk_changes(1000))
     for change in doc["changes"]:
         change["method"] = "PATCH"
-    found = problems(doc)
+    found = problems(doc, "big.plan.json")
     assert len(found) == MAX_PROBLEMS + 1
-    assert found[-1][1].startswith("... and ")
+    assert found[-1].message.startswith("... and ")
+    assert {(d.file, d.line, d.col) for d in found} == {("big.plan.json", 0, 0)}

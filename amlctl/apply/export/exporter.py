@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from amlctl.apply.export import index as exportindex
 from amlctl.apply.journal import EXPORT_DONE, Journal
+from amlctl.canonical import pretty_json
 from amlctl.fsio import (
     FileRecord,
     UnsafePathError,
@@ -35,6 +36,7 @@ from amlctl.fsio import (
     write_atomic,
     write_stream_atomic,
 )
+from amlctl.timestamps import rfc3339
 
 NOTE_KEY = "_amlctl"
 CONTENT_SUFFIX = ".content"
@@ -56,7 +58,6 @@ _SECRET_KEYS = frozenset(
 # Nulled only when a string: as an object it is a description (type, ids) that is walked into.
 _SECRET_IF_STRING = frozenset({"credential"})
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def _utcnow() -> datetime:
@@ -100,7 +101,7 @@ class ExportRecord:
 
     @classmethod
     def from_entry(cls, entry: Mapping[str, Any]) -> ExportRecord:
-        """Rebuild a record from `entry()` output (e.g. journaled export-done fields on resume)."""
+        """Rebuild a record from `entry()` output (journaled export-done fields, on resume)."""
         return cls(
             file=str(entry["file"]),
             sha256=str(entry["sha256"]),
@@ -149,7 +150,7 @@ class Exporter:
             content_name = relative_file.removesuffix(".json") + CONTENT_SUFFIX
             stored = write_stream_atomic(self.root, content_name, content)
         clean, redacted = strip_secrets(item)
-        written = write_atomic(self.root, relative_file, pretty_json(clean))
+        written = write_atomic(self.root, relative_file, pretty_json(clean, allow_nan=True))
         return _record(
             written,
             stored,
@@ -157,7 +158,7 @@ class Exporter:
             source_url=clean_source_url(source_url),
             request_id=request_id,
             fingerprint=fingerprint,
-            exported_at=self._now().astimezone(UTC).strftime(_TIMESTAMP),
+            exported_at=rfc3339(self._now()),
         )
 
     def resume(self, journal: Journal, addresses: Iterable[str]) -> int:
@@ -214,11 +215,6 @@ def _record(
     )
 
 
-def pretty_json(doc: Any) -> bytes:
-    """Indent 2, sorted keys, UTF-8, trailing newline: stable bytes for stable hashes."""
-    return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
-
-
 def strip_secrets(item: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """A copy of `item` with secret fields nulled, and the JSON paths nulled.
 
@@ -256,6 +252,8 @@ def _join(path: str, key: str) -> str:
 
 def clean_source_url(url: str) -> str:
     """`url` without user info, fragment or any query parameter but api-version (SAS, keys)."""
+    # Not azure.client._redact, on purpose: that one is for error messages and keeps the names
+    # of the parameters it hides (`sig=…`); the index keeps no trace of them at all.
     parts = urlsplit(url)
     query = [
         (k, v)

@@ -216,7 +216,8 @@ def _order_problems(changes: list[dict[str, Any]]) -> list[_Problem]:
             if waiting[follower] == 0:
                 ready.append(follower)
     stuck = sorted(deletes[address] for address, count in waiting.items() if count)
-    return [(format_path(("changes", i, "after")), "is part of a cycle of deletes") for i in stuck[:1]]
+    where = [format_path(("changes", i, "after")) for i in stuck[:1]]
+    return [(path, "is part of a cycle of deletes") for path in where]
 
 
 def _one_change_problems(

@@ -303,3 +303,33 @@ def test_an_absent_item_needs_its_phase_but_not_a_url(tmp_path: Path) -> None:
     assert from_doc(load_doc(path)) == plan
     with pytest.raises(PlanFileError, match=r"\$\.changes\[0\]\.method: None is not of type"):
         write_plan(make_plan([dataclasses.replace(absent("run", "gone"), method=None)]), path)
+
+
+def test_a_format_1_0_plan_is_refused_with_one_clear_message(tmp_path: Path) -> None:
+    doc = make_doc()
+    doc["format_version"] = "1.0"
+    message = problems_of(write_doc(tmp_path / "x.json", doc))
+    assert "plan format 1.0 has no delete order (format 1.1 added it); make a new plan" in message
+
+
+def test_the_delete_order_round_trips_and_is_checked(tmp_path: Path) -> None:
+    image = delete("image", "img:1")
+    model = delete("model", "m:1", after=(image.address,))
+    plan = make_plan([model, image])
+    doc = to_doc(plan)
+    assert next(c for c in doc["changes"] if c["kind"] == "model")["after"] == [image.address]
+    loaded = from_doc(load_doc(write_doc(tmp_path / "ok.json", doc)))
+    assert next(c for c in loaded.changes if c.kind == "model").after == (image.address,)
+
+    unknown = to_doc(make_plan([delete("model", "m:1", after=("delete:demo-ws/image/nope",))]))
+    assert "'delete:demo-ws/image/nope' is not a delete of this plan" in problems_of(
+        write_doc(tmp_path / "unknown.json", unknown))
+
+    looped = to_doc(make_plan([
+        delete("image", "img:1", after=("delete:demo-ws/model/m:1",)),
+        delete("model", "m:1", after=("delete:demo-ws/image/img:1",)),
+    ]))
+    assert "is part of a cycle of deletes" in problems_of(write_doc(tmp_path / "loop.json", looped))
+
+    exported = to_doc(make_plan([image, export("model", "m:1", after=(image.address,))]))
+    assert ".after:" in problems_of(write_doc(tmp_path / "export.json", exported))

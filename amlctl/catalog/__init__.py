@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from amlctl.catalog.expand import SCOPE_VARS, expand, host_allowed
 from amlctl.catalog.load import BUILTIN_CATALOGS, DEFAULT_CATALOG, load_catalog
-from amlctl.catalog.model import Catalog, Kind, ManualStep, Operation, Paging
+from amlctl.catalog.model import Catalog, Kind, ManualStep, Operation, Paging, SubjectLink, Use
 
 __all__ = [
     "BUILTIN_CATALOGS",
@@ -15,6 +15,8 @@ __all__ = [
     "ManualStep",
     "Operation",
     "Paging",
+    "SubjectLink",
+    "Use",
     "expand",
     "host_allowed",
     "load_catalog",

@@ -92,7 +92,11 @@ def _reference_problems(
     named: list[tuple[tuple[str | int, ...], Any]] = [
         (("parent", "kind"), kind.get("parent", {}).get("kind"))
     ]
-    named += [(("uses", i, "kind"), use["kind"]) for i, use in enumerate(kind.get("uses", []))]
+    named += [
+        ((relation, i, "kind"), use["kind"])
+        for relation in ("uses", "made_by")
+        for i, use in enumerate(kind.get(relation, []))
+    ]
     via = kind.get("subject", {}).get("via")
     named.append((("subject", "via"), via))
     problems = [
@@ -168,10 +172,15 @@ def _kind(name: str, spec: dict[str, Any]) -> Kind:
         id_var=spec.get("id_var"),
         etag_field=spec.get("etag_field"),
         version_fields=tuple(spec.get("version_fields", ())),
-        uses=tuple(Use(use["kind"], use["field"]) for use in spec.get("uses", ())),
+        uses=tuple(_use(use) for use in spec.get("uses", ())),
+        made_by=tuple(_use(use) for use in spec.get("made_by", ())),
         subject=_subject(spec.get("subject")),
         content_field=spec.get("content_field"),
     )
+
+
+def _use(spec: dict[str, Any]) -> Use:
+    return Use(spec["kind"], spec["field"], spec.get("key"))
 
 
 def _subject(spec: dict[str, Any] | None) -> SubjectLink | None:

@@ -42,12 +42,23 @@ class Operation:
 
 @dataclass(frozen=True)
 class Use:
-    """Items of the declaring kind use items of `kind`, whose ids `field` holds (one id or a
-    list): an image uses the models in its `modelIds`. A used item cannot be deleted while a
-    user remains, so a plan deletes users first."""
+    """A reference from the declaring kind's `field` (one value or a list) to items of `kind`:
+    their id, or the value of their `key` field (an ARM resource id, say).
+
+    As `uses`, an image uses the models in its `modelIds`: a used item cannot be deleted while
+    a user remains, so a plan deletes users first. As `made_by`, a job names the schedule that
+    made it: the maker is deleted first (else it makes more), but it does not block."""
 
     kind: str
     field: str
+    key: str | None = None
+
+    def key_of(self, item_id: str, fields: Mapping[str, Any]) -> str | None:
+        """The value a reference to this item holds: its id, or its `key` field."""
+        if self.key is None:
+            return item_id
+        value = fields.get(self.key)
+        return None if value is None else str(value)
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,7 @@ class Kind:
     # empty: the whole item as listed.
     version_fields: tuple[str, ...] = ()
     uses: tuple[Use, ...] = ()
+    made_by: tuple[Use, ...] = ()
     subject: SubjectLink | None = None
     content_field: str | None = None
 

@@ -83,7 +83,10 @@ def fields_to_keep(
     uses, where-paths."""
     keep: dict[str, set[str]] = {name: set() for name in catalog.kinds}
     for kind in catalog.kinds.values():
-        keep[kind.name] |= {use.field for use in kind.uses}
+        for use in (*kind.uses, *kind.made_by):
+            keep[kind.name].add(use.field)
+            if use.key is not None and use.kind in keep:
+                keep[use.kind].add(use.key)
         link = kind.subject
         if link is not None:
             keep[kind.name] |= set(link.creator) | ({link.field} if link.field else set())

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from amlctl.catalog import Catalog, Kind
+from amlctl.catalog import Catalog, Use
 from amlctl.inventory import Inventory, Item
 
 
@@ -36,12 +36,13 @@ def delete_order(
     by_item = {(p.item.workspace, p.item.kind, p.item.id): p.address for p in planned}
     items = _index(inventory)
     after: dict[str, set[str]] = {p.address: set() for p in planned}
+    keyed = _keyed(catalog, planned)
     for delete in planned:
         kind = catalog.kind(delete.item.kind)
-        for used in _used(kind, delete.item):
-            target = by_item.get((delete.item.workspace, *used))
-            if target is not None and target != delete.address:
-                after[target].add(delete.address)
+        for target in _referred(keyed, kind.uses, delete):
+            after[target].add(delete.address)  # the user goes first
+        for maker in _referred(keyed, kind.made_by, delete):
+            after[delete.address].add(maker)  # the maker goes first
         holder = _holder(catalog, items, by_item, delete.item)
         if holder is not None:
             after[holder].add(delete.address)
@@ -92,16 +93,41 @@ def _key(item: Item) -> tuple[str, str, str]:
 def users(catalog: Catalog, inventory: Inventory, item: Item) -> Iterator[Item]:
     """The items of the inventory that use `item` (images that hold a model, ...)."""
     for kind, use in catalog.users_of(item.kind):
+        value = use.key_of(item.id, item.fields)
         for user in inventory.of(item.workspace, kind.name):
-            if item.id in _ids(user.fields.get(use.field)):
+            if value is not None and value in _ids(user.fields.get(use.field)):
                 yield user
 
 
-def _used(kind: Kind, item: Item) -> Iterator[tuple[str, str]]:
-    """(kind, id) of every item `item` uses, as its kind's `uses` fields name them."""
-    for use in kind.uses:
-        for used_id in _ids(item.fields.get(use.field)):
-            yield use.kind, used_id
+_Keyed = dict[tuple[str, str, str | None, str], str]
+
+
+def _keyed(catalog: Catalog, planned: Iterable[Planned]) -> _Keyed:
+    """Planned deletes by (workspace, kind, key path, key value), for every way the catalog
+    refers to items of a kind (by id, or by a field such as an ARM id)."""
+    refs = {
+        (use.kind, use.key)
+        for kind in catalog.kinds.values()
+        for use in (*kind.uses, *kind.made_by)
+    }
+    keyed: _Keyed = {}
+    for delete in planned:
+        item = delete.item
+        for kind_name, key in refs:
+            value = Use(kind_name, "", key).key_of(item.id, item.fields)
+            if kind_name == item.kind and value is not None:
+                keyed[(item.workspace, kind_name, key, value)] = delete.address
+    return keyed
+
+
+def _referred(keyed: _Keyed, uses: Iterable[Use], delete: Planned) -> Iterator[str]:
+    """The addresses of the planned deletes `delete`'s item refers to through `uses`."""
+    item = delete.item
+    for use in uses:
+        for value in _ids(item.fields.get(use.field)):
+            target = keyed.get((item.workspace, use.kind, use.key, value))
+            if target is not None and target != delete.address:
+                yield target
 
 
 def _ids(value: object) -> list[str]:

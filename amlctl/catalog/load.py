@@ -105,6 +105,7 @@ def _reference_problems(
         if other is not None and other not in kinds
     ]
     if via in kinds and "creator" not in kinds[via].get("subject", {}):
+        # Only a strong creator link (an object id) can carry the subject to other kinds.
         problems.append(
             doc.diagnostic(
                 (*where, "subject", "via"),
@@ -191,6 +192,8 @@ def _subject(spec: dict[str, Any] | None) -> SubjectLink | None:
         via=spec.get("via"),
         field=spec.get("field"),
         key=spec.get("key"),
+        display_name=spec.get("display_name"),
+        creator_type=spec.get("creator_type"),
     )
 
 

@@ -71,6 +71,10 @@ class SubjectLink:
     via: str | None = None
     field: str | None = None
     key: str | None = None
+    # Where items name their creator by display name only (ARM systemData.createdBy): not
+    # unique, so a match is a candidate; `creator_type` tells a User from an Application.
+    display_name: str | None = None
+    creator_type: str | None = None
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,7 @@ def fields_to_keep(
         link = kind.subject
         if link is not None:
             keep[kind.name] |= set(link.creator) | ({link.field} if link.field else set())
+            keep[kind.name] |= {p for p in (link.display_name, link.creator_type) if p}
             if link.via and link.key:
                 keep[link.via].add(link.key)
         if kind.parent and kind.parent in keep:

@@ -19,6 +19,7 @@ from amlctl.manifest import Request
 class SubjectMatcher:
     object_id: str | None
     user_name: str | None
+    display_names: tuple[str, ...] = ()
 
     @classmethod
     def for_request(cls, request: Request | None) -> SubjectMatcher | None:
@@ -26,7 +27,9 @@ class SubjectMatcher:
             return None
         subject = request.subject
         return cls(
-            subject.user_object_id.lower() if subject.user_object_id else None, subject.user_name
+            subject.user_object_id.lower() if subject.user_object_id else None,
+            subject.user_name,
+            subject.names,
         )
 
     def matches(self, kind: Kind, fields: Mapping[str, Any]) -> bool:
@@ -44,6 +47,22 @@ class SubjectMatcher:
         if self.user_name is not None and len(creator) > 1:
             return fields.get(creator[1]) == self.user_name
         return False
+
+
+    def candidate(self, kind: Kind, fields: Mapping[str, Any]) -> bool:
+        """Whether an item of `kind` names the subject only by a display name: one of hers,
+        created by a User (never an Application or a managed identity), and no object id on
+        the item that says it is someone else's. A candidate is never proof."""
+        link = kind.subject
+        if link is None or link.display_name is None or self.matches(kind, fields):
+            return False
+        if link.creator and self.object_id is not None and fields.get(link.creator[0]):
+            return False  # the item names its creator's object id, and it is not hers
+        if link.creator_type is not None:
+            creator_type = fields.get(link.creator_type)
+            if not isinstance(creator_type, str) or creator_type.lower() != "user":
+                return False
+        return fields.get(link.display_name) in self.display_names
 
 
 def pseudonym(request: Request) -> str:

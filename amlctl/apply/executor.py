@@ -116,7 +116,7 @@ class Executor:
         """Apply every change not yet finished in the journal; return what happened."""
         exports = [c for c in self.plan.changes if c.action is Action.EXPORT]
         deletes = [c for c in self.plan.changes if c.action is Action.DELETE]
-        refused = [c for c in self.plan.changes if c.action is Action.BLOCKED]
+        refused = [c for c in self.plan.changes if c.action in _NOT_ACTED_ON]
         result = ApplyResult(planned=tuple(c.address for c in (*exports, *deletes, *refused)))
         for change in refused:  # never sent: the plan foresaw the service refusing it
             self._note(change, _foreseen(change), result)
@@ -418,7 +418,14 @@ class Executor:
         return Outcome(change.address, Result.FAILED, error.status, None, str(error))
 
 
+# Planned, yet never acted on: a delete the service would refuse, an item that names the subject
+# by display name only. They count as not done, so no receipt of such a plan says "complete".
+_NOT_ACTED_ON = (Action.BLOCKED, Action.CANDIDATE)
+
+
 def _foreseen(change: Change) -> Outcome:
+    if change.action is Action.CANDIDATE:
+        return Outcome(change.address, Result.NOT_DONE, detail=f"candidate: {change.reason}")
     return Outcome(change.address, Result.BLOCKED, detail=f"blocked in the plan: {change.reason}")
 
 

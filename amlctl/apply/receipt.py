@@ -46,7 +46,7 @@ def build(
     """The receipt document for one apply of `plan` (digest = the plan file's digest)."""
     items = []
     for change in plan.changes:
-        if change.action not in (Action.EXPORT, Action.DELETE, Action.BLOCKED):
+        if change.action in (Action.ABSENT, Action.UNCHANGED, Action.MANUAL):
             continue
         outcome = result.outcomes.get(change.address)
         items.append(

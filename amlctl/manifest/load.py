@@ -89,7 +89,10 @@ def _request(data: dict[str, Any] | None) -> Request | None:
         return None
     received = dt.date.fromisoformat(data["received"])
     due = dt.date.fromisoformat(data["due"]) if "due" in data else one_month_after(received)
-    subject = Subject(data["subject"].get("userObjectId"), data["subject"].get("userName"))
+    given = data["subject"]
+    subject = Subject(
+        given.get("userObjectId"), given.get("userName"), tuple(given.get("displayNames", ()))
+    )
     return Request(data["id"], received, due, subject)
 
 
@@ -114,6 +117,7 @@ def _selector(section: str, index: int, data: dict[str, Any]) -> Selector:
         name=data.get("name"),
         where=where,
         subject=bool(data.get("subject")),
+        by_display_name=bool(data.get("byDisplayName")),
         all=bool(data.get("all")),
         confirm=data.get("confirm"),
     )

@@ -12,6 +12,13 @@ class Subject:
 
     user_object_id: str | None
     user_name: str | None
+    display_names: tuple[str, ...] = ()  # every display name they had; userName is one
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The display names an item may name the subject by (candidates, never proof)."""
+        given = (self.user_name,) if self.user_name else ()
+        return tuple(dict.fromkeys((*given, *self.display_names)))
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,7 @@ class Selector:
     name: str | None = None
     where: tuple[Condition, ...] = ()
     subject: bool = False
+    by_display_name: bool = False  # act on display-name matches too (reviewed candidates)
     all: bool = False
     confirm: str | None = None
 

@@ -193,7 +193,26 @@ def _kind_capability_problems(
                 f"{kind.name!r} has no list call, so its items can only be selected by `ids` alone",
             )
         )
-    if selector.get("subject") and catalog.subject_link(kind.name) is None:
+    link = catalog.subject_link(kind.name)
+    if selector.get("byDisplayName") and not selector.get("subject"):
+        found.append(
+            doc.diagnostic(
+                (*where, "byDisplayName"), "byDisplayName goes with subject: true", key=True
+            )
+        )
+    elif selector.get("byDisplayName") and (link is None or link.display_name is None):
+        named = ", ".join(
+            sorted(k.name for k in catalog.kinds.values() if k.subject and k.subject.display_name)
+        )
+        found.append(
+            doc.diagnostic(
+                (*where, "byDisplayName"),
+                f"{kind.name!r} items do not name their creator by display name; "
+                f"byDisplayName works for: {named or 'no kind of this catalog'}",
+                key=True,
+            )
+        )
+    if selector.get("subject") and link is None:
         able = ", ".join(sorted(k.name for k in catalog.kinds.values() if k.subject))
         found.append(
             doc.diagnostic(

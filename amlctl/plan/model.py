@@ -48,6 +48,9 @@ class Action(enum.Enum):
     # one (an image holding a model) stays. Apply never sends it; the plan says what would
     # unblock it.
     BLOCKED = "blocked"
+    # An item that names the data subject only by a display name (not unique): shown for a
+    # person to review, never acted on; a selector with byDisplayName: true acts on them.
+    CANDIDATE = "candidate"
     EXPORT = "export"
     ABSENT = "absent"  # a delete target that no longer exists, or a listed id not found
     UNCHANGED = "unchanged"  # an export whose destination copy is current
@@ -59,6 +62,7 @@ class Action(enum.Enum):
 ACTION_ORDER: tuple[Action, ...] = (
     Action.DELETE,
     Action.BLOCKED,
+    Action.CANDIDATE,
     Action.EXPORT,
     Action.ABSENT,
     Action.UNCHANGED,
@@ -119,7 +123,7 @@ def phase_of(action: Action, method: str | None) -> str:
         return "manual"
     if action in (Action.DELETE, Action.BLOCKED):
         return "delete"
-    if action is Action.ABSENT and method != "GET":
+    if action in (Action.ABSENT, Action.CANDIDATE) and method != "GET":
         return "delete"
     return "export"
 

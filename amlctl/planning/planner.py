@@ -91,6 +91,9 @@ def _workspace_changes(
         found, missing = _selected(selector, kind, catalog, inventory, ws, subject)
         for item in found:
             yield _change(selector, kind, catalog, item, context), item
+        for item in _candidates(selector, kind, inventory, ws, subject):
+            change = _change(selector, kind, catalog, item, context)
+            yield _candidate(change, selector, kind, item), item
         for item_id in missing:
             yield _absent(selector, kind, catalog, ws, item_id), None
     for step in catalog.manual:
@@ -175,6 +178,40 @@ def _change(
         file=file,
         reason=reason,
     )
+
+
+def _candidates(
+    selector: Selector, kind: Kind, inventory: Inventory, ws: Workspace, subject: SubjectLinks
+) -> list[Item]:
+    """Items a subject selector would pick if a display name were proof: hers by name only."""
+    if not selector.subject or kind.subject is None or kind.subject.display_name is None:
+        return []
+    return [
+        item
+        for item in inventory.of(ws.name, kind.name)
+        if not matches(selector, kind, item, subject)
+        and matches(replace(selector, subject=False), kind, item, subject)
+        and subject.candidate(kind, item)
+    ]
+
+
+def _candidate(change: Change, selector: Selector, kind: Kind, item: Item) -> Change:
+    """A display-name match: acted on where the selector accepts them (`byDisplayName`), else
+    shown as a candidate for a person to review, and left alone."""
+    assert kind.subject is not None and kind.subject.display_name is not None
+    named = f"created by {item.fields.get(kind.subject.display_name)!r}"
+    if selector.by_display_name:
+        return replace(change, reason=f"{change.reason}; {named}: a display-name match, reviewed")
+    return replace(
+        change,
+        action=Action.CANDIDATE,
+        export_state=None,
+        file=None,
+        long_running=False,
+        reason=f"{named}, a display name only (not unique); if it is hers, add "
+        f"byDisplayName: true to {selector.label}",
+    )
+
 
 
 def _export_address(item: Item) -> str:

@@ -50,6 +50,11 @@ class SubjectLinks:
         return value is not None and str(value) in self.keys.get((link.via or "", link.key), ())
 
 
+    def candidate(self, kind: Kind, item: Item) -> bool:
+        """Whether the item names the subject only by a display name (see SubjectMatcher)."""
+        return self.matcher is not None and self.matcher.candidate(kind, item.fields)
+
+
 def _key(item: Item, field: str | None) -> str:
     return item.id if field is None else str(item.fields.get(field))
 

@@ -33,6 +33,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:=])")
 _HEADER_SYMBOLS = {
     "delete": "-",
     "blocked": "x",
+    "candidate": "?",
     "export": "+",
     "absent": "=",
     "unchanged": "=",

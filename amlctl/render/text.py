@@ -17,13 +17,22 @@ _CODES = {"red": "31", "green": "32", "yellow": "33", "bold": "1", "dim": "2"}
 _STATE_COLOR = {
     "delete": "red",
     "blocked": "yellow",
+    "candidate": "yellow",
     "export-new": "green",
     "export-changed": "yellow",
     "absent": "dim",
     "unchanged": "dim",
     "manual": "yellow",
 }
-_SYMBOL_COLOR = {"-": "red", "x": "yellow", "+": "green", "~": "yellow", "=": "dim", "!": "yellow"}
+_SYMBOL_COLOR = {
+    "-": "red",
+    "x": "yellow",
+    "?": "yellow",
+    "+": "green",
+    "~": "yellow",
+    "=": "dim",
+    "!": "yellow",
+}
 _MAX_KIND = 24  # beyond these widths a value overflows its column rather than widen them all
 _MAX_ID = 48
 

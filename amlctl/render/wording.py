@@ -10,6 +10,7 @@ from typing import Any
 SYMBOLS: dict[str, str] = {
     "delete": "-",
     "blocked": "x",
+    "candidate": "?",
     "export-new": "+",
     "export-changed": "~",
     "absent": "=",
@@ -19,6 +20,7 @@ SYMBOLS: dict[str, str] = {
 LEGEND: tuple[tuple[str, str], ...] = (
     ("-", "delete"),
     ("x", "delete blocked (an item that uses it stays; apply will not send it)"),
+    ("?", "candidate: names the subject by display name only; review it, apply leaves it"),
     ("+", "export (new)"),
     ("~", "export (changed since last export)"),
     ("=", "no change (already absent / export current)"),
@@ -26,7 +28,8 @@ LEGEND: tuple[tuple[str, str], ...] = (
 )
 LEGEND_INTRO = "Actions are shown with these symbols:"
 NO_CHANGES = "No changes. Nothing to export or delete."
-ACTIONS = ("delete", "blocked", "export", "absent", "unchanged", "manual")
+ACTIONS = ("delete", "blocked", "candidate", "export", "absent", "unchanged", "manual")
+_ONLY_WHEN_PRESENT = {"blocked": "x", "candidate": "?"}  # rare: shown only where a plan has them
 
 
 def state(change: Mapping[str, Any]) -> str:
@@ -43,14 +46,15 @@ def symbol(change: Mapping[str, Any]) -> str:
 
 
 def shown_actions(counts: Mapping[str, int]) -> tuple[str, ...]:
-    """The actions a summary table shows: every one, but `blocked` only where a plan has it."""
-    return tuple(a for a in ACTIONS if a != "blocked" or counts.get("blocked"))
+    """The actions a summary table shows: every one, the rare ones only where a plan has them."""
+    return tuple(a for a in ACTIONS if a not in _ONLY_WHEN_PRESENT or counts.get(a))
 
 
 def legend(changes: Iterable[Mapping[str, Any]]) -> tuple[tuple[str, str], ...]:
-    """The legend of a plan: every symbol, but the blocked one only where a change has it."""
+    """The legend of a plan: every symbol, the rare ones only where a change has them."""
     present = {symbol(change) for change in changes}
-    return tuple((sym, text) for sym, text in LEGEND if sym != "x" or "x" in present)
+    rare = set(_ONLY_WHEN_PRESENT.values())
+    return tuple((sym, text) for sym, text in LEGEND if sym not in rare or sym in present)
 
 
 def summary_counts(doc: Mapping[str, Any]) -> dict[str, int]:
@@ -73,6 +77,8 @@ def summary_line(counts: Mapping[str, int]) -> str:
     parts = [f"{counts['export']} to export", f"{counts['delete']} to delete"]
     if counts.get("blocked"):
         parts.append(f"{counts['blocked']} blocked")
+    if counts.get("candidate"):
+        parts.append(plural(counts["candidate"], "candidate"))
     if counts["absent"]:
         parts.append(f"{counts['absent']} already absent")
     if counts["unchanged"]:

@@ -14,9 +14,9 @@ from amlctl.plan.model import phase_of
 
 def test_actions_have_the_wire_strings_of_the_plan_file() -> None:
     assert [a.value for a in Action] == [
-        "delete", "blocked", "export", "absent", "unchanged", "manual"]
-    assert ACTION_ORDER == (Action.DELETE, Action.BLOCKED, Action.EXPORT, Action.ABSENT,
-                            Action.UNCHANGED, Action.MANUAL)
+        "delete", "blocked", "candidate", "export", "absent", "unchanged", "manual"]
+    assert ACTION_ORDER == (Action.DELETE, Action.BLOCKED, Action.CANDIDATE, Action.EXPORT,
+                            Action.ABSENT, Action.UNCHANGED, Action.MANUAL)
 
 
 def test_changes_are_sorted_by_workspace_action_kind_id_whatever_the_input_order() -> None:
@@ -38,7 +38,8 @@ def test_changes_are_sorted_by_workspace_action_kind_id_whatever_the_input_order
 
 def test_sort_key_puts_deletes_first_within_a_workspace() -> None:
     blocked = dataclasses.replace(delete("run", "b"), action=Action.BLOCKED)
-    ordered = sorted([manual("m"), unchanged("run", "a"), absent("run", "a"),
+    candidate = dataclasses.replace(delete("run", "c"), action=Action.CANDIDATE)
+    ordered = sorted([manual("m"), unchanged("run", "a"), absent("run", "a"), candidate,
                       export("run", "a"), blocked, delete("run", "a")], key=change_sort_key)
     assert [c.action for c in ordered] == list(ACTION_ORDER)
 
@@ -70,7 +71,7 @@ def test_duplicate_addresses_are_refused() -> None:
 def test_summary_counts_every_action_including_zeros() -> None:
     plan = make_plan(subject_changes())
     assert {a.value: n for a, n in plan.summary.items()} == {
-        "delete": 3, "blocked": 0, "export": 4, "absent": 1, "unchanged": 1, "manual": 1}
+        "delete": 3, "blocked": 0, "candidate": 0, "export": 4, "absent": 1, "unchanged": 1, "manual": 1}
     assert make_plan().summary == dict.fromkeys(ACTION_ORDER, 0)
 
 

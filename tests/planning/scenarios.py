@@ -37,11 +37,17 @@ EU_EXP = experiment("churn-eu", EU)
 EU_RUN = run("run-jane-eu", EU_EXP, oid=JANE_OID, user=JANE)
 EU_MODEL = model("churn-eu:1", "run-jane-eu", EU)
 EU_IMAGE = image("churn-eu-img:1", ["churn-eu:1"], EU)
+# A second chain in demo-ws-eu that the teardown cannot send: the service stays (no selector
+# names it), so the image it runs and the model in that image are blocked.
+EU_FRAUD_MODEL = model("fraud-eu:1", "run-jane-eu", EU)
+EU_FRAUD_IMAGE = image("fraud-eu-img:1", ["fraud-eu:1"], EU)
+EU_FRAUD_SERVICE = service("fraud-eu-svc", "fraud-eu-img:1", EU)
 
 
 def dsr_inventory() -> Inventory:
-    """demo-ws as the walker reads it for `dsr_manifest`: lists of the subject's kinds, the
-    named images and services looked up by id (one of them not found)."""
+    """demo-ws as the walker reads it for `dsr_manifest`: lists of the subject's kinds and of
+    the users of deleted kinds (images use models, services images), and the named images and
+    services looked up by id as well (one of them not found)."""
     return inventory(
         workspace(), EXP, JANE_RUN, BOB_RUN,
         metric("jane-acc", JANE_RUN), metric("bob-acc", BOB_RUN),
@@ -50,6 +56,7 @@ def dsr_inventory() -> Inventory:
         asset("churn-asset", "run-jane"), asset("bob-asset", "run-bob"),
         notification_task("t-jane", oid=JANE_OID, user=JANE),
         notification_task("t-bob", oid=BOB_OID, user=BOB),
+        IMAGE, SERVICE,
         looked_up=(IMAGE, SERVICE),
         missing=((DEMO, "service", "gone-svc"),),
     )
@@ -70,12 +77,13 @@ def dsr_manifest(max_deletes: int | None = None) -> Manifest:
 
 
 def two_workspaces_inventory() -> Inventory:
-    """demo-ws as in `dsr_inventory` (its images listed, as `image: all` asks), and demo-ws-eu
-    with Jane's run, her model and its image."""
+    """demo-ws as in `dsr_inventory` (its images no longer looked up: `image: all` lists
+    them), and demo-ws-eu with Jane's runs, her models, the images holding them and the
+    service running one of those images."""
     found = dsr_inventory()
     del found.lookups[(DEMO.name, "image", IMAGE.id)]
-    found.items[(DEMO.name, "image")] = [IMAGE]
-    eu = inventory(workspace(EU), EU_EXP, EU_RUN, EU_MODEL, EU_IMAGE,
+    eu = inventory(workspace(EU), EU_EXP, EU_RUN, EU_MODEL, EU_FRAUD_MODEL, EU_IMAGE,
+                   EU_FRAUD_IMAGE, EU_FRAUD_SERVICE,
                    listed=[(EU, "asset"), (EU, "metric"), (EU, "artifact"),
                            (EU, "notification_task")],
                    missing=[(EU, "service", "churn-svc"), (EU, "service", "gone-svc")])
@@ -85,7 +93,7 @@ def two_workspaces_inventory() -> Inventory:
 
 
 def teardown_and_dsr_manifest() -> Manifest:
-    """The DSR in both workspaces, the EU one then deleted whole."""
+    """The DSR in both workspaces, every image deleted, the EU workspace then deleted whole."""
     dsr = dsr_manifest()
     return manifest(
         request=dsr.request,

@@ -1,4 +1,5 @@
-"""The delete order, read from the catalog's `uses` and `parent`, on literal inventories."""
+"""The delete order, and the deletes the service would refuse, read from the catalog's `uses`
+and `parent`, on literal inventories."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 from amlctl.catalog import BUILTIN_CATALOGS, Catalog, load_catalog
 from amlctl.inventory import Item
-from amlctl.planning.graph import Planned, delete_order, users
+from amlctl.planning.graph import Blocker, Planned, blocked, delete_order, users
 
 from .inventory_factories import (
     EU,
@@ -147,9 +148,82 @@ def test_users_finds_the_images_holding_a_model() -> None:
     assert list(users(CATALOG, inv, SERVICE)) == []
 
 
+def refused(
+    *deleted: Item, also: tuple[Item, ...] = (), catalog: Catalog = CATALOG
+) -> dict[str, Blocker]:
+    """The blocked deletes among `deleted`, in an inventory holding them and `also`."""
+    inv = inventory(*deleted, *also)
+    return blocked(catalog, inv, [Planned(address(i), i) for i in deleted])
+
+
+@pytest.mark.parametrize("name", BUILTIN_CATALOGS)
+def test_a_delete_whose_user_stays_is_blocked_by_it(name: str) -> None:
+    other = image("other-img:1", ["fraud-model:1"])
+    got = refused(MODEL, also=(IMAGE, other, SERVICE), catalog=load_catalog(name))
+    assert got == {address(MODEL): Blocker((IMAGE,), kept=True)}
+
+
+def test_only_the_users_that_stay_are_named() -> None:
+    both = image("both-img:1", ["churn-model:1"])
+    third = image("third-img:1", ["churn-model:1"])
+    got = refused(MODEL, IMAGE, also=(both, third))
+    assert got == {address(MODEL): Blocker((both, third))}  # in the inventory's order
+    # The deleted image is not blocked: nothing uses it.
+    assert address(IMAGE) not in got
+
+
+def test_a_kept_service_blocks_its_image_and_through_it_the_model() -> None:
+    got = refused(IMAGE, MODEL, also=(SERVICE,))
+    assert got == {
+        address(IMAGE): Blocker((SERVICE,), kept=True),
+        address(MODEL): Blocker((IMAGE,), kept=False),
+    }
+
+
+def test_a_block_passes_down_only_through_blocked_users() -> None:
+    # both-img:1 holds both models and goes; churn-img:1 holds the first and is blocked.
+    second = model("churn-model:2")
+    both = image("both-img:1", ["churn-model:1", "churn-model:2"])
+    got = refused(MODEL, second, both, IMAGE, also=(SERVICE,))
+    assert got == {
+        address(IMAGE): Blocker((SERVICE,)),
+        address(MODEL): Blocker((IMAGE,), kept=False),  # both-img:1 goes: not named
+    }  # churn-model:2 is held by both-img:1 alone, whose delete is not blocked
+
+
+def test_a_user_under_a_deleted_parent_still_blocks() -> None:
+    # The workspace's delete would take the image along, but the image's delete is not in the
+    # plan: containment does not unblock the model.
+    got = refused(workspace(), MODEL, also=(IMAGE,))
+    assert got == {address(MODEL): Blocker((IMAGE,))}
+
+
+def test_what_lies_under_an_item_never_blocks_it() -> None:
+    exp = experiment("churn")
+    r = run("run-1", exp, oid=JANE_OID)
+    got = refused(workspace(), exp, also=(r, artifact("out.txt", r), MODEL, IMAGE, SERVICE))
+    assert got == {}
+
+
+def test_nothing_is_blocked_when_every_user_is_deleted_too() -> None:
+    both = image("both-img:1", ["churn-model:1"])
+    assert refused(SERVICE, IMAGE, MODEL, both, workspace()) == {}
+    assert refused(MODEL, also=()) == {}
+
+
+def test_a_user_in_another_workspace_does_not_block() -> None:
+    got = refused(MODEL, also=(image("churn-img:1", ["churn-model:1"], EU),
+                               service("churn-svc", "churn-img:1", EU)))
+    assert got == {}
+    eu_model = model("churn-model:1", ws=EU)
+    got = refused(eu_model, MODEL, IMAGE)  # demo-ws's image holds demo-ws's model only
+    assert got == {}
+
+
 @pytest.mark.xfail(strict=True, reason=(
     "graph.users reads only listed items (Inventory.items), not items looked up by id "
-    "(Inventory.lookups), which delete_order does read; nothing in amlctl calls users() yet"))
+    "(Inventory.lookups), which delete_order does read; blocked() calls it, so a kept user "
+    "known only by its lookup would not block the delete of what it uses"))
 def test_users_finds_images_that_were_looked_up_by_id() -> None:
     inv = inventory(MODEL, looked_up=[IMAGE])
     assert [i.id for i in users(CATALOG, inv, MODEL)] == ["churn-img:1"]

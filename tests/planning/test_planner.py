@@ -23,6 +23,7 @@ from .inventory_factories import (
     SUB,
     experiment,
     fp,
+    image,
     inventory,
     model,
     pipeline_graph,
@@ -162,13 +163,103 @@ def test_manual_steps_follow_the_sections_a_manifest_has() -> None:
 def test_a_workspace_teardown_deletes_the_workspace_last_and_warns() -> None:
     inv = inventory(workspace(), MODEL, IMAGE, SERVICE)
     plan = make_plan(manifest(delete=[select("workspace", confirm="demo-ws"),
-                                      select("image", all=True), select("model", all=True)]),
+                                      select("service", all=True), select("image", all=True),
+                                      select("model", all=True)]),
                      CATALOG, inv, context())
     ws = by_address(plan)["delete:demo-ws/workspace/demo-ws"]
     assert ws.method == "DELETE" and ws.long_running
-    assert ws.after == ("delete:demo-ws/image/churn-img:1", "delete:demo-ws/model/churn-model:1")
+    assert ws.after == ("delete:demo-ws/image/churn-img:1", "delete:demo-ws/model/churn-model:1",
+                        "delete:demo-ws/service/churn-svc")
+    assert plan.summary[Action.DELETE] == 4 and plan.summary[Action.BLOCKED] == 0
     assert plan.catalog.scope_kind == "workspace"
     assert plan.warnings == ("this plan deletes the whole workspace demo-ws and everything in it",)
+
+
+FRAUD_MODEL = model("fraud-model:1")
+FRAUD_IMAGE = image("fraud-img:1", ["fraud-model:1"])
+
+
+def blocked_changes(plan: Plan) -> dict[str, tuple[tuple[str, ...], str]]:
+    return {c.address: (c.after, c.reason) for c in plan.changes if c.action is Action.BLOCKED}
+
+
+def test_a_delete_whose_user_the_plan_keeps_is_blocked_with_the_selector_to_add() -> None:
+    inv = inventory(workspace(), MODEL, FRAUD_MODEL, IMAGE, FRAUD_IMAGE)
+    plan = make_plan(manifest(delete=[select("workspace", confirm="demo-ws"),
+                                      select("image", ids=("churn-img:1",)),
+                                      select("model", all=True)]),
+                     CATALOG, inv, context())
+    assert blocked_changes(plan) == {"delete:demo-ws/model/fraud-model:1": ((), (
+        "used by image fraud-img:1, which this plan keeps; to delete it too, add "
+        '{kind: image, ids: ["fraud-img:1"]} to delete.select'))}
+    changes = by_address(plan)
+    fraud = changes["delete:demo-ws/model/fraud-model:1"]
+    # Still the delete it would be: its phase, call and fingerprint, for the receipt.
+    assert (fraud.phase, fraud.method, fraud.fingerprint) == ("delete", "DELETE",
+                                                              FRAUD_MODEL.fingerprint)
+    assert fraud.url == f"{MMS}/models/fraud-model:1?api-version=2018-11-19"
+    # The other deletes wait as before, but for no blocked delete.
+    assert {c.address: c.after for c in plan.changes if c.action is Action.DELETE} == {
+        "delete:demo-ws/image/churn-img:1": (),
+        "delete:demo-ws/model/churn-model:1": ("delete:demo-ws/image/churn-img:1",),
+        "delete:demo-ws/workspace/demo-ws": ("delete:demo-ws/image/churn-img:1",
+                                             "delete:demo-ws/model/churn-model:1"),
+    }
+    assert plan.summary[Action.DELETE] == 3 and plan.summary[Action.BLOCKED] == 1
+
+
+def test_a_blocked_reason_names_every_kept_user_and_sorts_the_selector_ids() -> None:
+    later = image("later-img:1", ["churn-model:1"])
+    earlier = image("earlier-img:1", ["churn-model:1"])
+    inv = inventory(MODEL, later, IMAGE, earlier)
+    plan = make_plan(manifest(delete=[select("model", all=True),
+                                      select("image", ids=("churn-img:1",))]),
+                     CATALOG, inv, context())
+    assert blocked_changes(plan) == {"delete:demo-ws/model/churn-model:1": ((), (
+        "used by image later-img:1, image earlier-img:1, which this plan keeps; to delete it "
+        'too, add {kind: image, ids: ["earlier-img:1", "later-img:1"]} to delete.select'))}
+    assert by_address(plan)["delete:demo-ws/image/churn-img:1"].action is Action.DELETE
+
+
+def test_a_kept_service_blocks_its_image_and_the_model_in_it() -> None:
+    inv = inventory(workspace(), MODEL, IMAGE, SERVICE, FRAUD_MODEL)
+    plan = make_plan(manifest(delete=[select("model", all=True), select("image", all=True),
+                                      select("workspace", confirm="demo-ws")]),
+                     CATALOG, inv, context())
+    assert blocked_changes(plan) == {
+        "delete:demo-ws/image/churn-img:1": ((), (
+            "used by service churn-svc, which this plan keeps; to delete it too, add "
+            '{kind: service, ids: ["churn-svc"]} to delete.select')),
+        "delete:demo-ws/model/churn-model:1": (
+            (), "used by image churn-img:1, whose delete is blocked too"),
+    }
+    assert {c.address: c.after for c in plan.changes if c.action is Action.DELETE} == {
+        "delete:demo-ws/model/fraud-model:1": (),
+        "delete:demo-ws/workspace/demo-ws": ("delete:demo-ws/model/fraud-model:1",),
+    }
+    assert plan.summary[Action.DELETE] == 2 and plan.summary[Action.BLOCKED] == 2
+    # Blocked deletes are listed right after the deletes, before everything else.
+    assert [c.action for c in plan.changes][:4] == [Action.DELETE] * 2 + [Action.BLOCKED] * 2
+
+
+def test_blocked_deletes_are_not_counted_against_max_deletes() -> None:
+    inv = inventory(MODEL, FRAUD_MODEL, FRAUD_IMAGE)
+    plan = make_plan(manifest(delete=[select("model", all=True)], max_deletes=1), CATALOG, inv,
+                     context())
+    assert plan.summary[Action.DELETE] == plan.summary[Action.BLOCKED] == 1
+
+
+def test_nothing_is_blocked_when_the_plan_deletes_every_user() -> None:
+    inv = inventory(MODEL, IMAGE, SERVICE)
+    plan = make_plan(manifest(delete=[select("model", all=True), select("image", all=True),
+                                      select("service", ids=("churn-svc",))]),
+                     CATALOG, inv, context())
+    assert plan.summary[Action.BLOCKED] == 0
+    assert {c.address: c.after for c in plan.changes if c.action is Action.DELETE} == {
+        "delete:demo-ws/service/churn-svc": (),
+        "delete:demo-ws/image/churn-img:1": ("delete:demo-ws/service/churn-svc",),
+        "delete:demo-ws/model/churn-model:1": ("delete:demo-ws/image/churn-img:1",),
+    }
 
 
 def test_a_workspace_is_deleted_only_where_confirm_names_it() -> None:

@@ -9,6 +9,7 @@ planner must give the same plan, kind names aside.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
@@ -85,6 +86,24 @@ def renamed_address(address: str, to: Rename) -> str:
     return f"{phase}:{ws}/{to(kind)}/{item_id}"
 
 
+BLOCKED_REASON = re.compile(
+    r"used by (?P<users>.+?), (?P<why>which this plan keeps|whose delete is blocked too)"
+    r"(?P<rest>.*)")
+
+
+def original_reason(change: Change, back: Rename) -> str:
+    """A blocked delete's reason names its users' kinds (and the selector that would add them):
+    put the original names back. Other reasons name no kind."""
+    if change.action is not Action.BLOCKED:
+        return change.reason
+    found = BLOCKED_REASON.fullmatch(change.reason)
+    assert found is not None, change.reason
+    users = ", ".join(f"{back(kind)} {item_id}" for kind, item_id in
+                      (user.split(" ", 1) for user in found["users"].split(", ")))
+    rest = re.sub(r"\{kind: (\S+), ids:", lambda m: f"{{kind: {back(m[1])}, ids:", found["rest"])
+    return f"used by {users}, {found['why']}{rest}"
+
+
 def as_original(change: Change, back: Rename) -> Change:
     """A change of the renamed plan with the original kind names put back."""
     kind = change.kind if change.action is Action.MANUAL else back(change.kind)
@@ -95,6 +114,7 @@ def as_original(change: Change, back: Rename) -> Change:
         kind=kind,
         after=tuple(sorted(renamed_address(a, back) for a in change.after)),
         file=export_file(change.workspace, kind, change.id) if change.file else None,
+        reason=original_reason(change, back),
     )
 
 
@@ -127,6 +147,20 @@ def test_the_scenario_touches_every_action_and_waits(renaming: Mapping[str, str]
     assert ("delete:demo-ws-eu/model/churn-eu:1" in
             {a for c in original.changes for a in c.after})
     assert any(c.kind == "model" and c.export_state == "changed" for c in original.changes)
+    # The blocked chain: a kept service blocks its image, the image's block its model, and
+    # no other delete waits for either of them.
+    blocked = {c.address: c for c in original.changes if c.action is Action.BLOCKED}
+    assert {a: (c.after, c.reason) for a, c in blocked.items()} == {
+        "delete:demo-ws-eu/image/fraud-eu-img:1": ((), (
+            "used by service fraud-eu-svc, which this plan keeps; to delete it too, add "
+            '{kind: service, ids: ["fraud-eu-svc"]} to delete.select')),
+        "delete:demo-ws-eu/model/fraud-eu:1": (
+            (), "used by image fraud-eu-img:1, whose delete is blocked too"),
+    }
+    assert not blocked.keys() & {a for c in original.changes for a in c.after}
+    workspace = {c.address: c for c in original.changes}["delete:demo-ws-eu/workspace/demo-ws-eu"]
+    assert workspace.after == ("delete:demo-ws-eu/image/churn-eu-img:1",
+                               "delete:demo-ws-eu/model/churn-eu:1")
 
 
 def test_a_renamed_catalog_gives_the_same_changes(renaming: Mapping[str, str]) -> None:

@@ -116,7 +116,10 @@ def _selected(
     ws: Workspace,
     subject: SubjectLinks,
 ) -> tuple[list[Item], list[str]]:
-    """Items the selector picks, and explicitly named ids that do not exist."""
+    """Items the selector picks, and explicitly named ids that do not exist.
+
+    A named id exists when the pool holds it (the kind's list, or its lookups where the kind
+    was read by id): one the selector's other criteria leave out is simply not picked."""
     if kind.scope:
         if selector.section == "delete" and selector.confirm != ws.name:
             return [], []
@@ -131,7 +134,7 @@ def _selected(
             if i is not None
         ]
     found = [item for item in pool if matches(selector, kind, item, subject)]
-    present = {item.id for item in found}
+    present = {item.id for item in pool}
     missing = [x for x in selector.ids or () if x not in present]
     return found, missing
 

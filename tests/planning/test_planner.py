@@ -33,7 +33,7 @@ from .inventory_factories import (
 from .inventory_factories import (
     compute as compute_item,
 )
-from .manifest_factories import context, manifest, request, select
+from .manifest_factories import context, manifest, request, select, where
 from .scenarios import (
     BOB_RUN,
     EXP,
@@ -317,18 +317,34 @@ def test_lists_that_answered_404_are_warned_of() -> None:
         "nothing of those kinds is in this plan",)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "planner._selected reports every named id that the selector's other criteria (subject, "
-    "name, where) exclude as ABSENT 'explicit id not found', so the plan shows an item that "
-    "exists and stays as 'already absent'"))
 def test_a_named_id_that_exists_but_is_not_selected_is_not_absent() -> None:
+    # Bob's model exists: the subject criterion leaves it out, it is not "not found".
     bobs = model("bob-model:1", "run-bob")
     plan = make_plan(
-        manifest(delete=[select("model", ids=("churn-model:1", "bob-model:1"), subject=True)],
+        manifest(delete=[select("model", ids=("churn-model:1", "bob-model:1", "gone:1"),
+                                subject=True)],
                  request=request()),
         CATALOG, inventory(EXP, JANE_RUN, BOB_RUN, MODEL, bobs), context())
-    assert ("delete", "model", "churn-model:1") in actions(plan)
-    assert [c.id for c in plan.changes if c.kind == "model"] == ["churn-model:1"]
+    assert {(c.action, c.id) for c in plan.changes if c.kind == "model"} == {
+        (Action.DELETE, "churn-model:1"), (Action.ABSENT, "gone:1")}
+
+
+def test_a_named_id_left_out_by_name_or_where_is_not_absent() -> None:
+    prod = replace(model("churn-model:2"), fields={"runId": None, "tags.stage": "prod"})
+    inv = inventory(MODEL, prod, FRAUD_MODEL)
+    plan = make_plan(manifest(
+        export=[select("model", ids=("churn-model:1", "fraud-model:1", "nope:1"),
+                       name="churn-*")],
+        delete=[select("model", ids=("churn-model:1", "churn-model:2"),
+                       where=where("tags.stage", "equals", "prod"))],
+    ), CATALOG, inv, context())
+    assert {(c.address, c.action, c.reason) for c in plan.changes if c.kind == "model"} == {
+        ("export:demo-ws/model/churn-model:1", Action.EXPORT,
+         "export.select[0]: listed id, name churn-*"),
+        ("export:demo-ws/model/nope:1", Action.ABSENT, "export.select[0]: explicit id not found"),
+        ("delete:demo-ws/model/churn-model:2", Action.DELETE,
+         'delete.select[0]: listed id, tags.stage equals "prod"'),
+    }
 
 
 TWO_OF_ONE_NAME = """\

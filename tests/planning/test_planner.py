@@ -362,24 +362,34 @@ delete:
 """
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "workspaces are told apart by name alone (Item.workspace, the inventory's keys, change "
-    "addresses) while the manifest check refuses only the same subscription, group and name: "
-    "two workspaces of one name in two resource groups are accepted, and an id present in both "
-    "is planned once, for one of them only"))
-def test_two_workspaces_of_one_name_are_refused_or_planned_apart(tmp_path: Path) -> None:
+def test_two_workspaces_of_one_name_are_refused(tmp_path: Path) -> None:
+    # Items, the inventory's keys and change addresses know a workspace by its name alone, so
+    # two of one name in two resource groups would be planned as one.
     path = tmp_path / "two.yaml"
     path.write_text(TWO_OF_ONE_NAME)
-    try:
-        loaded, _ = load_manifest(path)
-    except ManifestError:
-        return  # refused: a fine answer
+    with pytest.raises(ManifestError) as refused:
+        load_manifest(path)
+    assert [(d.line, d.path) for d in refused.value.diagnostics] == [
+        (8, "$.workspaces[1].workspace")]
+    assert "workspace name 'demo-ws' is used twice (workspaces[0] and workspaces[1])" in str(
+        refused.value)
+
+
+def test_two_workspaces_of_two_names_are_planned_apart(tmp_path: Path) -> None:
+    path = tmp_path / "two.yaml"
+    path.write_text(TWO_OF_ONE_NAME.replace("rg-b,\n     workspace: demo-ws,",
+                                            "rg-b,\n     workspace: demo-ws-b,"))
+    loaded, _ = load_manifest(path)
     a, b = loaded.workspaces
-    # The inventory as the walker lays it out: both lists under the one name.
     inv = inventory(model("churn-model:1", ws=a), model("churn-model:1", ws=b))
     plan = make_plan(loaded, CATALOG, inv, context())
-    urls = {c.url for c in plan.changes if c.action is Action.DELETE}
-    assert len(urls) == 2, urls
+    assert {(c.address, c.url) for c in plan.changes if c.action is Action.DELETE} == {
+        (f"delete:{ws.name}/model/churn-model:1",
+         f"https://eastus.modelmanagement.azureml.net/api/subscriptions/{SUB}/resourceGroups/"
+         f"{ws.resource_group}/providers/Microsoft.MachineLearningServices/workspaces/"
+         f"{ws.name}/models/churn-model:1?api-version=2018-11-19")
+        for ws in (a, b)}
+    assert (a.resource_group, b.resource_group) == ("rg-a", "rg-b")
 
 
 def test_an_export_is_unchanged_when_only_fields_outside_its_version_differ() -> None:

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from amlctl.catalog import BUILTIN_CATALOGS, Catalog, load_catalog
+from amlctl.catalog import BUILTIN_CATALOGS, Catalog, Use, load_catalog
 from amlctl.inventory import Item
 from amlctl.planning.graph import Blocker, Planned, blocked, delete_order, users
 
@@ -220,10 +220,40 @@ def test_a_user_in_another_workspace_does_not_block() -> None:
     assert got == {}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "graph.users reads only listed items (Inventory.items), not items looked up by id "
-    "(Inventory.lookups), which delete_order does read; blocked() calls it, so a kept user "
-    "known only by its lookup would not block the delete of what it uses"))
 def test_users_finds_images_that_were_looked_up_by_id() -> None:
     inv = inventory(MODEL, looked_up=[IMAGE])
     assert [i.id for i in users(CATALOG, inv, MODEL)] == ["churn-img:1"]
+
+
+def test_users_yields_an_item_both_listed_and_looked_up_once() -> None:
+    fraud = image("fraud-img:1", ["churn-model:1"])
+    eu = image("eu-img:1", ["churn-model:1"], EU)
+    # The listed reading of churn-img:1 comes first, whatever its lookup holds.
+    read_again = replace(IMAGE, fingerprint="etag:other")
+    inv = inventory(MODEL, IMAGE, looked_up=[read_again, fraud, eu])
+    assert list(users(CATALOG, inv, MODEL)) == [IMAGE, fraud]
+    # A lookup that names the item counts even when the listed reading does not.
+    bare = replace(IMAGE, fields={"modelIds": []})
+    inv = inventory(MODEL, bare, looked_up=[IMAGE],
+                    missing=[(EU, "image", "churn-img:1")])
+    assert list(users(CATALOG, inv, MODEL)) == [IMAGE]
+
+
+def test_a_kept_user_known_only_by_its_lookup_blocks() -> None:
+    inv = inventory(MODEL, looked_up=[IMAGE])
+    got = blocked(CATALOG, inv, [Planned(address(MODEL), MODEL)])
+    assert got == {address(MODEL): Blocker((IMAGE,))}
+
+
+def test_users_by_a_key_field_are_found_listed_or_looked_up() -> None:
+    # A catalog whose images name their models by ARM id rather than by id.
+    arm = "/subscriptions/s/models/churn-model:1"
+    keyed = replace(CATALOG.kind("image"), uses=(Use("model", "modelIds", "properties.armId"),))
+    catalog = replace(CATALOG, kinds={**CATALOG.kinds, "image": keyed})
+    used = replace(MODEL, fields={"runId": None, "properties.armId": arm})
+    listed = image("listed-img:1", [arm])
+    looked_up = image("looked-up-img:1", [arm])
+    by_id = image("by-id-img:1", ["churn-model:1"])  # the id is not the key: no use
+    inv = inventory(used, listed, by_id, looked_up=[looked_up, listed])
+    assert list(users(catalog, inv, used)) == [listed, looked_up]
+    assert list(users(catalog, inv, MODEL)) == []  # no key to be named by

@@ -290,7 +290,7 @@ def _warnings(
         if left < 0:
             warnings.append(
                 f"request {manifest.request.id} was due on {manifest.request.due} "
-                f"({-left} days ago)"
+                f"({-left} day{'s' if left != -1 else ''} ago)"
             )
         elif left <= DUE_SOON_DAYS:
             warnings.append(

@@ -307,6 +307,26 @@ def test_a_request_due_soon_is_warned_of() -> None:
     assert plan.request is not None and plan.request.pseudonym.startswith("subject-")
 
 
+@pytest.mark.parametrize(("due", "said"), [
+    (dt.date(2026, 11, 29), "is due on 2026-11-29 (in 7 days)"),
+    (dt.date(2026, 11, 23), "is due on 2026-11-23 (in 1 day)"),
+    (dt.date(2026, 11, 21), "was due on 2026-11-21 (1 day ago)"),
+    (dt.date(2026, 11, 19), "was due on 2026-11-19 (3 days ago)"),
+])
+def test_a_due_date_is_said_in_days_singular_or_plural(due: dt.date, said: str) -> None:
+    late = replace(request(due=due), received=dt.date(2026, 11, 1))
+    plan = make_plan(manifest(export=[select("run", subject=True)], request=late), CATALOG,
+                     inventory(EXP, JANE_RUN), context())
+    assert plan.warnings == (f"request DSR-2026-0042 {said}",)
+
+
+def test_a_request_due_in_more_than_a_week_is_not_warned_of() -> None:
+    later = request(due=dt.date(2026, 11, 30))
+    plan = make_plan(manifest(export=[select("run", subject=True)], request=later), CATALOG,
+                     inventory(EXP, JANE_RUN), context())
+    assert plan.warnings == ()
+
+
 def test_lists_that_answered_404_are_warned_of() -> None:
     inv = inventory(MODEL)
     inv.gone = [("demo-ws-eu", "model")]

@@ -26,10 +26,16 @@ def problems(doc: Document, catalog: Catalog) -> list[Diagnostic]:
 
 
 def _workspace_problems(doc: Document, data: dict[str, Any]) -> list[Diagnostic]:
+    """Each workspace listed once, and each name used once: plans, the inventory and export
+    files address items by workspace name alone, so two workspaces of one name (in two
+    resource groups or subscriptions) would be taken for one. Names compare
+    case-insensitively, as in Azure."""
     seen: dict[tuple[str, str, str], int] = {}
+    named: dict[str, int] = {}
     found = []
     for index, ws in enumerate(data["workspaces"]):
-        key = (ws["subscriptionId"].lower(), ws["resourceGroup"].lower(), ws["workspace"].lower())
+        name = ws["workspace"]
+        key = (ws["subscriptionId"].lower(), ws["resourceGroup"].lower(), name.lower())
         if key in seen:
             found.append(
                 doc.diagnostic(
@@ -37,7 +43,19 @@ def _workspace_problems(doc: Document, data: dict[str, Any]) -> list[Diagnostic]
                     f"same workspace as workspaces[{seen[key]}]; list each workspace once",
                 )
             )
+        elif name.lower() in named:
+            first = named[name.lower()]
+            found.append(
+                doc.diagnostic(
+                    ("workspaces", index, "workspace"),
+                    f"workspace name {name!r} is used twice (workspaces[{first}] and "
+                    f"workspaces[{index}]); plans address items by workspace name, so each "
+                    "must be unique in a manifest; plan the other workspace with a manifest "
+                    "of its own",
+                )
+            )
         seen.setdefault(key, index)
+        named.setdefault(name.lower(), index)
     return found
 
 

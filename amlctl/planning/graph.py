@@ -91,12 +91,25 @@ def _key(item: Item) -> tuple[str, str, str]:
 
 
 def users(catalog: Catalog, inventory: Inventory, item: Item) -> Iterator[Item]:
-    """The items of the inventory that use `item` (images that hold a model, ...)."""
+    """The items of the inventory that use `item` (images that hold a model, ...): listed or
+    looked up by id, each once (listed first), whichever of its readings names `item`."""
+    using: dict[tuple[str, str], Item] = {}
     for kind, use in catalog.users_of(item.kind):
         value = use.key_of(item.id, item.fields)
-        for user in inventory.of(item.workspace, kind.name):
-            if value is not None and value in _ids(user.fields.get(use.field)):
-                yield user
+        if value is None:
+            continue
+        known = [
+            *inventory.of(item.workspace, kind.name),
+            *(
+                looked_up
+                for (workspace, name, _), looked_up in inventory.lookups.items()
+                if looked_up is not None and workspace == item.workspace and name == kind.name
+            ),
+        ]
+        for user in known:
+            if value in _ids(user.fields.get(use.field)):
+                using.setdefault((user.kind, user.id), user)
+    yield from using.values()
 
 
 _Keyed = dict[tuple[str, str, str | None, str], str]

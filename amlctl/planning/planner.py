@@ -119,7 +119,10 @@ def _selected(
     ws: Workspace,
     subject: SubjectLinks,
 ) -> tuple[list[Item], list[str]]:
-    """Items the selector picks, and explicitly named ids that do not exist."""
+    """Items the selector picks, and explicitly named ids that do not exist.
+
+    A named id exists when the pool holds it (the kind's list, or its lookups where the kind
+    was read by id): one the selector's other criteria leave out is simply not picked."""
     if kind.scope:
         if selector.section == "delete" and selector.confirm != ws.name:
             return [], []
@@ -134,7 +137,7 @@ def _selected(
             if i is not None
         ]
     found = [item for item in pool if matches(selector, kind, item, subject)]
-    present = {item.id for item in found}
+    present = {item.id for item in pool}
     missing = [x for x in selector.ids or () if x not in present]
     return found, missing
 
@@ -324,7 +327,7 @@ def _warnings(
         if left < 0:
             warnings.append(
                 f"request {manifest.request.id} was due on {manifest.request.due} "
-                f"({-left} days ago)"
+                f"({-left} day{'s' if left != -1 else ''} ago)"
             )
         elif left <= DUE_SOON_DAYS:
             warnings.append(

@@ -71,7 +71,8 @@ def test_duplicate_addresses_are_refused() -> None:
 def test_summary_counts_every_action_including_zeros() -> None:
     plan = make_plan(subject_changes())
     assert {a.value: n for a, n in plan.summary.items()} == {
-        "delete": 3, "blocked": 0, "candidate": 0, "export": 4, "absent": 1, "unchanged": 1, "manual": 1}
+        "delete": 3, "blocked": 0, "candidate": 0, "export": 4, "absent": 1, "unchanged": 1,
+        "manual": 1}
     assert make_plan().summary == dict.fromkeys(ACTION_ORDER, 0)
 
 

@@ -57,6 +57,7 @@ def build(
                 "id": change.id,
                 "action": change.action.value,
                 "url": change.url,
+                "erasure": change.erasure,
                 "result": result.result_of(change.address).value,
                 "status": outcome.status if outcome else None,
                 "request_id": outcome.request_id if outcome else None,
@@ -128,13 +129,14 @@ def markdown(doc: dict[str, Any]) -> str:
         f"- Complete: {'yes' if doc['complete'] else 'no'}",
         "- Results: " + ", ".join(f"{n} {k}" for k, n in doc["summary"].items() if n),
         "",
-        "| result | action | kind | id | status | request id | sha256 |",
-        "|---|---|---|---|---|---|---|",
+        "| result | action | erasure | kind | id | status | request id | sha256 |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for item in doc["items"]:
         cells = [
             item["result"],
             item["action"],
+            item.get("erasure") or "",
             item["kind"],
             _cell(item["id"]),
             str(item["status"] or ""),

@@ -12,7 +12,16 @@ from urllib.parse import urlsplit
 
 from amlctl import schemacheck
 from amlctl.catalog.expand import SCOPE_VARS, host_allowed
-from amlctl.catalog.model import Catalog, Kind, ManualStep, Operation, Paging, SubjectLink, Use
+from amlctl.catalog.model import (
+    Catalog,
+    DeleteMode,
+    Kind,
+    ManualStep,
+    Operation,
+    Paging,
+    SubjectLink,
+    Use,
+)
 from amlctl.errors import CatalogError, Diagnostic
 from amlctl.yamlio import Document, YamlError, load_bytes
 
@@ -211,4 +220,9 @@ def _operation(kind: str, name: str, spec: dict[str, Any]) -> Operation:
         if_match=bool(spec.get("if_match")),
         doc_url=spec.get("doc_url"),
         note=spec.get("note"),
+        erasure=spec.get("erasure"),
+        modes={
+            mode: DeleteMode(mode, dict(m["query"]), m["erasure"], m["description"])
+            for mode, m in spec.get("modes", {}).items()
+        },
     )

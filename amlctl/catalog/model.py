@@ -24,6 +24,17 @@ class Paging:
 
 
 @dataclass(frozen=True)
+class DeleteMode:
+    """Another way a delete can erase (a workspace's purge): chosen in the manifest, it adds
+    `query` to the URL; `erasure` says what it leaves."""
+
+    name: str
+    query: Mapping[str, str]
+    erasure: str
+    description: str
+
+
+@dataclass(frozen=True)
 class Operation:
     """One REST call of a kind: `list`, `get` or `delete`."""
 
@@ -38,6 +49,8 @@ class Operation:
     if_match: bool = False
     doc_url: str | None = None
     note: str | None = None
+    erasure: str | None = None  # delete: soft | hard | irreversible, where the catalog says
+    modes: Mapping[str, DeleteMode] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

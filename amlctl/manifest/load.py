@@ -120,4 +120,5 @@ def _selector(section: str, index: int, data: dict[str, Any]) -> Selector:
         by_display_name=bool(data.get("byDisplayName")),
         all=bool(data.get("all")),
         confirm=data.get("confirm"),
+        mode=data.get("mode"),
     )

@@ -71,6 +71,7 @@ class Selector:
     by_display_name: bool = False  # act on display-name matches too (reviewed candidates)
     all: bool = False
     confirm: str | None = None
+    mode: str | None = None  # a delete mode the catalog offers (purge), else its default
 
     @property
     def label(self) -> str:

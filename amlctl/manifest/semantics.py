@@ -93,9 +93,10 @@ def _selector_problems(
             )
         ]
     kind = catalog.kind(kind_name)
+    modes = _mode_problems(doc, where, selector, kind)
     if kind.scope:
-        return _workspace_selector_problems(doc, where, selector, names)
-    found = []
+        return modes + _workspace_selector_problems(doc, where, selector, names)
+    found = modes
     if "confirm" in selector:
         found.append(
             doc.diagnostic(
@@ -119,10 +120,31 @@ def _selector_problems(
     return found
 
 
+def _mode_problems(
+    doc: Document, where: JsonPath, selector: dict[str, Any], kind: Kind
+) -> list[Diagnostic]:
+    """`mode:` names a delete mode the catalog offers for the kind (purge), under delete."""
+    mode = selector.get("mode")
+    if mode is None:
+        return []
+    if where[0] != "delete":
+        return [doc.diagnostic((*where, "mode"), "mode is only for deletes", key=True)]
+    modes = kind.op("delete").modes if kind.can("delete") else {}
+    if mode not in modes:
+        offered = ", ".join(sorted(modes)) or "none"
+        return [
+            doc.diagnostic(
+                (*where, "mode"),
+                f"{kind.name!r} has no delete mode {mode!r} in this catalog; modes: {offered}",
+            )
+        ]
+    return []
+
+
 def _workspace_selector_problems(
     doc: Document, where: JsonPath, selector: dict[str, Any], names: set[str]
 ) -> list[Diagnostic]:
-    others = [key for key in selector if key not in ("kind", "confirm", "all")]
+    others = [key for key in selector if key not in ("kind", "confirm", "all", "mode")]
     found = [
         doc.diagnostic(
             (*where, key),

@@ -96,6 +96,9 @@ class Change:
     # Deletes only: addresses of the deletes that must finish first (what uses this item, and
     # what lies under it), as the planner read them from the inventory and the catalog.
     after: tuple[str, ...] = ()
+    # DISPLAY ONLY, deletes: what the delete leaves (soft | hard | irreversible), where the
+    # catalog says; None where it does not.
+    erasure: str | None = None
     name: str | None = None  # DISPLAY ONLY: the item's display name
     reason: str = ""  # DISPLAY ONLY: why the planner chose this action
     title: str | None = None  # DISPLAY ONLY: manual step title

@@ -14,7 +14,7 @@ from typing import Any
 
 CHANGE_KEYS = frozenset({
     "address", "workspace", "kind", "id", "name", "action", "export_state", "method", "url",
-    "fingerprint", "file", "long_running", "after", "reason", "title", "instructions",
+    "fingerprint", "file", "long_running", "after", "erasure", "reason", "title", "instructions",
 })
 _KIND = re.compile(r"[a-z][a-z0-9_-]*")
 _URL = re.compile(r"https://[^/?#@\s]+/\S*")
@@ -80,6 +80,7 @@ def _fields_conform(c: dict[str, Any]) -> bool:
                                           and _FINGERPRINT.fullmatch(c["fingerprint"]) is not None))
         and (c["file"] is None or (_text(c["file"]) and c["file"][0] not in "/\\"))
         and type(c["long_running"]) is bool
+        and c["erasure"] in (None, "soft", "hard", "irreversible")
     )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from itertools import groupby
 from typing import cast
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from amlctl.apply.export.paths import export_file
 from amlctl.catalog import Catalog, Kind, expand
@@ -148,6 +149,8 @@ def _change(
     reason = f"{selector.label}: {_criteria(selector)}"
     if selector.section == "delete":
         op = kind.op("delete")
+        mode = op.modes[selector.mode] if selector.mode else None
+        url = expand(op, item.values, catalog.hosts)
         return Change(
             workspace=item.workspace,
             kind=kind.name,
@@ -155,10 +158,11 @@ def _change(
             name=item.name,
             action=Action.DELETE,
             method=_method(op.method),
-            url=expand(op, item.values, catalog.hosts),
+            url=_with_query(url, mode.query) if mode else url,
             fingerprint=item.fingerprint,
             long_running=op.long_running,
-            reason=reason,
+            erasure=mode.erasure if mode else op.erasure,
+            reason=f"{reason}; {mode.name}: {mode.description}" if mode else reason,
         )
     # Kinds with no get call (experiments, artifacts) are re-read from their list at apply time.
     op = kind.op("get") if kind.can("get") else kind.op("list")
@@ -265,6 +269,13 @@ def _absent(
         method=method,
         reason=f"{selector.label}: {what}",
     )
+
+
+def _with_query(url: str, query: Mapping[str, str]) -> str:
+    """`url` with `query`'s parameters added (a delete mode's, e.g. forceToPurge=true)."""
+    split = urlsplit(url)
+    pairs = [*parse_qsl(split.query, keep_blank_values=True), *sorted(query.items())]
+    return urlunsplit(split._replace(query=urlencode(pairs, safe="-")))
 
 
 def _method(method: str) -> Method:

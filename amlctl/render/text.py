@@ -153,6 +153,8 @@ def _extras(change: Mapping[str, Any]) -> Iterator[str]:
         yield f"-> {v(change['file'])}"
     if change.get("long_running"):
         yield "[long-running]"
+    if change.get("erasure"):
+        yield f"[{v(change['erasure'])}]"
 
 
 def _manual_lines(change: Mapping[str, Any], paint: _Paint) -> Iterator[str]:

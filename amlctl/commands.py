@@ -240,6 +240,7 @@ def emulator_info(db: Path | None, fmt: str) -> int:
 def apply(target: Path | None, yes: bool, fmt: str, connection: Connection) -> int:
     """Apply a saved plan (or plan a manifest first), after every check and a confirmation."""
     from amlctl.apply import gate
+    from amlctl.apply.interrupts import leave_now, second_interrupt_exits
     from amlctl.azure.connect import open_client
     from amlctl.plan.model import Action
 
@@ -257,13 +258,16 @@ def apply(target: Path | None, yes: bool, fmt: str, connection: Connection) -> i
     ):
         plan = loaded.plan
         progress = _apply_progress(plan.summary[Action.EXPORT] + plan.summary[Action.DELETE], fmt)
-        result, doc = gate.run(
-            approved, client, parallelism=connection.parallelism, on_outcome=progress
-        )
+        with second_interrupt_exits():
+            result, doc = gate.run(
+                approved, client, parallelism=connection.parallelism, on_outcome=progress
+            )
         progress.close()
-    _print_apply_summary(doc, path, plan.digest, people)
+    _print_apply_summary(doc, path, plan.digest, people, interrupted=result.interrupted)
     if fmt == "json":
         print(json.dumps(_apply_summary(doc, path, plan.digest, result.exit_code), sort_keys=True))
+    if result.abandoned:
+        leave_now(result.exit_code)
     return result.exit_code
 
 
@@ -296,14 +300,14 @@ def _apply_progress(total: int, fmt: str) -> Any:
 
 
 def _print_apply_summary(
-    doc: dict[str, Any], plan_path: Path, digest: str, out: TextIO
+    doc: dict[str, Any], plan_path: Path, digest: str, out: TextIO, *, interrupted: bool = False
 ) -> None:
     from amlctl.apply.receipt import receipt_paths
 
     summary = doc["summary"]
     parts = ", ".join(f"{n} {name}" for name, n in summary.items() if n) or "nothing to do"
-    if summary["failed"] or summary["not-done"]:
-        print(f"Apply incomplete: {parts}.", file=out)
+    if interrupted or summary["failed"] or summary["not-done"]:
+        print(f"Apply {'interrupted' if interrupted else 'incomplete'}: {parts}.", file=out)
         print(
             "Run the same `amlctl apply` again to resume; finished items are not redone.",
             file=out,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import partial
 from queue import SimpleQueue
@@ -52,6 +52,9 @@ class Result(enum.Enum):
 
 
 DONE = frozenset({Result.EXPORTED, Result.DELETED, Result.ABSENT})
+# After Ctrl-C, how long requests already in flight may take to answer before apply stops
+# waiting for them (their read timeout is a minute).
+INTERRUPT_GRACE = 5.0
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class ApplyResult:
     planned: tuple[str, ...] = ()  # addresses of the plan's exports and deletes
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     interrupted: bool = False
+    abandoned: int = 0  # requests still in flight when an interrupted run stopped waiting
 
     def count(self, result: Result) -> int:
         return sum(1 for outcome in self.outcomes.values() if outcome.result is result)
@@ -120,18 +124,19 @@ class Executor:
         result = ApplyResult(planned=tuple(c.address for c in (*exports, *deletes, *refused)))
         for change in refused:  # never sent: the plan foresaw the service refusing it
             self._note(change, _foreseen(change), result)
-        if self.exporter is not None:  # what killed runs exported is in the journal only
-            self.exporter.resume(self.journal, (c.address for c in exports))
         try:
+            if self.exporter is not None:  # what killed runs exported is in the journal only
+                self.exporter.resume(self.journal, (c.address for c in exports))
             self._run_ordered(exports, self._export, result)
+            # A copy before erasure: while any export is owed (failed; a re-run retries it),
+            # delete nothing, since a delete may take that item, or its workspace, for good.
+            if not (result.interrupted or result.count(Result.FAILED)):
+                self._run_ordered(deletes, self._delete, result)
+        except KeyboardInterrupt:  # between two items: nothing is in flight
+            result.interrupted = True
         finally:
             if self.exporter is not None:
                 self.exporter.flush_index()
-        # A copy before erasure: while any export is owed (failed; a re-run retries it), delete
-        # nothing, since a delete may take that item, or the workspace holding it, for good.
-        if result.interrupted or result.count(Result.FAILED):
-            return result
-        self._run_ordered(deletes, self._delete, result)
         return result
 
     def _run_ordered(
@@ -175,14 +180,26 @@ class Executor:
                 self._note(change, future.result(), result)
                 settle(change.address)
         except KeyboardInterrupt:
-            # Let requests already sent finish and be journaled; start nothing new.
             result.interrupted = True
-            pool.shutdown(wait=True, cancel_futures=True)
-            for future, change in running.items():
-                if future.done() and not future.cancelled() and future.exception() is None:
-                    self._note(change, future.result(), result)
+            self._stop(pool, running, result)
         finally:
-            pool.shutdown(wait=True)
+            pool.shutdown(wait=not result.interrupted, cancel_futures=True)
+
+    def _stop(
+        self,
+        pool: ThreadPoolExecutor,
+        running: Mapping[Future[Outcome], Change],
+        result: ApplyResult,
+    ) -> None:
+        """Ctrl-C: start nothing new, give the requests in flight a short while to answer and
+        be journaled, and leave the rest: the journal says what was sent, so a re-run checks
+        those before acting again."""
+        pool.shutdown(wait=False, cancel_futures=True)
+        done, left = wait(running, timeout=INTERRUPT_GRACE)
+        for future in done:
+            if not future.cancelled() and future.exception() is None:
+                self._note(running[future], future.result(), result)
+        result.abandoned = len(left)
 
     def _finished(self, change: Change, result: ApplyResult) -> bool:
         """An item a previous run finished: reported from the journal, not redone."""

@@ -116,12 +116,28 @@ class ApiError(AmlctlError):
     """An HTTP call that failed for good (after retries)."""
 
     def __init__(
-        self, method: str, url: str, status: int | None, code: str = "", message: str = ""
+        self,
+        method: str,
+        url: str,
+        status: int | None,
+        code: str = "",
+        message: str = "",
+        *,
+        via: str | None = None,
     ) -> None:
         self.method, self.url, self.status, self.code = method, url, status, code
+        self.message, self.via = message, via
         shown = f"{status}" if status is not None else "no response"
         detail = f" ({code})" if code else ""
-        super().__init__(f"{method} {url} -> {shown}{detail}: {message}".rstrip(": "))
+        text = f"{method} {url} -> {shown}{detail}: {message}".rstrip(": ")
+        # Against an emulator, the URL is the Azure one it stands for: say who answered.
+        super().__init__(text + (f" [sent to {via}]" if via else ""))
+
+    def sent_to(self, origin: str) -> ApiError:
+        """The same error, naming the origin the request actually went to."""
+        return ApiError(
+            self.method, self.url, self.status, self.code, self.message, via=origin
+        )
 
 
 class PlanFileError(AmlctlError):

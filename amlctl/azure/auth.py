@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from amlctl.errors import AuthError
@@ -55,9 +59,12 @@ class AzureToken:
         self._lock = threading.Lock()
         self._value: str | None = None
         self._expires_on = 0.0
+        self._failure: AuthError | None = None  # no credential: every worker hears it once
 
     def token(self) -> str:
         with self._lock:
+            if self._failure is not None:
+                raise self._failure
             if self._value is None or time.time() > self._expires_on - REFRESH_MARGIN:
                 self._refresh()
             assert self._value is not None
@@ -70,20 +77,38 @@ class AzureToken:
 
     def _refresh(self) -> None:
         try:
-            if self._credential is None:
-                from azure.identity import DefaultAzureCredential
+            with _quiet("azure.identity"):
+                if self._credential is None:
+                    from azure.identity import DefaultAzureCredential
 
-                self._credential = DefaultAzureCredential()
-            access = self._credential.get_token(ARM_SCOPE)
+                    self._credential = DefaultAzureCredential()
+                access = self._credential.get_token(ARM_SCOPE)
         except Exception as error:  # azure-identity raises its own tree; say what to do
-            raise AuthError(
+            self._failure = AuthError(
                 "no Azure credential: sign in with `az login`, or set AZURE_CLIENT_ID/"
-                f"AZURE_TENANT_ID/AZURE_CLIENT_SECRET ({type(error).__name__})"
-            ) from None
+                "AZURE_TENANT_ID/AZURE_CLIENT_SECRET, or rehearse with --emulator "
+                f"({type(error).__name__}; AMLCTL_AUTH_DEBUG=1 shows what azure-identity tried)"
+            )
+            raise self._failure from None
         self._value, self._expires_on = access.token, float(access.expires_on)
 
     def __repr__(self) -> str:
         return "AzureToken(<redacted>)"
+
+
+@contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    """azure-identity logs every credential it tried, at WARNING, for each attempt (dozens of
+    lines before our one-line error). Silence it unless the user set its level or asked."""
+    logger = logging.getLogger(logger_name)
+    if logger.level != logging.NOTSET or os.environ.get("AMLCTL_AUTH_DEBUG"):
+        yield
+        return
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(logging.NOTSET)
 
 
 def _claims(token: str) -> dict[str, Any]:

@@ -208,13 +208,29 @@ class Client:
     ) -> Reply:
         """Send with retries. With `unsure_is_final`, an answer that leaves it unknown whether
         the server acted (lost connection, timeout, a 5xx other than 503) is raised at once."""
+        try:
+            return self._request(method, url, expect, headers or {}, auth, unsure_is_final)
+        except ApiError as error:
+            if self.target.endpoint is None or error.via is not None:
+                raise
+            raise error.sent_to(self.target.endpoint) from None
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        expect: Collection[int],
+        headers: Mapping[str, str],
+        auth: bool,
+        unsure_is_final: bool,
+    ) -> Reply:
         self._check_destination(url, auth)
         retryable = _NOT_ACTED if unsure_is_final else RETRY_STATUSES
         delays = backoff_delays(rng=self.rng)
         for attempt in range(1, self.attempts + 1):
             last = attempt == self.attempts
             try:
-                reply = self._send_once(method, url, headers or {}, auth)
+                reply = self._send_once(method, url, headers, auth)
             except _TRANSIENT as error:
                 if last or unsure_is_final:
                     raise ApiError(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import time
 from dataclasses import dataclass
 
@@ -60,3 +61,31 @@ def test_a_missing_credential_says_how_to_sign_in() -> None:
 
     with pytest.raises(AuthError, match="az login"):
         AzureToken(Broken()).token()
+
+
+def test_no_credential_is_one_short_message_asked_once(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AMLCTL_AUTH_DEBUG", raising=False)
+
+    class Noisy:
+        """Like DefaultAzureCredential: logs every credential it tried, then raises."""
+
+        calls = 0
+
+        def get_token(self, *scopes: str) -> AccessToken:
+            Noisy.calls += 1
+            logger = logging.getLogger("azure.identity")
+            for attempt in ("EnvironmentCredential", "ManagedIdentityCredential", "AzureCli"):
+                logger.warning("%s: authentication unavailable", attempt)
+            raise RuntimeError("DefaultAzureCredential failed to retrieve a token")
+
+    tokens = AzureToken(Noisy())
+    with caplog.at_level(logging.DEBUG):
+        for _ in range(3):  # three workers asking
+            with pytest.raises(AuthError, match="no Azure credential") as caught:
+                tokens.token()
+    assert Noisy.calls == 1
+    assert "\n" not in str(caught.value)
+    assert [r for r in caplog.records if r.name.startswith("azure.identity")] == []
+    assert logging.getLogger("azure.identity").level == logging.NOTSET  # restored

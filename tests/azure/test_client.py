@@ -136,3 +136,14 @@ def test_client_is_a_plain_value_over_an_injected_session(wired: Build) -> None:
 def test_urls_in_messages_keep_api_version_and_only_the_names_of_other_parameters() -> None:
     url = "https://h.blob.core.windows.net/c/b?api-version=1&sv=2019&sig=abc&$skiptoken=t"
     assert _redact(url) == "https://h.blob.core.windows.net/c/b?api-version=1&sv=…&sig=…&%24skiptoken=…"
+
+
+def test_an_error_against_an_emulator_names_the_origin_it_went_to(wired: Build) -> None:
+    w = wired(EmulatorConfig(throttle=False))
+    url = expand(w.catalog.kind("model").op("get"), w.scope(id="nope:1"), w.catalog.hosts)
+    with pytest.raises(ApiError) as caught:
+        w.client.get(url)
+    message = str(caught.value)
+    assert message.startswith("GET https://eastus.modelmanagement.azureml.net/")  # what it is
+    assert message.endswith(f"[sent to {w.client.target.endpoint}]")  # where it went
+    assert caught.value.status == 404

@@ -128,6 +128,10 @@ def plan(
     emulator: EmulatorFlag = False,
     parallelism: ParallelismOption = 10,
     max_per_host: MaxPerHostOption = None,
+    replace: Annotated[
+        bool,
+        typer.Option("--replace", help="Replace a plan file that was applied already."),
+    ] = False,
 ) -> None:
     """Read the workspaces (never changing them) and write the plan of what apply would do."""
     _run(
@@ -138,6 +142,7 @@ def plan(
         detailed_exitcode=detailed_exitcode,
         catalog=catalog,
         connection=Connection(endpoint, emulator, parallelism, max_per_host),
+        replace=replace,
     )
 
 

@@ -139,12 +139,13 @@ def plan(
     detailed_exitcode: bool,
     catalog: str | None,
     connection: Connection,
+    replace: bool = False,
 ) -> int:
     """Read the workspaces (GETs only), write the plan file, print it."""
     from amlctl.render import get_renderer
 
     get_renderer(fmt)  # refuse an unknown format before reading any workspace
-    doc, path = _make_plan(manifest, out, catalog, connection)
+    doc, path = _make_plan(manifest, out, catalog, connection, replace=replace)
     _print_rendered(doc, fmt)
     print(f"Saved the plan to {path}", file=sys.stderr)
     changes = doc["summary"]["export"] + doc["summary"]["delete"]
@@ -164,6 +165,8 @@ def _make_plan(
     out: Path | None,
     catalog: str | None,
     connection: Connection,
+    *,
+    replace: bool = False,
 ) -> tuple[dict[str, Any], Path]:
     from amlctl import __version__, inventory
     from amlctl.apply.export import index as exportindex
@@ -171,6 +174,9 @@ def _make_plan(
     from amlctl.plan.serialize import plan_timestamp, write_plan
     from amlctl.planning.planner import PlanContext, make_plan
 
+    path = out or Path("plans") / f"{manifest_path.stem}.plan.json"
+    if not replace:
+        _refuse_to_replace_applied(path)
     override = load_catalog(catalog) if catalog else None
     manifest, loaded = load_manifest(manifest_path, override)
     index = exportindex.fingerprints(manifest.export_to)
@@ -186,8 +192,21 @@ def _make_plan(
     created = plan_timestamp(os.environ, datetime.now(UTC))
     context = PlanContext(target, created, __version__, index)
     made = make_plan(manifest, loaded, found, context)
-    path = out or Path("plans") / f"{manifest_path.stem}.plan.json"
     return write_plan(made, path), path
+
+
+def _refuse_to_replace_applied(path: Path) -> None:
+    """The plan file an apply's evidence (journal, receipt) belongs to is not overwritten by
+    accident: the receipt names it by path and digest."""
+    from amlctl.apply.gate import evidence_of
+
+    evidence = evidence_of(path)
+    if evidence:
+        names = ", ".join(p.name for p in evidence)
+        raise UsageError(
+            f"{path} was applied (its evidence: {names}); write the new plan elsewhere with "
+            "-o, or pass --replace to replace it (the evidence stays, named by its digest)"
+        )
 
 
 def _print_rendered(doc: dict[str, Any], fmt: str, stream: TextIO | None = None) -> None:

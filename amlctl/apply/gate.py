@@ -69,14 +69,29 @@ def find_pending(folder: Path = Path("plans")) -> list[Path]:
     what is wrong with them."""
     found = []
     for path in sorted(folder.glob("*.plan.json")):
-        try:
-            digest = str(json.loads(path.read_text(encoding="utf-8")).get("digest", ""))
-        except (OSError, ValueError, AttributeError):
-            digest = ""
+        digest = _digest_of(path)
         done = receipt.load(path, digest) if digest else None
         if not (done and done.get("complete")):
             found.append(path)
     return found
+
+
+def evidence_of(path: Path) -> list[Path]:
+    """The journal and receipts an apply of the plan file at `path` left (none when it was
+    never applied, or is not a readable plan)."""
+    digest = _digest_of(path)
+    if not digest:
+        return []
+    stem = receipt.run_stem(path, digest)
+    names = (".journal.jsonl", ".receipt.json", ".receipt.md", ".verify.json")
+    return [p for p in (stem.with_name(stem.name + n) for n in names) if p.exists()]
+
+
+def _digest_of(path: Path) -> str:
+    try:
+        return str(json.loads(path.read_text(encoding="utf-8")).get("digest", ""))
+    except (OSError, ValueError, AttributeError):
+        return ""
 
 
 def load_for_apply(path: Path) -> LoadedPlan:

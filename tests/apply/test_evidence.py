@@ -126,3 +126,22 @@ def test_apply_format_json_writes_only_json_to_stdout(tmp_path: Path, emu: Emula
     assert summary["receipt"].endswith(".receipt.json")
     # People's text (the plan, the outcome) went to stderr.
     assert "amlctl plan: dsr-2026-0042" in result.err and "Apply complete" in result.err
+
+
+def test_plan_does_not_overwrite_an_applied_plan_unless_told(
+    tmp_path: Path, emu: Emulator
+) -> None:
+    planned = make_plan(emu, DSR)
+    assert cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes").code == 0
+    before = planned.path.read_bytes()
+
+    again = cli("plan", f"{DSR}.yaml", "--endpoint", emu.origin)
+    assert again.code == 1
+    assert f"{planned.path} was applied (its evidence: " in again.err and "--replace" in again.err
+    assert planned.path.read_bytes() == before  # untouched, and nothing was read
+    elsewhere = cli("plan", f"{DSR}.yaml", "--endpoint", emu.origin, "-o", "plans/second.plan.json")
+    assert elsewhere.code == 0, elsewhere.err
+    replaced = cli("plan", f"{DSR}.yaml", "--endpoint", emu.origin, "--replace")
+    assert replaced.code == 0, replaced.err
+    assert planned.path.read_bytes() != before
+    assert list(Path("plans").glob("dsr-export-erase.*.receipt.json"))  # the evidence stays

@@ -88,10 +88,22 @@ def build(
         "identity": identity,
         "started": started,
         "finished": finished,
-        # Only when every planned change was done: nothing blocked, skipped, failed or owed.
+        # Every planned API change done: nothing blocked, skipped, failed, held or a candidate.
+        # Manual steps have no API: they are listed apart, owed until verify confirms them.
         "complete": result.complete,
         "summary": {r.value: counts[r.value] for r in Result},
         "items": items,
+        "manual": [
+            {
+                "address": change.address,
+                "title": change.title,
+                "state": f"owed: no API; do it, then amlctl verify --manual-done {change.id}",
+            }
+            for change in plan.changes
+            if change.action is Action.MANUAL
+        ],
+        # What the plan said aloud (not erasable with this catalog, nothing found, 404s, due).
+        "notes": list(plan.warnings),
     }
 
 
@@ -126,7 +138,8 @@ def markdown(doc: dict[str, Any]) -> str:
         f"- Plan: `{doc['plan']['path']}` ({doc['plan']['digest']})",
         f"- Target: {doc['target']['kind']}; workspaces: {', '.join(doc['workspaces'])}",
         f"- Applied by: {doc['identity']}, {doc['started']} to {doc['finished']}",
-        f"- Complete: {'yes' if doc['complete'] else 'no'}",
+        f"- API changes complete: {'yes' if doc['complete'] else 'no'}",
+        f"- Manual steps owed: {len(doc.get('manual', []))} (no API; `amlctl verify` confirms)",
         "- Results: " + ", ".join(f"{n} {k}" for k, n in doc["summary"].items() if n),
         "",
         "| result | action | erasure | kind | id | status | request id | sha256 |",
@@ -144,7 +157,19 @@ def markdown(doc: dict[str, Any]) -> str:
             (item["sha256"] or "")[:16],
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += _listed("Manual steps (owed)", [f"{m['title']}: {m['state']}" for m in doc["manual"]])
+    lines += _listed("Notes from the plan", doc["notes"])
     return "\n".join(lines) + "\n"
+
+
+def _listed(title: str, entries: list[str]) -> list[str]:
+    if not entries:
+        return []
+    return ["", f"## {title}", "", *(f"- {_line(entry)}" for entry in entries)]
+
+
+def _line(text: str) -> str:
+    return text.replace("\n", " ")
 
 
 def _cell(text: str) -> str:

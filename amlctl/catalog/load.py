@@ -186,6 +186,7 @@ def _kind(name: str, spec: dict[str, Any]) -> Kind:
         made_by=tuple(_use(use) for use in spec.get("made_by", ())),
         subject=_subject(spec.get("subject")),
         content_field=spec.get("content_field"),
+        not_erasable=spec.get("not_erasable"),
     )
 
 

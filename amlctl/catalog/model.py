@@ -110,6 +110,7 @@ class Kind:
     made_by: tuple[Use, ...] = ()
     subject: SubjectLink | None = None
     content_field: str | None = None
+    not_erasable: str | None = None  # personal data this catalog cannot erase: why, and how
 
     def can(self, operation: str) -> bool:
         return operation in self.operations

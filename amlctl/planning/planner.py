@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from itertools import groupby
@@ -27,11 +27,10 @@ from amlctl.plan.model import (
     Target,
     WorkspaceRef,
 )
+from amlctl.planning import notes
 from amlctl.planning.graph import Blocker, Planned, blocked, delete_order
 from amlctl.planning.selectors import SubjectLinks, matches
 from amlctl.subject import SubjectMatcher, pseudonym
-
-DUE_SOON_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -50,8 +49,10 @@ def make_plan(
     """Every change apply would make, and nothing it would not."""
     changes: dict[str, Change] = {}
     deletes: dict[str, Planned] = {}
+    matched: Counter[str] = Counter()  # selector label -> items it picked, in every workspace
     for workspace in manifest.workspaces:
-        for change, item in _workspace_changes(manifest, catalog, inventory, workspace, context):
+        found = _workspace_changes(manifest, catalog, inventory, workspace, context, matched)
+        for change, item in found:
             changes.setdefault(change.address, change)
             if change.action is Action.DELETE and item is not None:
                 deletes.setdefault(change.address, Planned(change.address, item))
@@ -74,14 +75,21 @@ def make_plan(
         export_to=manifest.export_to,
         max_deletes=manifest.max_deletes,
         changes=tuple(changes.values()),
-        warnings=tuple(_warnings(manifest, catalog, changes, context) + _gone(inventory)),
+        warnings=tuple(
+            notes.warnings(manifest, catalog, inventory, changes, matched, context.created)
+        ),
     )
     _check_limits(manifest, plan)
     return plan
 
 
 def _workspace_changes(
-    manifest: Manifest, catalog: Catalog, inventory: Inventory, ws: Workspace, context: PlanContext
+    manifest: Manifest,
+    catalog: Catalog,
+    inventory: Inventory,
+    ws: Workspace,
+    context: PlanContext,
+    matched: Counter[str],
 ) -> Iterator[tuple[Change, Item | None]]:
     """Each change of one workspace, with the inventory item it acts on (None for absent
     items and manual steps)."""
@@ -90,9 +98,12 @@ def _workspace_changes(
     for selector in (*manifest.delete, *manifest.export):
         kind = catalog.kind(selector.kind)
         found, missing = _selected(selector, kind, catalog, inventory, ws, subject)
+        candidates = _candidates(selector, kind, inventory, ws, subject)
+        # What the selector accounted for: picked, candidates, named ids shown absent.
+        matched[selector.label] += len(found) + len(candidates) + len(missing)
         for item in found:
             yield _change(selector, kind, catalog, item, context), item
-        for item in _candidates(selector, kind, inventory, ws, subject):
+        for item in candidates:
             change = _change(selector, kind, catalog, item, context)
             yield _candidate(change, selector, kind, item), item
         for item_id in missing:
@@ -308,44 +319,6 @@ def _request(manifest: Manifest) -> RequestInfo | None:
 
 def _workspace_ref(ws: Workspace) -> WorkspaceRef:
     return WorkspaceRef(ws.subscription_id, ws.resource_group, ws.name, ws.location)
-
-
-def _gone(inventory: Inventory) -> list[str]:
-    """Lists that answered 404: their workspace (or parent) is gone, so nothing of them is in
-    the plan. Said aloud, so a reviewer does not read an empty section as "nothing there"."""
-    by_workspace: dict[str, list[str]] = {}
-    for workspace, kind in inventory.gone:
-        by_workspace.setdefault(workspace, []).append(kind)
-    return [
-        f"{ws}: listing {', '.join(kinds)} answered 404 Not Found (is the workspace gone?); "
-        "nothing of those kinds is in this plan"
-        for ws, kinds in by_workspace.items()
-    ]
-
-
-def _warnings(
-    manifest: Manifest, catalog: Catalog, changes: Mapping[str, Change], context: PlanContext
-) -> list[str]:
-    scope = catalog.scope_kind.name
-    warnings = [
-        f"this plan deletes the whole {scope} {c.id} and everything in it"
-        for c in changes.values()
-        if c.action is Action.DELETE and c.kind == scope
-    ]
-    if manifest.request is not None:
-        today = dt.date.fromisoformat(context.created[:10])
-        left = (manifest.request.due - today).days
-        if left < 0:
-            warnings.append(
-                f"request {manifest.request.id} was due on {manifest.request.due} "
-                f"({-left} day{'s' if left != -1 else ''} ago)"
-            )
-        elif left <= DUE_SOON_DAYS:
-            warnings.append(
-                f"request {manifest.request.id} is due on {manifest.request.due} "
-                f"(in {left} day{'s' if left != 1 else ''})"
-            )
-    return warnings
 
 
 def _check_limits(manifest: Manifest, plan: Plan) -> None:

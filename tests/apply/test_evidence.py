@@ -70,7 +70,7 @@ def test_a_blocked_delete_is_never_sent_and_the_receipt_is_not_complete(
     item = planned.receipt_items()[BLOCKED]
     assert item["result"] == "blocked"
     assert item["detail"].startswith("blocked in the plan: used by image fraud-img:1")
-    assert "Complete: no" in planned.receipt_markdown()
+    assert "API changes complete: no" in planned.receipt_markdown()
     assert "Apply finished with items left" in result.out
 
 
@@ -145,3 +145,19 @@ def test_plan_does_not_overwrite_an_applied_plan_unless_told(
     assert replaced.code == 0, replaced.err
     assert planned.path.read_bytes() != before
     assert list(Path("plans").glob("dsr-export-erase.*.receipt.json"))  # the evidence stays
+
+
+def test_the_receipt_lists_manual_steps_owed_and_what_cannot_be_erased(
+    tmp_path: Path, emu: Emulator
+) -> None:
+    planned = make_plan(emu, DSR)
+    assert cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes").code == 0
+    receipt = planned.receipt()
+    steps = {c["address"] for c in planned.changes if c["action"] == "manual"}
+    assert {m["address"] for m in receipt["manual"]} == steps
+    assert all(m["state"].startswith("owed: no API") for m in receipt["manual"])
+    erase = [n for n in receipt["notes"] if "not erasable" in n]
+    assert {n.split(":", 1)[0] for n in erase} == {"run", "metric", "artifact", "notification_task"}
+    text = planned.receipt_markdown()
+    assert "## Manual steps (owed)" in text and "## Notes from the plan" in text
+    assert "run: not erasable with catalog azureml-2019-11-01" in text

@@ -303,7 +303,7 @@ def test_a_request_due_soon_is_warned_of() -> None:
     soon = request(due=dt.date(2026, 11, 25))
     plan = make_plan(manifest(export=[select("run", subject=True)], request=soon), CATALOG,
                      inventory(EXP, JANE_RUN), context())
-    assert plan.warnings == ("request DSR-2026-0042 is due on 2026-11-25 (in 3 days)",)
+    assert due_warnings(plan) == ["request DSR-2026-0042 is due on 2026-11-25 (in 3 days)"]
     assert plan.request is not None and plan.request.pseudonym.startswith("subject-")
 
 
@@ -317,14 +317,50 @@ def test_a_due_date_is_said_in_days_singular_or_plural(due: dt.date, said: str) 
     late = replace(request(due=due), received=dt.date(2026, 11, 1))
     plan = make_plan(manifest(export=[select("run", subject=True)], request=late), CATALOG,
                      inventory(EXP, JANE_RUN), context())
-    assert plan.warnings == (f"request DSR-2026-0042 {said}",)
+    assert due_warnings(plan) == [f"request DSR-2026-0042 {said}"]
 
 
 def test_a_request_due_in_more_than_a_week_is_not_warned_of() -> None:
     later = request(due=dt.date(2026, 11, 30))
     plan = make_plan(manifest(export=[select("run", subject=True)], request=later), CATALOG,
                      inventory(EXP, JANE_RUN), context())
-    assert plan.warnings == ()
+    assert due_warnings(plan) == []
+
+
+def due_warnings(plan: Plan) -> list[str]:
+    return [w for w in plan.warnings if w.startswith("request ")]
+
+
+def test_a_request_due_today_says_so() -> None:
+    today = replace(request(due=dt.date(2026, 11, 22)), received=dt.date(2026, 11, 1))
+    plan = make_plan(manifest(export=[select("run", subject=True)], request=today), CATALOG,
+                     inventory(EXP, JANE_RUN), context())
+    assert due_warnings(plan) == ["request DSR-2026-0042 is due today (2026-11-22)"]
+
+
+def test_a_selector_that_picks_nothing_is_said_aloud_with_what_was_read() -> None:
+    inv = inventory(MODEL)
+    inv.gone = [("demo-ws-eu", "notification_task")]
+    plan = make_plan(
+        manifest(export=[select("notification_task", subject=True), select("model", all=True)],
+                 workspaces=(DEMO, EU), request=request()),
+        CATALOG, inv, context())
+    assert "export.select[0]: no notification_task of the data subject found in demo-ws" in (
+        plan.warnings)
+    assert ("export.select[0]: notification_task not read in demo-ws-eu (its list answered "
+            "404), so nothing is known of it there") in plan.warnings
+    assert not [w for w in plan.warnings if w.startswith("export.select[1]")]  # it found one
+
+
+def test_a_subject_plan_says_what_the_catalog_cannot_erase() -> None:
+    plan = make_plan(manifest(export=[select("run", subject=True)], request=request()),
+                     CATALOG, inventory(EXP, JANE_RUN), context())
+    erase = [w for w in plan.warnings if "not erasable" in w]
+    assert len(erase) == 1 and erase[0].startswith(
+        "run: not erasable with catalog azureml-2019-11-01: the article's API cannot delete a run")
+    teardown = make_plan(manifest(export=[select("run", all=True)]), CATALOG,
+                         inventory(EXP, JANE_RUN), context())
+    assert not [w for w in teardown.warnings if "not erasable" in w]  # not a subject request
 
 
 def test_lists_that_answered_404_are_warned_of() -> None:

@@ -46,6 +46,16 @@ def dotted(data: Mapping[str, Any], path: str) -> Any:
     return value
 
 
+def has(data: Mapping[str, Any], path: str) -> bool:
+    """Whether `data` holds the dot path at all (a null value counts; a missing key does not)."""
+    value: Any = data
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return False
+        value = value[part]
+    return True
+
+
 def fingerprint(item: object, etag: str | None = None) -> str:
     """What an item looked like at plan time: `etag:<v>`, else `sha256:` of its canonical JSON."""
     if etag:

@@ -10,7 +10,8 @@
     ├── ApiError                    an HTTP call failed (method, url, status, service error code)
     ├── PlanFileError               a plan file that is unreadable, tampered with or stale
     ├── ApplyRefused                apply stopped before changing anything
-    └── LimitExceeded               more deletes than limits.maxDeletes allows
+    ├── LimitExceeded               more deletes than limits.maxDeletes allows
+    └── UnknownField                a `where` path that no item of its kind has
 
 Library code raises; only `error_boundary` prints. An unexpected exception is a bug: the boundary
 prints one line and the path of a file holding the traceback, never the traceback itself.
@@ -178,3 +179,8 @@ def error_boundary(set_exit: Callable[[int], None]) -> Iterator[None]:
 
 class LimitExceeded(AmlctlError):
     """A plan would touch more than the manifest's safety limits allow."""
+
+
+class UnknownField(AmlctlError):
+    """A selector tests a field that no listed item of its kind has: a misspelt path, which
+    must never quietly match every item (or none)."""

@@ -21,7 +21,9 @@ class Item:
     name: str
     fingerprint: str
     values: Mapping[str, str]  # template variables that address it (scope, parents, own id)
-    fields: Mapping[str, Any]  # the dot paths selectors look at, and nothing else
+    # The dot paths selectors look at, and nothing else; a path the item lacks is left out (so
+    # "missing" and "null" stay apart).
+    fields: Mapping[str, Any]
     parent: str | None = None  # id of the parent item, for nested kinds
 
 
@@ -33,6 +35,8 @@ class Inventory:
     lookups: dict[tuple[str, str, str], Item | None] = field(default_factory=dict)
     # (workspace, kind) whose list answered 404: the workspace (or parent) no longer exists
     gone: list[tuple[str, str]] = field(default_factory=list)
+    # kind -> the top-level field names its items had: what a misspelt `where` path is told
+    field_names: dict[str, set[str]] = field(default_factory=dict)
     requests: int = 0
 
     def of(self, workspace: str, kind: str) -> list[Item]:

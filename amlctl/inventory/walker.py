@@ -12,6 +12,7 @@ from queue import SimpleQueue
 from typing import Any
 
 from amlctl.azure.client import Client
+from amlctl.canonical import has
 from amlctl.catalog import Catalog, Kind, expand
 from amlctl.errors import ApiError
 from amlctl.inventory.model import Inventory, Item, dotted
@@ -73,6 +74,7 @@ class Walker:
         self.failures: list[tuple[tuple[int, int, int], BaseException]] = []
         self.gone: list[tuple[str, str]] = []  # appended from workers; list.append is atomic
         self.workspaces: list[Workspace] = []
+        self.field_names: dict[str, set[str]] = {name: set() for name in catalog.kinds}
         self.announced = 0  # kinds of self.order whose number of lists has been said
         self.sequence = 0
 
@@ -200,7 +202,7 @@ class Walker:
     def _assemble(self) -> Inventory:
         """Items in the order a stage-by-stage walk gives: kinds top down, workspaces in the
         manifest's order, children in their parents' order, pages in order."""
-        inventory = Inventory(gone=sorted(set(self.gone)))
+        inventory = Inventory(gone=sorted(set(self.gone)), field_names=self.field_names)
         for ws in self.workspaces:
             for kind, item_id in self._looked_up(ws):
                 lookup = (ws.name, kind.name, item_id)
@@ -296,7 +298,9 @@ class Walker:
     ) -> Item:
         item_id = str(dotted(data, kind.id_field) or "")
         own = {kind.id_var: item_id} if kind.id_var else {}
-        keep = {path: dotted(data, path) for path in self.needs.fields.get(kind.name, ())}
+        needed = self.needs.fields.get(kind.name, ())
+        keep = {path: dotted(data, path) for path in needed if has(data, path)}
+        self.field_names[kind.name].update(_field_names(data))  # one C call: thread-safe
         name = data.get("name") or data.get("path") or item_id
         return Item(
             ws.name,
@@ -327,6 +331,16 @@ def _narrowed(catalog: Catalog, order: Sequence[Kind], needs: Needs) -> dict[str
         if kind.parent in (via.name, via.parent):
             narrowed[kind.name] = via
     return narrowed
+
+
+def _field_names(data: Mapping[str, Any]) -> list[str]:
+    """The item's field names two levels deep (`properties.computeType`): enough to tell a
+    person what a misspelt `where` path could have been."""
+    names = list(data)
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            names += [f"{key}.{inner}" for inner in value]
+    return names
 
 
 def _key(item: Item | None) -> int | None:

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from amlctl.apply.export.paths import export_file
 from amlctl.catalog import Catalog, Kind, expand
-from amlctl.errors import LimitExceeded
+from amlctl.errors import LimitExceeded, UnknownField
 from amlctl.inventory import Inventory, Item
 from amlctl.manifest import Manifest, Selector, Workspace
 from amlctl.plan.model import (
@@ -47,6 +47,7 @@ def make_plan(
     manifest: Manifest, catalog: Catalog, inventory: Inventory, context: PlanContext
 ) -> Plan:
     """Every change apply would make, and nothing it would not."""
+    check_where_paths(manifest, inventory)
     changes: dict[str, Change] = {}
     deletes: dict[str, Planned] = {}
     matched: Counter[str] = Counter()  # selector label -> items it picked, in every workspace
@@ -81,6 +82,29 @@ def make_plan(
     )
     _check_limits(manifest, plan)
     return plan
+
+
+def check_where_paths(manifest: Manifest, inventory: Inventory) -> None:
+    """Every field a `where` tests is one that some listed item of the kind has; else the
+    path is misspelt (`runIdd`), and the plan is refused naming it and the fields there are."""
+    for selector in (*manifest.export, *manifest.delete):
+        tested = [c.path for c in selector.where if c.test != "absent"]
+        if not tested:
+            continue
+        items = [
+            item
+            for (_, kind), listed in inventory.items.items()
+            if kind == selector.kind
+            for item in listed
+        ]
+        for path in tested:
+            if items and not any(path in item.fields for item in items):
+                names = ", ".join(sorted(inventory.field_names.get(selector.kind, ())))
+                raise UnknownField(
+                    f"{manifest.path}: {selector.label}.where.{path}: no {selector.kind} item "
+                    f"has a field {path!r} (its items have: {names or 'no fields'}); check "
+                    "the spelling, or test for a missing field with {absent: true}"
+                )
 
 
 def _workspace_changes(

@@ -67,13 +67,17 @@ def matches(selector: Selector, kind: Kind, item: Item, subject: SubjectLinks) -
         return False
     if selector.name is not None and not fnmatch.fnmatchcase(item.name, selector.name):
         return False
-    if not all(_holds(c, item.fields.get(c.path)) for c in selector.where):
+    if not all(_holds(c, c.path in item.fields, item.fields.get(c.path)) for c in selector.where):
         return False
     return not selector.subject or subject.owns(kind, item)
 
 
-def _holds(condition: Condition, value: Any) -> bool:
+def _holds(condition: Condition, present: bool, value: Any) -> bool:
     test, wanted = condition.test, condition.value
+    if test == "absent":
+        return present is not bool(wanted)
+    if not present:
+        return False  # a field the item lacks equals nothing, not even null: say `absent`
     if test == "equals":
         return _same(value, wanted)
     if test == "in":

@@ -18,6 +18,7 @@ from amlctl.errors import JsonPath as JsonPath  # re-exported: the path type of 
 
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 100_000  # logical nodes after alias expansion
+MAX_DEPTH = 64  # nesting: no manifest or catalog comes near; deeper input is an attack or a slip
 _SAVE_UTF8 = "save the file as UTF-8"
 
 
@@ -75,6 +76,8 @@ def load_bytes(raw: bytes, name: str) -> Document:
         raise YamlError([_syntax_diagnostic(error, name)]) from None
     except yaml.YAMLError as error:
         raise _file_error(name, f"invalid YAML: {error}") from None
+    except RecursionError:  # the parser recurses per nesting level
+        raise _file_error(name, f"nested deeper than {MAX_DEPTH} levels") from None
     if len(nodes) > 1:
         message = "more than one YAML document; put one manifest in each file"
         raise _file_error(name, message, *_mark(nodes[1]))
@@ -127,8 +130,13 @@ class _Builder:
         self.problems: list[Diagnostic] = []
         self.nodes_seen = 0
         self.constructor = _Loader("")
+        self.open: set[int] = set()  # nodes being built: an alias back to one is a loop
 
     def build(self, node: yaml.Node, where: JsonPath) -> Any:
+        if len(where) > MAX_DEPTH:
+            raise YamlError([self._at(node, where, f"nested deeper than {MAX_DEPTH} levels")])
+        if id(node) in self.open:
+            raise YamlError([self._at(node, where, "a YAML alias refers to itself")])
         self.nodes_seen += 1
         if self.nodes_seen > MAX_NODES:
             raise YamlError(
@@ -142,17 +150,34 @@ class _Builder:
                 ]
             )
         self.doc.marks.setdefault(where, _mark(node))
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, where)
-        if isinstance(node, yaml.SequenceNode):
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, where)
+        self.open.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, where)
             return [self.build(item, (*where, i)) for i, item in enumerate(node.value)]
-        return self.constructor.construct_object(node, deep=True)
+        finally:
+            self.open.discard(id(node))
+
+    def _scalar(self, node: yaml.Node, where: JsonPath) -> Any:
+        """A plain value; a tag the safe loader does not know (`!!python/name`) or a value it
+        cannot hold (an integer of thousands of digits) is a problem at its place."""
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError:
+            raise YamlError(
+                [self._at(node, where, f"tag {node.tag!r} is not allowed: plain YAML only")]
+            ) from None
+        except ValueError as error:
+            why = "a number of thousands of digits" if "digits" in str(error) else str(error)
+            raise YamlError([self._at(node, where, f"cannot read this value: {why}")]) from None
 
     def _mapping(self, node: yaml.MappingNode, where: JsonPath) -> dict[Any, Any]:
         self.constructor.flatten_mapping(node)  # resolves `<<` merge keys
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = self.constructor.construct_object(key_node, deep=True)
+            key = self._scalar(key_node, where) if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, str | int | float | bool) or key is None:
                 self.problems.append(
                     self._at(key_node, where, "mapping keys must be plain scalars")

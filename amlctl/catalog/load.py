@@ -23,7 +23,8 @@ from amlctl.catalog.model import (
     Use,
 )
 from amlctl.errors import CatalogError, Diagnostic
-from amlctl.yamlio import Document, YamlError, load_bytes
+from amlctl.fsio import FsError, read_input
+from amlctl.yamlio import MAX_BYTES, Document, YamlError, load_bytes
 
 DEFAULT_CATALOG = "azureml-2019-11-01"
 BUILTIN_CATALOGS = ("azureml-2018-03-01-preview", "azureml-2019-11-01")
@@ -59,9 +60,11 @@ def _read(ref: str) -> tuple[bytes, str]:
         known = ", ".join(BUILTIN_CATALOGS)
         raise CatalogError([Diagnostic(ref, 1, 1, "$", f"no such catalog; built-in: {known}")])
     try:
-        return path.read_bytes(), ref
+        return read_input(path, MAX_BYTES), ref
     except OSError as error:
         raise CatalogError([Diagnostic(ref, 1, 1, "$", f"cannot read: {error.strerror}")]) from None
+    except FsError as error:
+        raise CatalogError([Diagnostic(ref, 1, 1, "$", str(error))]) from None
 
 
 def _semantic_problems(doc: Document) -> list[Diagnostic]:

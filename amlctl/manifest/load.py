@@ -17,19 +17,22 @@ from amlctl import schemacheck
 from amlctl.catalog import DEFAULT_CATALOG, Catalog, load_catalog
 from amlctl.catalog.load import BUILTIN_CATALOGS
 from amlctl.errors import CatalogError, Diagnostic, ManifestError
+from amlctl.fsio import FsError, read_input
 from amlctl.manifest import semantics
 from amlctl.manifest.model import Condition, Manifest, Request, Selector, Subject, Workspace
-from amlctl.yamlio import Document, YamlError, load_bytes
+from amlctl.yamlio import MAX_BYTES, Document, YamlError, load_bytes
 
 
 def load_manifest(path: Path, catalog: Catalog | None = None) -> tuple[Manifest, Catalog]:
     """Load and validate a manifest; `catalog` overrides the one the manifest names."""
     try:
-        raw = path.read_bytes()
+        raw = read_input(path, MAX_BYTES)
     except OSError as error:
         raise ManifestError(
             [Diagnostic(str(path), 1, 1, "$", f"cannot read file: {error.strerror}")]
         ) from None
+    except FsError as error:
+        raise ManifestError([Diagnostic(str(path), 1, 1, "$", str(error))]) from None
     try:
         doc = load_bytes(raw, str(path))
     except YamlError as error:

@@ -100,25 +100,23 @@ def fsync_dir(folder: Path) -> None:
 
 
 def read_input(path: Path, limit: int) -> bytes:
-    """The bytes of an input file (a manifest, a catalog, a plan), refusing what is not a
-    regular file (a FIFO would hang the reader, /dev/zero never end) or is over `limit` bytes.
-    OSError (not found, no permission) is the caller's to word; FsError says why it refused."""
+    """The bytes of an input file (a manifest, a catalog), refusing what is not a regular file
+    (a FIFO would hang the reader, /dev/zero never end) or is over `limit` bytes. OSError (not
+    found, no permission) is the caller's to word; FsError says why it refused, without the
+    path (the caller's diagnostic names it)."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO must not block us
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise FsError(
-                f"{path}: not a regular file (a device, FIFO or folder); refusing to read it"
-            )
-        if info.st_size > limit:
-            raise FsError(f"{path}: {info.st_size} bytes; the limit is {limit}")
+            raise FsError("not a regular file (a device, FIFO or folder); refusing to read it")
         data = b""
         while len(data) <= limit:
             chunk = os.read(fd, 65536)
             if not chunk:
                 return data
             data += chunk
-        raise FsError(f"{path}: more than {limit} bytes; the limit is {limit}")
+        size = max(info.st_size, len(data))
+        raise FsError(f"file is {size} bytes; the limit is {limit} ({limit / 2**20:g} MiB)")
     finally:
         os.close(fd)
 

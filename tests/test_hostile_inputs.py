@@ -68,4 +68,4 @@ def test_an_oversized_manifest_is_refused_before_it_is_read_whole(tmp_path: Path
     path = tmp_path / "big.yaml"
     path.write_text("# " + "x" * (1024 * 1024 + 10) + "\n")
     done = validate(path)
-    assert done.returncode == 1 and "the limit is 1048576" in done.stdout
+    assert done.returncode == 1 and "the limit is 1048576 (1 MiB)" in done.stdout

@@ -64,7 +64,7 @@ def _read(ref: str) -> tuple[bytes, str]:
     except OSError as error:
         raise CatalogError([Diagnostic(ref, 1, 1, "$", f"cannot read: {error.strerror}")]) from None
     except FsError as error:
-        raise CatalogError([Diagnostic(ref, 1, 1, "$", str(error))]) from None
+        raise CatalogError([Diagnostic(ref, 1, 1, "$", f"cannot read: {error}")]) from None
 
 
 def _semantic_problems(doc: Document) -> list[Diagnostic]:

@@ -96,7 +96,7 @@ class EmulatorApp:
         if decision is not None and not decision.allowed:
             response = _throttled(request, decision)
         else:
-            response = self._route(request)
+            response = self._route(request, body)
         if request.family == "arm" and decision is not None:
             response.headers[_remaining_header(request)] = str(decision.remaining)
         return response
@@ -110,6 +110,8 @@ class EmulatorApp:
                                 "such as 'amlctl-emulator'.")
         if request.family == "blob":  # SAS in the query, checked by the handler
             return None
+        if request.family == "dataplane" and request.segments == ("discovery",):
+            return None  # the discovery document is public: SDKs fetch it without a token
         if scheme.lower() != "bearer" or not token:
             return missing_token(request)
         return None
@@ -123,11 +125,11 @@ class EmulatorApp:
             return self._throttle.take("", "dataplane")
         return None
 
-    def _route(self, request: Request) -> Response:
+    def _route(self, request: Request, body: bytes) -> Response:
         found = match(request.family, request.method, request.segments)
         if found.route is None:
             return _unmatched(request, found.allowed)
-        ctx = Context(request, self.store, self.config)
+        ctx = Context(request, self.store, self.config, body)
         checker = {"arm": arm.check_api_version, "mms": mms.check_api_version}.get(
             request.family)
         refused = checker(ctx) if checker else None

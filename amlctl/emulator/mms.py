@@ -1,5 +1,6 @@
-"""Model management (`{region}.modelmanagement.azureml.net/api{WS}/...`): models, assets,
-images and services, with their delete rules.
+"""Model management (`{region}.modelmanagement.azureml.net/api{WS}/...`, and the same under
+`/modelmanagement/v1.0{WS}/...` as azureml-core calls it): models, assets, images and services,
+with their delete rules.
 
 - Image and service lists answer summaries unless `expand=true`; gets answer whole items (see
   views.py). Models and assets answer alike in lists and gets.
@@ -37,7 +38,11 @@ _FILTERS = {
 
 
 def check_api_version(ctx: Context) -> Response | None:
-    """MMS wants `api-version` and refuses ARM's 2019-11-01 (as the 2020 article's calls saw)."""
+    """MMS wants `api-version` under `/api` and refuses ARM's 2019-11-01 (as the 2020 article's
+    calls saw); under `/modelmanagement/v1.0` the version is the path's (azureml-core sends
+    none there)."""
+    if ctx.request.segments[:1] != ("api",):
+        return None
     version = ctx.request.arg("api-version")
     if version is None:
         return framework_error(400, "ApiVersionUnspecified",

@@ -55,11 +55,12 @@ class EmulatorApp:
         self._log.close()
 
     def handle(self, method: str, target: str, headers: Mapping[str, str],
-               body: bytes = b"") -> Response:
-        """Answer one request. Never raises: a bug answers 500 with the family's envelope."""
+               body: bytes = b"", *, scheme: str = "http") -> Response:
+        """Answer one request that came in over `scheme` (the links it hands back use it).
+        Never raises: a bug answers 500 with the family's envelope."""
         request_id = str(uuid.uuid4())
         lowered = {name.lower(): value for name, value in headers.items()}
-        request, problem = parse_target(method.upper(), target, lowered, request_id)
+        request, problem = parse_target(method.upper(), target, lowered, request_id, scheme)
         try:
             response = self._answer(request, problem, body)
         except Exception:  # a bug must not reach the wire as a trace nor stop the server

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 
-from amlctl.emulator import arm, mms
+from amlctl.emulator import arm, mms, tokens
 from amlctl.emulator.accesslog import AccessLog
 from amlctl.emulator.config import EmulatorConfig
 from amlctl.emulator.context import Context, Reply
@@ -24,14 +24,8 @@ from amlctl.emulator.store import Store
 from amlctl.emulator.throttle import Clock, Decision, Throttle
 from amlctl.emulator.wire import Request, Response
 
-_JWT = re.compile(r"^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _ARM_HEADERS = {"Cache-Control": "no-cache", "Pragma": "no-cache", "Expires": "-1"}
-
-
-def looks_like_real_token(token: str) -> bool:
-    """A JWT (three base64url parts, header starting `eyJ`): an Azure AD token, never ours."""
-    return bool(_JWT.match(token))
 
 
 class EmulatorApp:
@@ -103,12 +97,13 @@ class EmulatorApp:
         return response
 
     def _authenticate(self, request: Request) -> Response | None:
+        """Refuse real Azure tokens (and any token not ours) on every host, even the ones that
+        need none; then require a bearer token where the real service does (tokens.py)."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         token = token.strip()
-        if token and looks_like_real_token(token):
-            return family_error(request, 401, "RealTokenRejected",
-                                "The emulator refuses Azure AD tokens; send a fake bearer token "
-                                "such as 'amlctl-emulator'.")
+        refusal = tokens.judge(token) if token else None
+        if refusal is not None:
+            return family_error(request, 401, refusal.code, refusal.message)
         if request.family == "blob":  # SAS in the query, checked by the handler
             return None
         if request.family == "dataplane" and request.segments == ("discovery",):

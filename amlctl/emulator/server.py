@@ -28,8 +28,8 @@ _HANDSHAKE_SECONDS = 30  # a TLS client gets this long to finish its handshake
 
 
 def check_loopback(host: str) -> None:
-    """Refuse to listen beyond loopback: the emulator serves fake secrets and accepts any
-    non-JWT token."""
+    """Refuse to listen beyond loopback: the emulator serves fake secrets and accepts tokens
+    no one signed."""
     if host == "localhost":
         return
     try:

@@ -143,3 +143,16 @@ def test_filters_read_dates_words_and_precedence() -> None:
     assert odata.parse_filter("Properties/azureml.runsource eq experiment")(
         {"properties": {"azureml.runsource": "experiment"}})
     assert odata.parse_filter(None)({}) and odata.parse_filter("  ")({})
+
+
+def test_models_can_list_the_latest_versions_only(emu: Emu) -> None:
+    path = "/modelmanagement/v1.0" + WS_PATH + "/models"
+    latest = emu.get(MMS, path, {"latestVersionOnly": "true", "count": "2"}).json()
+    ids = [m["id"] for m in latest["value"]]
+    while latest.get("nextLink"):
+        latest = emu.follow(latest["nextLink"]).json()
+        ids += [m["id"] for m in latest["value"]]
+    assert ids == ["churn-model:2", "fraud-detect:2", "sandbox-model:1"]
+    every = emu.get(MMS, path, {"latestVersionOnly": "false"}).json()["value"]
+    assert len(every) == len(DEMO_MODEL_IDS)
+    assert emu.get(MMS, path, {"latestVersionOnly": "maybe"}).status_code == 400

@@ -247,6 +247,14 @@ def emulator_serve(
     throttle: Annotated[
         bool, typer.Option("--throttle/--no-throttle", help="ARM token-bucket throttling.")
     ] = True,
+    tls: Annotated[
+        bool,
+        typer.Option(
+            "--tls",
+            help="Serve https with a self-signed certificate kept beside the database as "
+            "<db>.pem (made on first use; its path is printed on start).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the local Azure ML emulator until Ctrl-C."""
     _run(
@@ -261,6 +269,7 @@ def emulator_serve(
         access_log=access_log,
         page_size=page_size,
         throttle=throttle,
+        tls=tls,
     )
 
 

@@ -231,6 +231,13 @@ class Client:
             last = attempt == self.attempts
             try:
                 reply = self._send_once(method, url, headers, auth)
+            except requests.exceptions.SSLError:
+                # a certificate we do not trust stays untrusted however often we ask
+                raise AuthError(
+                    f"refusing {self.target.endpoint or _redact(url)}: its TLS certificate is "
+                    "not trusted (for `emulator serve --tls`, set AMLCTL_CA_BUNDLE to the .pem "
+                    "it printed)"
+                ) from None
             except _TRANSIENT as error:
                 if last or unsure_is_final:
                     raise ApiError(

@@ -11,6 +11,7 @@ from amlctl.azure.auth import AzureToken, StaticToken, TokenProvider
 from amlctl.azure.client import Client, new_session
 from amlctl.azure.hostlimit import HostLimits
 from amlctl.azure.target import Connection, Target
+from amlctl.azure.trust import endpoint_verify
 from amlctl.catalog import Catalog
 from amlctl.errors import UsageError
 
@@ -44,6 +45,7 @@ def open_client(
         else:
             target, tokens = Target("azure"), AzureToken()
         session = stack.enter_context(new_session(connection.parallelism))
+        session.verify = endpoint_verify(target)  # an https emulator's own certificate
         interval = (
             poll_interval
             if poll_interval is not None

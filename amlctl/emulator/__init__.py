@@ -5,6 +5,9 @@
     routes.py    the URL table: host family + method + path pattern -> handler
     app.py       EmulatorApp.handle(method, target, headers, body) -> Response (no sockets)
     arm.py, dataplane.py, mms.py, pipelines.py   the handlers, per service family
+    history.py, odata.py   the run-history queries SDKs send, and their filter language
+    tokens.py    which bearer tokens pass (by issuer and audience); the emulator's own JWT
+    tls.py       the self-signed certificate of `serve --tls`
     documents.py the stored item documents; views.py what a list and a get answer for them
     server.py    the loopback ThreadingHTTPServer and socket-level faults
     adapter.py   EmulatorAdapter: a requests adapter calling the app in process

@@ -42,7 +42,8 @@ class EmulatorAdapter(BaseAdapter):
         parts = urlsplit(request.url or "")
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         headers = {"Host": parts.netloc, **dict(request.headers)}
-        answer = self.app.handle(request.method or "GET", target, headers, _body(request.body))
+        answer = self.app.handle(request.method or "GET", target, headers, _body(request.body),
+                                 scheme=parts.scheme or "http")
         self._misbehave(request, answer, timeout)
         return self._response(request, answer)
 

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 
-from amlctl.emulator import arm, mms
+from amlctl.emulator import arm, mms, tokens
 from amlctl.emulator.accesslog import AccessLog
 from amlctl.emulator.config import EmulatorConfig
 from amlctl.emulator.context import Context, Reply
@@ -24,14 +24,8 @@ from amlctl.emulator.store import Store
 from amlctl.emulator.throttle import Clock, Decision, Throttle
 from amlctl.emulator.wire import Request, Response
 
-_JWT = re.compile(r"^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _ARM_HEADERS = {"Cache-Control": "no-cache", "Pragma": "no-cache", "Expires": "-1"}
-
-
-def looks_like_real_token(token: str) -> bool:
-    """A JWT (three base64url parts, header starting `eyJ`): an Azure AD token, never ours."""
-    return bool(_JWT.match(token))
 
 
 class EmulatorApp:
@@ -55,11 +49,12 @@ class EmulatorApp:
         self._log.close()
 
     def handle(self, method: str, target: str, headers: Mapping[str, str],
-               body: bytes = b"") -> Response:
-        """Answer one request. Never raises: a bug answers 500 with the family's envelope."""
+               body: bytes = b"", *, scheme: str = "http") -> Response:
+        """Answer one request that came in over `scheme` (the links it hands back use it).
+        Never raises: a bug answers 500 with the family's envelope."""
         request_id = str(uuid.uuid4())
         lowered = {name.lower(): value for name, value in headers.items()}
-        request, problem = parse_target(method.upper(), target, lowered, request_id)
+        request, problem = parse_target(method.upper(), target, lowered, request_id, scheme)
         try:
             response = self._answer(request, problem, body)
         except Exception:  # a bug must not reach the wire as a trace nor stop the server
@@ -96,20 +91,23 @@ class EmulatorApp:
         if decision is not None and not decision.allowed:
             response = _throttled(request, decision)
         else:
-            response = self._route(request)
+            response = self._route(request, body)
         if request.family == "arm" and decision is not None:
             response.headers[_remaining_header(request)] = str(decision.remaining)
         return response
 
     def _authenticate(self, request: Request) -> Response | None:
+        """Refuse real Azure tokens (and any token not ours) on every host, even the ones that
+        need none; then require a bearer token where the real service does (tokens.py)."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         token = token.strip()
-        if token and looks_like_real_token(token):
-            return family_error(request, 401, "RealTokenRejected",
-                                "The emulator refuses Azure AD tokens; send a fake bearer token "
-                                "such as 'amlctl-emulator'.")
+        refusal = tokens.judge(token) if token else None
+        if refusal is not None:
+            return family_error(request, 401, refusal.code, refusal.message)
         if request.family == "blob":  # SAS in the query, checked by the handler
             return None
+        if request.family == "dataplane" and request.segments == ("discovery",):
+            return None  # the discovery document is public: SDKs fetch it without a token
         if scheme.lower() != "bearer" or not token:
             return missing_token(request)
         return None
@@ -123,11 +121,11 @@ class EmulatorApp:
             return self._throttle.take("", "dataplane")
         return None
 
-    def _route(self, request: Request) -> Response:
+    def _route(self, request: Request, body: bytes) -> Response:
         found = match(request.family, request.method, request.segments)
         if found.route is None:
             return _unmatched(request, found.allowed)
-        ctx = Context(request, self.store, self.config)
+        ctx = Context(request, self.store, self.config, body)
         checker = {"arm": arm.check_api_version, "mms": mms.check_api_version}.get(
             request.family)
         refused = checker(ctx) if checker else None

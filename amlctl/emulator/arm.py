@@ -15,6 +15,7 @@ import json
 import re
 import uuid
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from amlctl.emulator import views
 from amlctl.emulator.context import Context, Params
@@ -24,15 +25,33 @@ from amlctl.emulator.store import Workspace, dumps
 from amlctl.emulator.wire import Response, empty_response, json_response
 
 ARM_HOST = "management.azure.com"
-API_VERSIONS = ("2018-03-01-preview", "2019-11-01")
+API_VERSIONS = ("2018-03-01-preview", "2019-11-01")  # the article's two editions
+# Every api-version of Microsoft.MachineLearningServices/workspaces before 2024, as the ARM
+# template reference and the azure-rest-api-specs readme tags list them: SDKs send their own
+# (azureml-core 2019-06-01 to 2022-05-01, azure-mgmt-machinelearningservices 1.0 2020-08-01),
+# and ARM serves every version that exists. The article routes answer them all with the same
+# bodies; 2024 and later belong to the current-API routes.
+SERVED_VERSIONS = (
+    "2018-03-01-preview", "2018-11-19", "2019-05-01", "2019-06-01", "2019-11-01",
+    "2020-01-01", "2020-02-18-preview", "2020-03-01", "2020-04-01", "2020-04-01-preview",
+    "2020-05-01-preview", "2020-05-15-preview", "2020-06-01", "2020-08-01", "2020-09-01-preview",
+    "2021-01-01", "2021-03-01-preview", "2021-04-01", "2021-07-01", "2022-01-01-preview",
+    "2022-02-01-preview", "2022-05-01", "2022-06-01-preview", "2022-10-01", "2022-10-01-preview",
+    "2022-12-01-preview", "2023-02-01-preview", "2023-04-01", "2023-04-01-preview",
+    "2023-06-01-preview", "2023-08-01-preview", "2023-10-01",
+)
 _VERSION_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 _PROVIDER = "Microsoft.MachineLearningServices"
 
 
 def check_api_version(ctx: Context) -> Response | None:
-    """ARM refuses a request without a supported api-version before routing it."""
+    """ARM refuses a request without a supported api-version before routing it: a malformed
+    one is `InvalidApiVersionParameter`; a well-formed one the provider does not have is
+    `NoRegisteredProviderFound`, as real ARM answered for workspaces (azure-sdk-for-js#4097,
+    2019: "... for type 'workspaces'. The supported api-versions are '2018-03-01-preview,
+    2018-11-19'."). Both list the supported versions."""
     version = ctx.request.arg("api-version")
-    supported = ", ".join(API_VERSIONS)
+    supported = ", ".join(SERVED_VERSIONS)
     if version is None:
         return arm_error(400, "MissingApiVersionParameter",
                          "The api-version query parameter (?api-version=) is required for all "
@@ -41,12 +60,22 @@ def check_api_version(ctx: Context) -> Response | None:
         return arm_error(400, "InvalidApiVersionParameter",
                          f"The api-version '{version}' is invalid. The supported versions are "
                          f"'{supported}'.")
-    if version not in API_VERSIONS:
+    if version not in SERVED_VERSIONS:
         return arm_error(400, "NoRegisteredProviderFound",
                          f"No registered resource provider found for location 'global' and API "
-                         f"version '{version}' for type 'workspaces'. The supported api-versions "
-                         f"are '{supported}'.")
+                         f"version '{version}' for type '{_resource_type(ctx)}'. The supported "
+                         f"api-versions are '{supported}'.")
     return None
+
+
+def _resource_type(ctx: Context) -> str:
+    """The resource type a path names, as ARM's errors do: `workspaces`,
+    `workspaces/computes`, `locations/workspaceOperationsStatus`."""
+    segments = ctx.request.segments
+    if _PROVIDER.lower() not in (part.lower() for part in segments):
+        return "workspaces"
+    tail = segments[[part.lower() for part in segments].index(_PROVIDER.lower()) + 1:]
+    return "/".join(tail[0::2]) or "workspaces"
 
 
 def list_body(raws: list[str], next_link: str | None) -> str:
@@ -65,12 +94,24 @@ def list_workspaces(ctx: Context, params: Params) -> Response:
         lambda after, n: ctx.store.list_workspaces(params["sub"], params["rg"], after, n),
         lambda ws: ws.key)
     link = ctx.request.self_url({"$skiptoken": token}) if token else None
-    return json_response(200, list_body([ws.raw for ws in rows], link))
+    return json_response(200, list_body([served_workspace(ctx, ws) for ws in rows], link))
 
 
 def get_workspace(ctx: Context, params: Params) -> Response:
     ws = ctx.workspace(params)
-    return json_response(200, ws.raw, {"ETag": ws.etag})
+    return json_response(200, served_workspace(ctx, ws), {"ETag": ws.etag})
+
+
+def served_workspace(ctx: Context, ws: Workspace) -> str:
+    """The workspace body with `properties.discoveryUrl` in the routed form, like every URL the
+    emulator hands out: SDKs read it to find the data-plane hosts (see `discovery`)."""
+    doc = ws.doc
+    props = doc.get("properties") or {}
+    url = urlsplit(str(props.get("discoveryUrl") or ""))
+    if url.scheme != "https" or not url.hostname:
+        return ws.raw
+    props["discoveryUrl"] = ctx.request.routed(url.hostname, url.path)
+    return dumps(doc)
 
 
 def delete_workspace(ctx: Context, params: Params) -> Response:

@@ -18,6 +18,7 @@ from amlctl.emulator.config import EmulatorConfig
 from amlctl.emulator.database import default_db_path, open_store
 from amlctl.emulator.seed import parse_seed
 from amlctl.emulator.server import EmulatorServer, check_loopback, running_server
+from amlctl.emulator.tls import certificate_path, ensure_certificate, server_context
 from amlctl.errors import EXIT_OK, UsageError
 
 __all__ = ["default_db_path", "embedded", "info", "open_store", "serve"]
@@ -25,19 +26,24 @@ __all__ = ["default_db_path", "embedded", "info", "open_store", "serve"]
 
 def serve(host: str, port: int, db: Path | None, seed: str, latency_ms: int, fault_rate: float,
           fault_seed: int | None, access_log: Path | None, page_size: int | None,
-          throttle: bool) -> int:
-    """Serve until Ctrl-C or SIGTERM; print the origin first (one line, flushed)."""
+          throttle: bool, tls: bool = False) -> int:
+    """Serve until Ctrl-C or SIGTERM; print the origin first (one line, flushed), then, with
+    `tls`, the path of the certificate clients must trust."""
     config = EmulatorConfig(latency_ms=latency_ms, fault_rate=fault_rate, fault_seed=fault_seed,
                             access_log=access_log, throttle=throttle).checked()
     if page_size is not None:
         config = config.with_page_size(page_size)
     parse_seed(seed)
     check_loopback(host)
+    db = db or default_db_path()
+    pem = ensure_certificate(certificate_path(db)) if tls else None
     store = open_store(db, seed)
     app = EmulatorApp(store, config)
     try:
-        server = EmulatorServer(app, host, port)
+        server = EmulatorServer(app, host, port, server_context(pem) if pem else None)
         print(f"amlctl emulator listening on {server.origin}", flush=True)
+        if pem is not None:
+            print(f"amlctl emulator certificate (trust it as a CA bundle): {pem}", flush=True)
         previous = _stop_on_sigterm()
         try:
             server.serve_forever()

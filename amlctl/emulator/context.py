@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from amlctl.emulator.config import EmulatorConfig
 from amlctl.emulator.envelopes import family_error
@@ -25,6 +27,19 @@ class Context:
     request: Request
     store: Store
     config: EmulatorConfig
+    body: bytes = b""  # the request body (the run-history `:query` calls POST one)
+
+    def json_body(self) -> dict[str, Any]:
+        """The body as a JSON object ({} when empty); a 400 when it is anything else."""
+        if not self.body.strip():
+            return {}
+        try:
+            doc = json.loads(self.body)
+        except (ValueError, UnicodeDecodeError):
+            doc = None
+        if not isinstance(doc, dict):
+            raise self.fail(400, "ValidationError", "The request body must be a JSON object.")
+        return doc
 
     def fail(self, status: int, code: str, message: str) -> Reply:
         """A Reply carrying an error in the request family's form (raise it)."""

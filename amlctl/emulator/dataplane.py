@@ -61,6 +61,38 @@ def _experiment(ctx: Context, params: Params) -> None:
     _get(ctx, params, "experiment", params["exp"], None, "Experiment")
 
 
+# -- discovery --------------------------------------------------------------------------------
+# service -> (host pattern, path prefix) of what `GET {region}.experiments.azureml.net/discovery`
+# answers (as captured in how-to-manage-rest, 2020, plus `studio`, which azureml-core 1.61 looks
+# up for every workspace); every value in the routed form, so an SDK
+# that reads the workspace's `discoveryUrl` finds the emulator for each service. The emulator
+# serves the experiments, modelmanagement and aether hosts; the others answer 404
+# HostNotServed there, which is better than leaving loopback.
+_DISCOVERY = {
+    "api": "{r}.api.azureml.ms",
+    "catalog": "catalog.cortanaanalytics.com",
+    "experimentation": "{r}.experiments.azureml.net",
+    "gallery": "gallery.cortanaintelligence.com/project",
+    "history": "{r}.experiments.azureml.net",
+    "hyperdrive": "{r}.experiments.azureml.net",
+    "labeling": "{r}.experiments.azureml.net",
+    "modelmanagement": "{r}.modelmanagement.azureml.net",
+    "pipelines": "{r}.aether.ms",
+    "studio": "ml.azure.com",
+    "studiocoreservices": "{r}.studioservice.azureml.com",
+}
+
+
+def discovery(ctx: Context, params: Params) -> Response:
+    """GET /discovery: the service base URLs for this host's region (no token needed)."""
+    region = ctx.request.location
+    urls = {}
+    for service, pattern in _DISCOVERY.items():
+        host, _, path = pattern.format(r=region).partition("/")
+        urls[service] = ctx.request.routed(host, f"/{path}" if path else "")
+    return json_response(200, urls)
+
+
 # -- run history ------------------------------------------------------------------------------
 def list_experiments(ctx: Context, params: Params) -> Response:
     rows, token = _token_list(ctx, params, "history", "experiment", size=size_arg(ctx, "$top"))
@@ -105,10 +137,32 @@ def list_artifacts(ctx: Context, params: Params) -> Response:
     return json_response(200, token_body([dumps(d) for d in docs], token))
 
 
+def list_content_by_prefix(ctx: Context, params: Params) -> Response:
+    """GET /artifact/v2.0{WS}/artifacts/prefix/contentinfo/{origin}/{container}/{path}: the
+    content URIs of a run's artifacts under a path prefix (azureml-core reads a run's logs
+    this way)."""
+    ws = ctx.workspace(params)
+    container, prefix = params["container"], params["path"]
+    run_id = container.removeprefix("dcid.")
+    if params["origin"] != "ExperimentRun" or ctx.store.get(ws.key, "run", run_id) is None:
+        raise ctx.fail(404, "NotFoundError",
+                       f"Container {params['origin']}/{container} was not found")
+    rows, token = _token_list(ctx, params, "artifact", "artifact", container)
+    account = f"{ws.storage_account}.blob.core.windows.net"
+    infos = [{"contentUri": content_uri(ctx, account, item.doc), "origin": item.doc["origin"],
+              "container": container, "path": item.doc["path"]}
+             for item in rows if str(item.doc["path"]).startswith(prefix)]
+    return json_response(200, token_body([dumps(info) for info in infos], token))
+
+
 def _with_content_uri(ctx: Context, account: str, item: Item) -> dict[str, Any]:
-    doc = item.doc
+    return {**item.doc, "contentUri": content_uri(ctx, account, item.doc)}
+
+
+def content_uri(ctx: Context, account: str, doc: dict[str, Any]) -> str:
+    """The (fake) SAS URL of an artifact's bytes on the workspace's storage account host."""
     path = f"/azureml/{doc['origin']}/{doc['container']}/{quote(doc['path'], safe='/')}"
-    return {**doc, "contentUri": ctx.request.routed(account, path, _FAKE_SAS)}
+    return ctx.request.routed(account, path, _FAKE_SAS)
 
 
 def get_blob(ctx: Context, params: Params) -> Response:

@@ -147,25 +147,35 @@ def task(task_id: str, name: str, user: User, minutes: int, run_id: str | None) 
 
 def datastore(name: str, kind: str, credential: str, secret: str, sub: str, rg: str,
               account: str) -> Doc:
-    storage: Doc | None = {
+    """A datastore as `datastore.json` (2019-08-01) shapes it. Blob, file and ADLS Gen2
+    datastores all keep their account in `azureStorageSection` (azureml-core reads a Gen2
+    datastore from there, its service principal in `clientCredentials`); only Gen1 lakes use
+    `azureDataLakeSection`."""
+    principal = credential == "ClientCredentials"  # a service principal, not a key or SAS
+    storage: Doc = {
         "accountName": account, "containerName": f"azureml-{name}", "endpoint": "core.windows.net",
-        "protocol": "https", "credentialType": credential, "credential": secret,
-        "clientCredentials": None, "blobCacheTimeout": 0, "isSas": credential == "Sas",
+        "protocol": "https", "credentialType": credential,
+        "credential": None if principal else secret,
+        "clientCredentials": _client_credentials(name, secret, sub, rg) if principal else None,
+        "blobCacheTimeout": 0, "isSas": credential == "Sas",
         "accountKey": secret if credential == "AccountKey" else None,
         "sasToken": secret if credential == "Sas" else None,
         "areWorkspaceManagedIdentitiesAllowed": False, "subscriptionId": sub,
         "resourceGroup": rg}
-    lake: Doc | None = None
-    if credential == "ClientCredentials":  # a service principal on a data lake, not a key
-        storage = None
-        lake = {"storeName": account, "clientCredentials": {
-            "clientId": guid("client", name), "tenantId": TENANT_ID, "clientSecret": secret,
-            "resourceUri": "https://datalake.azure.net/", "authorityUrl":
-            "https://login.microsoftonline.com"}, "subscriptionId": sub, "resourceGroup": rg}
     return {"name": name, "dataStoreType": kind, "hasBeenValidated": True, "tags": {},
-            "azureStorageSection": storage, "azureDataLakeSection": lake,
+            "azureStorageSection": storage, "azureDataLakeSection": None,
             "azureSqlDatabaseSection": None, "azurePostgreSqlSection": None,
             "glusterFsSection": None}
+
+
+def _client_credentials(name: str, secret: str, sub: str, rg: str) -> Doc:
+    """`ClientCredentials` of a service principal on a storage account (personal data: none;
+    secret: `clientSecret`)."""
+    return {"clientId": guid("client", name), "tenantId": TENANT_ID, "isCertAuth": False,
+            "certificate": None, "thumbprint": None, "clientSecret": secret,
+            "authorityUrl": "https://login.microsoftonline.com",
+            "resourceUri": "https://storage.azure.com/", "subscriptionId": sub,
+            "resourceGroup": rg}
 
 
 def model(name: str, version: int, run_id: str | None, exp: str | None, minutes: int,

@@ -1,5 +1,6 @@
-"""Model management (`{region}.modelmanagement.azureml.net/api{WS}/...`): models, assets,
-images and services, with their delete rules.
+"""Model management (`{region}.modelmanagement.azureml.net/api{WS}/...`, and the same under
+`/modelmanagement/v1.0{WS}/...` as azureml-core calls it): models, assets, images and services,
+with their delete rules.
 
 - Image and service lists answer summaries unless `expand=true`; gets answer whole items (see
   views.py). Models and assets answer alike in lists and gets.
@@ -37,7 +38,11 @@ _FILTERS = {
 
 
 def check_api_version(ctx: Context) -> Response | None:
-    """MMS wants `api-version` and refuses ARM's 2019-11-01 (as the 2020 article's calls saw)."""
+    """MMS wants `api-version` under `/api` and refuses ARM's 2019-11-01 (as the 2020 article's
+    calls saw); under `/modelmanagement/v1.0` the version is the path's (azureml-core sends
+    none there)."""
+    if ctx.request.segments[:1] != ("api",):
+        return None
     version = ctx.request.arg("api-version")
     if version is None:
         return framework_error(400, "ApiVersionUnspecified",
@@ -65,15 +70,37 @@ def list_items(ctx: Context, params: Params) -> Response:
              if (value := ctx.request.arg(arg, fold=True)) is not None}
     model_id = ctx.request.arg("modelId", fold=True) if kind == "image" else None
     contains = ("modelIds", model_id) if model_id else None
-    rows, token = page(
-        ctx, "mms", ctx.request.arg("$skipToken", fold=True),
-        lambda after, n: ctx.store.page(ws.key, kind, after=after, limit=n, where=where,
-                                        contains=contains),
-        lambda item: item.id, size_arg(ctx, "count"))
+    latest = _latest_versions(ctx, ws.key, where) if kind == "model" else None
+
+    def fetch(after: str, n: int) -> list[Item]:
+        if latest is None:
+            return ctx.store.page(ws.key, kind, after=after, limit=n, where=where,
+                                  contains=contains)
+        return [item for item in ctx.store.page(ws.key, kind, after=after, where=where)
+                if item.id in latest][:n]
+
+    rows, token = page(ctx, "mms", ctx.request.arg("$skipToken", fold=True), fetch,
+                       lambda item: item.id, size_arg(ctx, "count"))
     link = ctx.request.self_url({"$skipToken": token}) if token else None
     expand = _expand(ctx)
     return json_response(200, list_body([views.mms_listed(ctx.store, item, expand)
                                          for item in rows], link))
+
+
+def _latest_versions(ctx: Context, ws_key: str, where: dict[str, str]) -> set[str] | None:
+    """With `latestVersionOnly=true` (azureml-core's `Model.list(latest=True)`), the ids of the
+    newest version of each model name; None when every version is wanted."""
+    value = ctx.request.arg("latestVersionOnly", fold=True)
+    if value is None or value.lower() == "false":
+        return None
+    if value.lower() != "true":
+        raise ctx.fail(400, "BadRequest", "latestVersionOnly must be true or false")
+    newest: dict[str, Item] = {}
+    for item in ctx.store.page(ws_key, "model", where=where):
+        name, version = str(item.doc.get("name")), int(item.doc.get("version") or 0)
+        if name not in newest or version > int(newest[name].doc.get("version") or 0):
+            newest[name] = item
+    return {item.id for item in newest.values()}
 
 
 def _expand(ctx: Context) -> bool:

@@ -76,3 +76,24 @@ def size_arg(ctx: Context, name: str) -> int | None:
     if not value.isdigit() or not 1 <= int(value) <= 10000:
         raise ctx.fail(400, "InvalidParameter", f"{name} must be an integer from 1 to 10000")
     return int(value)
+
+
+def page_list(ctx: Context, family: str, token: str | None, rows: Sequence[T],
+              size: int | None = None) -> tuple[Sequence[T], str | None]:
+    """One page of rows already filtered and ordered in memory (the `:query` calls, which
+    order by other fields than the id): the token holds the offset of the next row."""
+    owed = ctx.config.empty_pages
+    cursor = Cursor("0", owed)
+    if token:
+        try:
+            cursor = decode_token(token)
+        except ValueError as error:
+            raise ctx.fail(400, "InvalidContinuationToken", str(error)) from error
+        if not cursor.after.isdigit():
+            raise ctx.fail(400, "InvalidContinuationToken",
+                           f"continuation token {token!r} is not one of this query's")
+    if cursor.empties > 0:
+        return [], encode_token(Cursor(cursor.after, cursor.empties - 1))
+    start, limit = int(cursor.after), size or ctx.config.page_size(family)
+    end = start + limit
+    return rows[start:end], encode_token(Cursor(str(end), owed)) if end < len(rows) else None

@@ -18,7 +18,7 @@ _ABSOLUTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/]*")
 
 
 def parse_target(method: str, target: str, headers: Mapping[str, str],
-                 request_id: str) -> tuple[Request, str | None]:
+                 request_id: str, scheme: str = "http") -> tuple[Request, str | None]:
     """The request and, if the target is malformed, why."""
     problem = None
     if not target.isascii():
@@ -34,7 +34,7 @@ def parse_target(method: str, target: str, headers: Mapping[str, str],
     family, region = classify_host(host) if _HOST.match(host) else ("unknown", "")
     segments, bad_path = _segments(raw[1:])
     query, bad_query = _query(query_text)
-    origin = "http://" + headers.get("host", "127.0.0.1")
+    origin = f"{scheme}://" + headers.get("host", "127.0.0.1")
     request = Request(method, host, family, region, segments, "/" + "/".join(raw[1:]), query,
                       headers, origin, request_id)
     return request, problem or bad_path or bad_query

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from amlctl.emulator import arm, dataplane, mms, pipelines
+from amlctl.emulator import arm, dataplane, history, mms, pipelines
 from amlctl.emulator.context import Context, Params
 from amlctl.emulator.wire import Response
 
@@ -67,26 +67,45 @@ ROUTES: tuple[Route, ...] = (
     Route("arm", "GET", WS + "/computes/{name}", arm.get_compute),
     Route("arm", "GET", "subscriptions/{sub}/providers/Microsoft.MachineLearningServices/"
           "locations/{loc}/workspaceOperationsStatus/{op}", arm.operation_status),
+    Route("dataplane", "GET", "discovery", dataplane.discovery),
     Route("dataplane", "GET", "history/v1.0/" + WS + "/experiments", dataplane.list_experiments),
     Route("dataplane", "GET", "history/v1.0/" + WS + "/experiments/{exp}/runs",
           dataplane.list_runs),
     Route("dataplane", "GET", "history/v1.0/" + WS + "/experiments/{exp}/runs/{run}",
           dataplane.get_run),
+    # what azureml-core calls (2019-08-01 spec): queries, an experiment by name, run details
+    Route("dataplane", "POST", "history/v1.0/" + WS + "/experiments:query",
+          history.query_experiments),
+    Route("dataplane", "GET", "history/v1.0/" + WS + "/experiments/{exp}", history.get_experiment),
+    Route("dataplane", "GET", "history/v1.0/" + WS + "/experimentids/{id}",
+          history.get_experiment_by_id),
+    Route("dataplane", "GET", "history/v1.0/" + WS + "/experimentids/{id}/runs/{run}",
+          history.get_run_by_experiment_id),
+    Route("dataplane", "POST", "history/v1.0/" + WS + "/experiments/{exp}/runs:query",
+          history.query_runs),
+    Route("dataplane", "GET", "history/v1.0/" + WS + "/experiments/{exp}/runs/{run}/details",
+          history.get_run_details),
     Route("dataplane", "GET", "history/v1.0/" + WS + "/experiments/{exp}/metrics",
           dataplane.list_metrics),
     Route("dataplane", "GET", "history/v1.0/" + WS + "/experiments/{exp}/metrics/{metric}",
           dataplane.get_metric),
     Route("dataplane", "GET", "artifact/v1.0/" + WS
           + "/artifacts/origins/ExperimentRun/containers/{container}", dataplane.list_artifacts),
+    Route("dataplane", "GET", "artifact/v2.0/" + WS
+          + "/artifacts/prefix/contentinfo/{origin}/{container}/{path*}",
+          dataplane.list_content_by_prefix),
     Route("dataplane", "GET", "notification/v1.0/" + WS + "/tasks", dataplane.list_tasks),
     Route("dataplane", "GET", "notification/v1.0/" + WS + "/tasks/{task}", dataplane.get_task),
     Route("dataplane", "GET", "datastore/v1.0/" + WS + "/datastores", dataplane.list_datastores),
     Route("dataplane", "GET", "datastore/v1.0/" + WS + "/datastores/{name}",
           dataplane.get_datastore),
-    Route("mms", "GET", "api/" + WS + "/operations/{op}", mms.get_operation),
-    Route("mms", "GET", "api/" + WS + "/{kind}", mms.list_items),
-    Route("mms", "GET", "api/" + WS + "/{kind}/{id}", mms.get_item),
-    Route("mms", "DELETE", "api/" + WS + "/{kind}/{id}", mms.delete_item),
+    # model management answers under the article's `/api` and azureml-core's `/modelmanagement/v1.0`
+    *(Route("mms", method, prefix + WS + tail, handler)
+      for prefix in ("api/", "modelmanagement/v1.0/")
+      for method, tail, handler in (("GET", "/operations/{op}", mms.get_operation),
+                                    ("GET", "/{kind}", mms.list_items),
+                                    ("GET", "/{kind}/{id}", mms.get_item),
+                                    ("DELETE", "/{kind}/{id}", mms.delete_item))),
     Route("aether", "GET", "api/v1.0/" + WS + "/{pkind}/{id}", pipelines.get_entity),
     Route("blob", "GET", "azureml/ExperimentRun/{container}/{path*}", dataplane.get_blob),
 )

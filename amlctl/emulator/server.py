@@ -1,6 +1,8 @@
 """The loopback HTTP server around `EmulatorApp`, and the socket-level faults.
 
-Connection resets, truncated bodies and stalls need a socket, so they live here: a reset closes
+With an `ssl.SSLContext` (`serve --tls`, see tls.py) it serves https; each connection's
+handshake runs in that connection's thread. Connection resets, truncated bodies and stalls need
+a socket, so they live here: a reset closes
 the socket with SO_LINGER 0 (the client sees ECONNRESET), a truncation promises the full
 Content-Length but sends half the body and closes, a stall holds the answer for
 `config.stall_seconds` (cut short when the server stops).
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 import struct
 import threading
 from collections.abc import Iterator
@@ -21,10 +24,12 @@ from amlctl.emulator.app import EmulatorApp
 from amlctl.emulator.wire import Response
 from amlctl.errors import UsageError
 
+_HANDSHAKE_SECONDS = 30  # a TLS client gets this long to finish its handshake
+
 
 def check_loopback(host: str) -> None:
-    """Refuse to listen beyond loopback: the emulator serves fake secrets and accepts any
-    non-JWT token."""
+    """Refuse to listen beyond loopback: the emulator serves fake secrets and accepts tokens
+    no one signed."""
     if host == "localhost":
         return
     try:
@@ -40,15 +45,31 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # idle keep-alive connections must not hold up shutdown
 
-    def __init__(self, address: tuple[str, int], app: EmulatorApp) -> None:
+    def __init__(self, address: tuple[str, int], app: EmulatorApp,
+                 tls: ssl.SSLContext | None = None) -> None:
         self.app = app
+        self.tls = tls
         self.stopping = threading.Event()
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
 
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """Serve one connection (in its own thread). Under TLS the handshake happens here, not
+        in the accepting loop, so a client that never finishes one holds up only itself."""
+        if self.tls is None:
+            super().finish_request(request, client_address)
+            return
+        request.settimeout(_HANDSHAKE_SECONDS)
+        secure = self.tls.wrap_socket(request, server_side=True)  # raises on a failed handshake
+        try:
+            super().finish_request(secure, client_address)
+        finally:
+            secure.close()
+
     def handle_error(self, request: Any, client_address: Any) -> None:
-        """Clients that hang up mid-answer are normal here; print no traceback."""
+        """Clients that hang up mid-answer (or refuse our certificate) are normal here; print no
+        traceback."""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -68,8 +89,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         body = self._read_body()
+        scheme = "https" if self.server.tls is not None else "http"
         response = self.server.app.handle(self.command, self.path, dict(self.headers.items()),
-                                          body)
+                                          body, scheme=scheme)
         if response.fault == "reset":
             self._reset()
         elif response.fault == "truncate":
@@ -133,12 +155,13 @@ class _Handler(BaseHTTPRequestHandler):
 class EmulatorServer:
     """A bound server; `start()` serves in a background thread, `serve_forever()` in this one."""
 
-    def __init__(self, app: EmulatorApp, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, app: EmulatorApp, host: str = "127.0.0.1", port: int = 0,
+                 tls: ssl.SSLContext | None = None) -> None:
         check_loopback(host)
         if not 0 <= port <= 65535:
             raise UsageError(f"port must be from 0 to 65535, got {port}")
         try:
-            self._http = _HTTPServer((host, port), app)
+            self._http = _HTTPServer((host, port), app, tls)
         except OSError as error:
             raise UsageError(f"cannot listen on {host}:{port}: {error.strerror or error}") \
                 from error
@@ -149,9 +172,10 @@ class EmulatorServer:
 
     @property
     def origin(self) -> str:
-        """The origin clients use, e.g. http://127.0.0.1:8765."""
+        """The origin clients use, e.g. http://127.0.0.1:8765 (https:// under TLS)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self._http.tls is not None else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._http.serve_forever, args=(0.05,),
@@ -172,10 +196,10 @@ class EmulatorServer:
 
 
 @contextmanager
-def running_server(app: EmulatorApp, host: str = "127.0.0.1", port: int = 0) -> Iterator[
-        EmulatorServer]:
+def running_server(app: EmulatorApp, host: str = "127.0.0.1", port: int = 0,
+                   tls: ssl.SSLContext | None = None) -> Iterator[EmulatorServer]:
     """A server running in a background thread for the duration of the block."""
-    server = EmulatorServer(app, host, port)
+    server = EmulatorServer(app, host, port, tls)
     server.start()
     try:
         yield server

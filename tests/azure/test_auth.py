@@ -8,7 +8,11 @@ from dataclasses import dataclass
 
 import pytest
 
+from amlctl.azure import connect
 from amlctl.azure.auth import ARM_SCOPE, AzureToken, StaticToken
+from amlctl.azure.target import Connection
+from amlctl.catalog import load_catalog
+from amlctl.emulator import tokens
 from amlctl.errors import AuthError
 
 
@@ -89,3 +93,22 @@ def test_no_credential_is_one_short_message_asked_once(
     assert "\n" not in str(caught.value)
     assert [r for r in caplog.records if r.name.startswith("azure.identity")] == []
     assert logging.getLogger("azure.identity").level == logging.NOTSET  # restored
+
+
+def test_emulator_targets_get_the_static_token_and_azure_never_does(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No real token ever goes to an emulator (no credential is even asked for), and the
+    emulator's token never goes to Azure."""
+    class NoCredential(AzureToken):
+        def _refresh(self) -> None:
+            raise AssertionError("a real credential was asked for")
+
+    monkeypatch.setattr(connect, "AzureToken", NoCredential)
+    monkeypatch.delenv(connect.ENDPOINT_ENV, raising=False)
+    catalog = load_catalog()
+    for connection in (Connection(endpoint="https://127.0.0.1:8765"), Connection(emulator=True)):
+        with connect.open_client(catalog, connection) as client:
+            assert isinstance(client.tokens, StaticToken)
+            assert tokens.judge(client.tokens.token()) is None  # the emulator takes it
+    with connect.open_client(catalog, Connection()) as client:
+        assert client.target.kind == "azure" and isinstance(client.tokens, NoCredential)

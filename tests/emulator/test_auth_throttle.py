@@ -1,16 +1,32 @@
-"""Authentication (401, JWT refusal), the access log, and token-bucket throttling (429)."""
+"""Authentication (401; tokens judged by issuer and audience), the access log, and token-bucket
+throttling (429)."""
 
 from __future__ import annotations
 
+import base64
 import json
+import time
 from pathlib import Path
+from typing import Any
 
-from amlctl.emulator import Bucket, EmulatorConfig
-from amlctl.emulator.app import looks_like_real_token
+import pytest
+
+from amlctl.azure.auth import EMULATOR_TOKEN
+from amlctl.emulator import Bucket, EmulatorConfig, tokens
 
 from .conftest import ARM, ARM_V, HISTORY, MMS, MMS_V, WS_PATH, Emu, Factory, no_token_session
 
-FAKE_JWT = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL21hbmFnZW1lbnQifQ.c2ln"
+
+def jwt(claims: dict[str, Any], alg: str = "RS256", signature: str = "c2ln") -> str:
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    return f"{part({'typ': 'JWT', 'alg': alg})}.{part(claims)}.{signature}"
+
+
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+FAKE_JWT = jwt({"aud": "https://management.core.windows.net/",
+                "iss": f"https://sts.windows.net/{TENANT}/", "exp": 4102444800})
 
 
 class FakeClock:
@@ -43,14 +59,57 @@ def test_a_non_bearer_scheme_is_401(emu: Emu) -> None:
     assert response.status_code == 401
 
 
-def test_jwt_looking_tokens_are_refused_everywhere(emu: Emu) -> None:
+def test_azure_tokens_are_refused_everywhere(emu: Emu) -> None:
     headers = {"Authorization": f"Bearer {FAKE_JWT}"}
     arm = emu.get(ARM, WS_PATH, ARM_V, headers=headers)
     assert arm.status_code == 401 and arm.json()["error"]["code"] == "RealTokenRejected"
     data = emu.get(HISTORY, "/history/v1.0" + WS_PATH + "/experiments", headers=headers)
     assert data.status_code == 401
     assert data.json()["error"]["innerError"]["code"] == "RealTokenRejected"
-    assert looks_like_real_token(FAKE_JWT) and not looks_like_real_token("amlctl-emulator")
+    public = emu.get(HISTORY, "/discovery", headers=headers)  # even where none is needed
+    assert public.status_code == 401
+    assert FAKE_JWT not in arm.text + data.text  # refusals never quote the token
+
+
+@pytest.mark.parametrize("claims", [
+    {"iss": f"https://login.microsoftonline.com/{TENANT}/v2.0", "aud": "api://something"},
+    {"iss": f"https://login.windows.net/{TENANT}/"},
+    {"iss": "https://login.microsoftonline.us/x/", "aud": "https://management.usgovcloudapi.net"},
+    {"iss": tokens.ISSUER, "aud": "https://management.azure.com/"},  # ours in name only
+    {"iss": tokens.ISSUER, "aud": ["https://ml.azure.com", tokens.AUDIENCE]},
+    {"aud": "797f4846-ba00-4fd7-ba43-dac1f8f63013"},  # ARM's application id
+])
+def test_tokens_are_refused_by_issuer_or_audience(claims: dict[str, Any]) -> None:
+    refusal = tokens.judge(jwt(claims))
+    assert refusal is not None and refusal.code == "RealTokenRejected"
+
+
+def test_the_emulator_accepts_its_own_jwt_and_the_static_token(emu: Emu) -> None:
+    token = tokens.emulator_token()
+    for host, path, query in ((ARM, WS_PATH, ARM_V), (MMS, "/api" + WS_PATH + "/models", MMS_V),
+                              (HISTORY, "/history/v1.0" + WS_PATH + "/experiments", None)):
+        response = emu.get(host, path, query, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.text
+    assert tokens.judge(tokens.STATIC_TOKEN) is None and tokens.STATIC_TOKEN == EMULATOR_TOKEN
+    parts = [json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+             for p in token.split(".")[:2]]
+    assert parts[0] == {"alg": "HS256", "typ": "JWT"}
+    assert parts[1]["iss"] == tokens.ISSUER and parts[1]["exp"] - parts[1]["iat"] == 3600
+    assert {"oid", "tid", "name", "nbf", "aud"} <= set(parts[1])
+
+
+def test_other_jwts_are_refused_not_guessed() -> None:
+    now = time.time()
+    ours = tokens.emulator_token(now=now)
+    expired = tokens.judge(tokens.emulator_token(now=now - 7200), now=now)
+    assert expired is not None and expired.code == "ExpiredAuthenticationToken"
+    forged = ours.rsplit(".", 1)[0] + ".c2ln"
+    unsigned = jwt({"iss": tokens.ISSUER}, alg="none", signature="")
+    for token in (forged, unsigned, jwt({"iss": "https://idp.example/"}), "a.b.c", "x.e30.y"):
+        refusal = tokens.judge(token, now=now)
+        assert refusal is not None and refusal.code == "InvalidAuthenticationToken", token
+    assert tokens.judge(ours, now=now) is None
+    assert tokens.judge("opaque-token-123") is None  # no claims; not an Azure AD token
 
 
 def test_tokens_never_reach_the_access_log(make_emu: Factory, tmp_path: Path) -> None:

@@ -60,6 +60,13 @@ def endpoints(emu: Emu) -> list[tuple[str, str, dict[str, str]]]:
         (HISTORY, "/datastore/v1.0" + WS_PATH + "/datastores/workspaceblobstore", NO_QUERY),
         (f"{EU}.experiments.azureml.net", "/history/v1.0" + EU_WS + "/experiments", NO_QUERY),
         (f"{EU}.modelmanagement.azureml.net", "/api" + EU_WS + "/services/churn-svc-eu", MMS_V),
+        # what the SDKs call besides (test_sdk_routes.py)
+        (HISTORY, "/discovery", NO_QUERY),
+        (HISTORY, hist + "/experiments/churn-model", NO_QUERY),
+        (HISTORY, hist + f"/experiments/churn-model/runs/{RUN}/details", NO_QUERY),
+        (HISTORY, "/artifact/v2.0" + WS_PATH
+         + f"/artifacts/prefix/contentinfo/ExperimentRun/dcid.{RUN}/outputs", NO_QUERY),
+        (MMS, "/modelmanagement/v1.0" + WS_PATH + "/models", NO_QUERY),
     ]
     for kind, item in (("models", "churn-model%3A1"), ("assets", asset),
                        ("images", "churn-img%3A1"), ("services", "churn-svc")):
@@ -149,7 +156,8 @@ def test_datastore_secrets_follow_include_secret(emu: Emu) -> None:
     text = str(hidden)
     assert "FAKE-" not in text and len(hidden) == 4
     lake = next(d for d in hidden if d["name"] == "datalake")
-    assert lake["azureDataLakeSection"]["clientCredentials"]["clientSecret"] is None
+    assert lake["azureStorageSection"]["clientCredentials"]["clientSecret"] is None
+    assert lake["dataStoreType"] == "AzureDataLakeGen2" and lake["azureDataLakeSection"] is None
     named = emu.get(HISTORY, path, {"dataStoreNames": "trainingdata"}).json()["value"]
     assert [d["name"] for d in named] == ["trainingdata"]
 

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from amlctl.emulator.arm import SERVED_VERSIONS
 from amlctl.emulator.seed import SUBJECT_RUN_IDS, SUBSCRIPTION
 
 from .conftest import ARM, ARM_V, HISTORY, MMS, RG_PATH, WS_PATH, Emu
@@ -19,16 +20,28 @@ PROVIDER = "/providers/Microsoft.MachineLearningServices"
     (None, "MissingApiVersionParameter"),
     ("not-a-version", "InvalidApiVersionParameter"),
     ("2099-01-01", "NoRegisteredProviderFound"),
-    ("2018-11-19", "NoRegisteredProviderFound"),
+    ("2019-11-02", "NoRegisteredProviderFound"),
 ])
 def test_arm_refuses_unsupported_api_versions(emu: Emu, version: str | None, code: str) -> None:
     response = emu.get(ARM, WS_PATH, {"api-version": version} if version else None)
     assert response.status_code == 400 and response.json()["error"]["code"] == code
+    if version is not None:  # both refusals list what is served, as ARM's do
+        assert ", ".join(SERVED_VERSIONS) in response.json()["error"]["message"]
 
 
-@pytest.mark.parametrize("version", ["2018-03-01-preview", "2019-11-01"])
-def test_arm_accepts_both_editions(emu: Emu, version: str) -> None:
+def test_an_unknown_compute_version_names_the_compute_type(emu: Emu) -> None:
+    response = emu.get(ARM, WS_PATH + "/computes", {"api-version": "2099-01-01"})
+    assert "for type 'workspaces/computes'" in response.json()["error"]["message"]
+
+
+# both editions, and what the SDKs send: azure-mgmt-machinelearningservices 1.0 (2020-08-01),
+# azureml-core 1.61 (2018-03-01-preview to 2022-05-01)
+@pytest.mark.parametrize("version", ["2018-03-01-preview", "2019-11-01", "2018-11-19",
+                                     "2019-06-01", "2020-01-01", "2020-06-01", "2020-08-01",
+                                     "2021-04-01", "2022-05-01", "2023-10-01"])
+def test_arm_accepts_the_versions_that_exist(emu: Emu, version: str) -> None:
     assert emu.get(ARM, WS_PATH, {"api-version": version}).status_code == 200
+    assert emu.get(ARM, WS_PATH + "/computes", {"api-version": version}).status_code == 200
 
 
 def test_mms_refuses_2019_11_01_with_the_real_body(emu: Emu) -> None:

@@ -6,11 +6,13 @@ the compute delete.
 Every collection is one `Collection` row: where it lives in the URL, its store kind, how its
 lists filter archived (or disabled) items, and how it is deleted:
 
-- `sync` (assets, datastores, connections): 200 deleted, 204 missing; a container that still
-  has versions, and a model, environment or code version a deployment names, answer 409.
-- `lro`: 202 and an operation to poll (lro.py); the item is gone at once. An endpoint's delete
-  takes its deployments along (Microsoft's endpoint how-tos say so for both kinds).
+- `sync` (assets, datastores, connections): 200 deleted, 204 missing.
+- `lro`: 202 and an operation to poll (lro.py); the item is gone at once.
 - `lro202`: the same, for the kinds whose spec lists only 202 and 204.
+
+A container that still has versions (assets, feature sets and entities), and a model,
+environment or code version a deployment names, answer 409; an endpoint's delete takes its
+deployments along (Microsoft's endpoint how-tos say so for both kinds).
 
 Lists page by an absolute nextLink carrying `$skip` (an opaque token here, keyset underneath),
 with the page-size parameter each list documents. Items answer the same in lists and gets;
@@ -48,7 +50,7 @@ USED_BY_DEPLOYMENTS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Collection:
     """One collection of the current API: `segment` under the workspace (or under an item of
     `parent`), stored as `kind`, of ARM type `type`."""
@@ -63,6 +65,9 @@ class Collection:
     parent: Collection | None = None
     async_header: bool = False  # an lro delete also names an Azure-AsyncOperation URL
     op_prefix: str = ""  # how this service's operation ids start (bebes: for a batch endpoint)
+    # a delete of an item that has children: "refuse" (a container with versions) or
+    # "cascade" (an endpoint takes its deployments along)
+    with_children: str = "refuse"
 
     @property
     def children(self) -> tuple[Collection, ...]:
@@ -75,9 +80,10 @@ def _family(segment: str, kind: str, label: str, child: str, child_label: str, *
             async_header: tuple[bool, bool] = (False, False),
             prefixes: tuple[str, str] = ("", "")) -> list[Collection]:
     """A container and its versions, or an endpoint and its deployments."""
-    top = Collection(segment, kind, f"workspaces/{segment}", label, delete, views, size,
-                     async_header=async_header[0], op_prefix=prefixes[0])
     sub = "versions" if child.endswith("_version") else "deployments"
+    top = Collection(segment, kind, f"workspaces/{segment}", label, delete, views, size,
+                     async_header=async_header[0], op_prefix=prefixes[0],
+                     with_children="refuse" if sub == "versions" else "cascade")
     below = Collection(sub, child, f"workspaces/{segment}/{sub}", child_label, delete, views,
                        child_size, top, async_header=async_header[1], op_prefix=prefixes[1])
     return [top, below]
@@ -222,8 +228,8 @@ def delete_item(collection: Collection, ctx: Context, params: Params) -> Respons
     if refused is not None:
         return refused
     ctx.store.delete(ws.key, item.kind, item.id)
-    for child in collection.children:
-        if child.delete != "sync":  # an endpoint's deployments go with it
+    if collection.with_children == "cascade":  # an endpoint's deployments go with it
+        for child in collection.children:
             ctx.store.delete_children(ws.key, child.kind, item.id)
     if collection.delete == "sync":
         return empty_response(200)
@@ -233,8 +239,8 @@ def delete_item(collection: Collection, ctx: Context, params: Params) -> Respons
 
 def _refusal(ctx: Context, ws: Workspace, collection: Collection, item: Item) -> Response | None:
     """409 for what the service keeps: a container with versions, a version in use."""
-    for child in collection.children:
-        if child.delete == "sync" and ctx.store.children(ws.key, child.kind, item.id):
+    for child in collection.children if collection.with_children == "refuse" else ():
+        if ctx.store.children(ws.key, child.kind, item.id):
             return _conflict(
                 "ContainerHasVersions",
                 f"{collection.label} '{item.doc.get('name')}' still has versions; delete them "

@@ -197,6 +197,10 @@ def test_a_container_with_versions_is_refused(emu: Emu) -> None:
     assert error["code"] == "UserError" and error["details"][0]["code"] == "ContainerHasVersions"
     assert emu.delete(ARM, WS_PATH + "/data/fraud-transactions/versions/1", V).status_code == 200
     assert emu.delete(ARM, WS_PATH + "/data/fraud-transactions", V).status_code == 200
+    feature = WS_PATH + "/featuresets/customer-features"
+    assert emu.delete(ARM, feature, V).status_code == 409  # long-running, but the same rule
+    assert emu.delete(ARM, feature + "/versions/1", V).status_code == 202
+    assert emu.delete(ARM, feature, V).status_code == 202
 
 
 @pytest.mark.parametrize(("version", "deployment"), [

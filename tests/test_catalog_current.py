@@ -134,8 +134,6 @@ def test_dependencies_are_data(catalog: Catalog) -> None:
 
 def test_who_made_an_item(catalog: Catalog) -> None:
     for kind in catalog.kinds.values():
-        if kind.scope:
-            continue
         link = kind.subject
         assert link is not None and link.via is None, kind.name
         assert (link.display_name, link.creator_type) == (

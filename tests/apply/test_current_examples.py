@@ -184,6 +184,34 @@ def test_current_teardown_deletes_children_then_soft_deletes_the_workspace(
     assert emu.store.get_workspace(SUBSCRIPTION, RESOURCE_GROUP, WORKSPACE) is not None
 
 
+def test_a_version_a_deployment_takes_up_after_the_plan_fails_its_delete(
+    emu: Emulator, work: Path
+) -> None:
+    """The service's 409 for a version in use is a failure the receipt shows, never "absent":
+    the catalog maps no status to `blocked` but 412, the one the executor reads as blocked."""
+    manifest = work / "sandbox.yaml"
+    manifest.write_text(
+        "version: 1\nname: sandbox\ncatalog: azureml-current\n"
+        f"workspaces:\n  - {{subscriptionId: {SUBSCRIPTION}, resourceGroup: {RESOURCE_GROUP}, "
+        f"workspace: {WORKSPACE}, location: eastus}}\n"
+        "delete:\n  select:\n    - kind: model_version\n      where: "
+        "{properties.description: {equals: sandbox-model version 1}}\n",
+        encoding="utf-8")
+    planned = plan_manifest(emu, manifest)
+    assert [c["id"] for c in planned.deletes] == ["1"]
+    key = ws_key(WORKSPACE)
+    green = emu.store.get(key, "online_deployment", "fraud-endpoint/green")
+    version = emu.store.get(key, "model_version", "sandbox-model/1")
+    assert green is not None and version is not None
+    emu.store.patch(key, "online_deployment", "fraud-endpoint/green",
+                    {"properties": {**green.doc["properties"], "model": version.doc["id"]}})
+    applied = cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes")
+    assert applied.code == 3, applied.text
+    assert "409" in applied.text and "fraud-endpoint/green" in applied.text
+    assert emu.store.get(key, "model_version", "sandbox-model/1") is not None
+    assert planned.receipt()["complete"] is False
+
+
 @pytest.mark.xfail(strict=True, reason=(
     "a plan addresses an item by workspace, kind and id; a version's id is its version string "
     "and a deployment's its name, unique only under their container or endpoint, so two "

@@ -33,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 CATALOG_FIXTURES = HERE / "catalogs"
 ARTICLE = json.loads((HERE / "data" / "article_calls.json").read_text(encoding="utf-8"))
 EDITIONS = {"azureml-2019-11-01": "2019-11-01", "azureml-2018-03-01-preview": "2018-03-01-preview"}
+ARTICLE_CATALOGS = tuple(EDITIONS)  # the built-in catalogs of the article's two editions
 
 BENIGN: dict[str, str] = {
     "subscriptionId": "6a3c9f1e-2b4d-4c8a-9e1f-0123456789ab",
@@ -113,7 +114,7 @@ def _is_variable(segment: str) -> bool:
 # --- loading and the article's calls ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", BUILTIN_CATALOGS)
+@pytest.mark.parametrize("name", ARTICLE_CATALOGS)
 def test_builtin_catalog_loads(name: str) -> None:
     catalog = _catalog(name)
     assert catalog.name == name
@@ -178,7 +179,7 @@ def test_every_article_call_is_in_its_catalog(name: str, edition: str) -> None:
     assert len(matched) == 32 == len(list(catalog.operations()))
 
 
-@pytest.mark.parametrize("name", BUILTIN_CATALOGS)
+@pytest.mark.parametrize("name", ARTICLE_CATALOGS)
 def test_every_deliberate_difference_has_a_note(name: str) -> None:
     differing = [op for op in _catalog(name).operations() if op.doc_url]
     assert differing
@@ -187,7 +188,7 @@ def test_every_deliberate_difference_has_a_note(name: str) -> None:
         assert operation.note and operation.note.strip(), f"{operation.kind}.{operation.name}"
 
 
-@pytest.mark.parametrize("name", BUILTIN_CATALOGS)
+@pytest.mark.parametrize("name", ARTICLE_CATALOGS)
 def test_catalog_urls_carry_the_two_defect_fixes(name: str) -> None:
     catalog = _catalog(name)
     for operation in catalog.operations():
@@ -214,7 +215,8 @@ def test_catalog_list_json(name: str, capsys: pytest.CaptureFixture[str]) -> Non
     assert (code, err) == (0, "")
     rows: list[dict[str, Any]] = json.loads(out)
     operations = list(_catalog(name).operations())
-    assert len(rows) == len(operations) == 32
+    assert len(rows) == len(operations)
+    assert len(rows) == 32 or name not in ARTICLE_CATALOGS
     for row, operation in zip(rows, operations, strict=True):
         assert row["kind"] == operation.kind
         assert row["operation"] == operation.name
@@ -245,7 +247,9 @@ def test_catalog_list_table(name: str, capsys: pytest.CaptureFixture[str]) -> No
         row = next(line for line in lines if line.split()[:2] == [operation.kind, operation.name])
         assert row.split()[2:4] == [operation.method, operation.url]
         assert row.endswith("*") == (operation.doc_url is not None)
-    assert "--format json" in lines[-1]
+    # the footer explains the marks, where there are any (the current API has no article)
+    differs = any(op.doc_url for op in catalog.operations())
+    assert ("--format json" in lines[-1]) == differs
 
 
 def test_catalog_list_of_a_user_catalog_file(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from amlctl.catalog.expand import SCOPE_VARS, expand, host_allowed
-from amlctl.catalog.load import BUILTIN_CATALOGS, DEFAULT_CATALOG, load_catalog
+from amlctl.catalog.load import BUILTIN_CATALOGS, CATALOG_ALIASES, DEFAULT_CATALOG, load_catalog
 from amlctl.catalog.model import Catalog, Kind, ManualStep, Operation, Paging, SubjectLink, Use
 
 __all__ = [
     "BUILTIN_CATALOGS",
+    "CATALOG_ALIASES",
     "DEFAULT_CATALOG",
     "SCOPE_VARS",
     "Catalog",

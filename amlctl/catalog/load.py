@@ -27,12 +27,35 @@ from amlctl.fsio import FsError, read_input
 from amlctl.yamlio import MAX_BYTES, Document, YamlError, load_bytes
 
 DEFAULT_CATALOG = "azureml-2019-11-01"
-BUILTIN_CATALOGS = ("azureml-2018-03-01-preview", "azureml-2019-11-01")
+# Another name for a built-in catalog, resolved when it is loaded: the loaded catalog keeps its
+# own name (and its bytes their digest), so a plan records which catalog it was made with,
+# never the alias, and moving the alias to a newer catalog cannot change an existing plan.
+CATALOG_ALIASES = {"azureml-current": "azureml-2026-05-01"}
+
+
+class BuiltinNames(tuple[str, ...]):
+    """The built-in catalogs, each once under its own name (iterate them); `in` also answers
+    yes for their aliases, so a manifest naming `catalog: azureml-current` is read as a
+    built-in by whoever asks `ref in BUILTIN_CATALOGS` (the manifest loader)."""
+
+    def __contains__(self, key: object) -> bool:
+        return key in CATALOG_ALIASES or tuple.__contains__(self, key)
+
+
+BUILTIN_CATALOGS = BuiltinNames(
+    ("azureml-2018-03-01-preview", "azureml-2019-11-01", "azureml-2026-05-01")
+)
+
+
+def resolve_name(ref: str) -> str:
+    """The built-in catalog an alias stands for; any other name or path unchanged."""
+    return CATALOG_ALIASES.get(ref, ref)
 
 
 def load_catalog(name_or_path: str | None = None) -> Catalog:
-    """A built-in catalog by name, or a catalog file by path; CatalogError lists every problem."""
-    ref = name_or_path or DEFAULT_CATALOG
+    """A built-in catalog by name (or alias), or a catalog file by path; CatalogError lists
+    every problem."""
+    ref = resolve_name(name_or_path or DEFAULT_CATALOG)
     raw, display = _read(ref)
     return _load_cached(raw, display, ref)
 
@@ -57,7 +80,8 @@ def _read(ref: str) -> tuple[bytes, str]:
         return resource.read_bytes(), f"<built-in catalog {ref}>"
     path = Path(ref)
     if not path.suffix and not path.exists():
-        known = ", ".join(BUILTIN_CATALOGS)
+        aliases = [f"{alias} (= {name})" for alias, name in CATALOG_ALIASES.items()]
+        known = ", ".join([*BUILTIN_CATALOGS, *aliases])
         raise CatalogError([Diagnostic(ref, 1, 1, "$", f"no such catalog; built-in: {known}")])
     try:
         return read_input(path, MAX_BYTES), ref

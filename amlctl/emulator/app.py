@@ -19,7 +19,7 @@ from amlctl.emulator.context import Context, Reply
 from amlctl.emulator.envelopes import family_error, missing_token
 from amlctl.emulator.faults import BEFORE, FaultPlan
 from amlctl.emulator.parse import parse_target
-from amlctl.emulator.routes import match
+from amlctl.emulator.routes import Route, match
 from amlctl.emulator.store import Store
 from amlctl.emulator.throttle import Clock, Decision, Throttle
 from amlctl.emulator.wire import Request, Response
@@ -126,9 +126,7 @@ class EmulatorApp:
         if found.route is None:
             return _unmatched(request, found.allowed)
         ctx = Context(request, self.store, self.config, body)
-        checker = {"arm": arm.check_api_version, "mms": mms.check_api_version}.get(
-            request.family)
-        refused = checker(ctx) if checker else None
+        refused = _version_refusal(ctx, found.route)
         if refused is not None:
             return refused
         try:
@@ -145,6 +143,16 @@ class EmulatorApp:
         if request.family == "arm":
             headers.update(_ARM_HEADERS)
             headers["x-ms-correlation-request-id"] = request.request_id
+
+
+def _version_refusal(ctx: Context, route: Route) -> Response | None:
+    """ARM refuses an api-version the route's resource type lacks; model management its own."""
+    if route.family == "arm":
+        return arm.check_api_version(ctx, route.api_versions or arm.API_VERSIONS,
+                                     route.resource_type)
+    if route.family == "mms":
+        return mms.check_api_version(ctx)
+    return None
 
 
 def _remaining_header(request: Request) -> str:

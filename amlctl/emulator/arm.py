@@ -1,36 +1,40 @@
 """Azure Resource Manager: workspaces (list, get, delete as a long-running operation), computes.
 
-Compute lists answer summaries and compute gets the whole resource with live node counts (see
-views.py); each get counts a read of the compute in the store, which moves its node state on.
+Both generations of the API meet here. The article-era api-versions answer as they did then:
+no `systemData`, no compute types they do not define (compute instances), computes listed as
+summaries (see views.py), and a workspace delete that removes everything. The current
+api-version answers with `systemData`, every compute (settings in lists, live node counts in
+gets), and deletes a workspace softly unless `forceToPurge=true` (see `delete_workspace`).
+Each compute get counts a read in the store, which moves its node state on.
 
-The workspace delete removes the workspace and everything under it when the DELETE is accepted,
-not when the operation completes: a real delete runs whether or not anyone polls, and a client
-that dies mid-poll must find the workspace gone when it plans again. The operation then answers
-`InProgress` `lro_polls` times before `Succeeded`.
+A workspace delete takes effect when the DELETE is accepted, not when the operation completes:
+a real delete runs whether or not anyone polls, and a client that dies mid-poll must find the
+workspace gone when it plans again. The operation then answers `InProgress` `lro_polls` times
+before `Succeeded` (see lro.py).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import uuid
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
-from amlctl.emulator import views
+from amlctl.emulator import lro, views
 from amlctl.emulator.context import Context, Params
 from amlctl.emulator.envelopes import arm_error
-from amlctl.emulator.paging import page
-from amlctl.emulator.store import Workspace, dumps
+from amlctl.emulator.paging import page, size_arg
+from amlctl.emulator.store import Item, Value, Workspace, dumps
 from amlctl.emulator.wire import Response, empty_response, json_response
 
 ARM_HOST = "management.azure.com"
-API_VERSIONS = ("2018-03-01-preview", "2019-11-01")  # the article's two editions
 # Every api-version of Microsoft.MachineLearningServices/workspaces before 2024, as the ARM
 # template reference and the azure-rest-api-specs readme tags list them: SDKs send their own
 # (azureml-core 2019-06-01 to 2022-05-01, azure-mgmt-machinelearningservices 1.0 2020-08-01),
 # and ARM serves every version that exists. The article routes answer them all with the same
-# bodies; 2024 and later belong to the current-API routes.
+# bodies, and the workspace routes the current catalog's version too.
 SERVED_VERSIONS = (
     "2018-03-01-preview", "2018-11-19", "2019-05-01", "2019-06-01", "2019-11-01",
     "2020-01-01", "2020-02-18-preview", "2020-03-01", "2020-04-01", "2020-04-01-preview",
@@ -40,18 +44,25 @@ SERVED_VERSIONS = (
     "2022-12-01-preview", "2023-02-01-preview", "2023-04-01", "2023-04-01-preview",
     "2023-06-01-preview", "2023-08-01-preview", "2023-10-01",
 )
+ARTICLE_VERSIONS = SERVED_VERSIONS
+CURRENT_VERSIONS = ("2026-05-01",)  # the current catalog's (azureml-current)
+API_VERSIONS = ARTICLE_VERSIONS + CURRENT_VERSIONS
 _VERSION_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 _PROVIDER = "Microsoft.MachineLearningServices"
+# Compute types the article-era api-versions define (2019-11-01, 2018-03-01-preview); compute
+# instances and every later type came after, and those versions neither list nor get them.
+ARTICLE_COMPUTE_TYPES = ("AKS", "AmlCompute", "Databricks", "DataFactory", "DataLakeAnalytics",
+                         "HDInsight", "VirtualMachine")
 
 
-def check_api_version(ctx: Context) -> Response | None:
-    """ARM refuses a request without a supported api-version before routing it: a malformed
-    one is `InvalidApiVersionParameter`; a well-formed one the provider does not have is
-    `NoRegisteredProviderFound`, as real ARM answered for workspaces (azure-sdk-for-js#4097,
-    2019: "... for type 'workspaces'. The supported api-versions are '2018-03-01-preview,
-    2018-11-19'."). Both list the supported versions."""
+def check_api_version(ctx: Context, versions: tuple[str, ...] = API_VERSIONS,
+                      resource_type: str = "workspaces") -> Response | None:
+    """ARM refuses a request without an api-version its resource type supports, before the
+    resource provider sees it: a malformed one is `InvalidApiVersionParameter`; a well-formed
+    one the provider does not have is `NoRegisteredProviderFound`, as real ARM answered for
+    workspaces (azure-sdk-for-js#4097, 2019). Both list the supported versions."""
     version = ctx.request.arg("api-version")
-    supported = ", ".join(SERVED_VERSIONS)
+    supported = ", ".join(versions)
     if version is None:
         return arm_error(400, "MissingApiVersionParameter",
                          "The api-version query parameter (?api-version=) is required for all "
@@ -60,22 +71,23 @@ def check_api_version(ctx: Context) -> Response | None:
         return arm_error(400, "InvalidApiVersionParameter",
                          f"The api-version '{version}' is invalid. The supported versions are "
                          f"'{supported}'.")
-    if version not in SERVED_VERSIONS:
+    if version not in versions:
         return arm_error(400, "NoRegisteredProviderFound",
                          f"No registered resource provider found for location 'global' and API "
-                         f"version '{version}' for type '{_resource_type(ctx)}'. The supported "
+                         f"version '{version}' for type '{resource_type}'. The supported "
                          f"api-versions are '{supported}'.")
     return None
 
 
-def _resource_type(ctx: Context) -> str:
-    """The resource type a path names, as ARM's errors do: `workspaces`,
-    `workspaces/computes`, `locations/workspaceOperationsStatus`."""
-    segments = ctx.request.segments
-    if _PROVIDER.lower() not in (part.lower() for part in segments):
-        return "workspaces"
-    tail = segments[[part.lower() for part in segments].index(_PROVIDER.lower()) + 1:]
-    return "/".join(tail[0::2]) or "workspaces"
+def is_current(ctx: Context) -> bool:
+    """Whether the request speaks the current API (else one of the article's editions): the
+    bodies differ (systemData, compute instances), and so does the workspace delete."""
+    return ctx.request.arg("api-version") in CURRENT_VERSIONS
+
+
+def article_body(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A resource as the article-era api-versions answer it: ARM added `systemData` later."""
+    return {key: value for key, value in doc.items() if key != "systemData"}
 
 
 def list_body(raws: list[str], next_link: str | None) -> str:
@@ -94,97 +106,123 @@ def list_workspaces(ctx: Context, params: Params) -> Response:
         lambda after, n: ctx.store.list_workspaces(params["sub"], params["rg"], after, n),
         lambda ws: ws.key)
     link = ctx.request.self_url({"$skiptoken": token}) if token else None
-    return json_response(200, list_body([served_workspace(ctx, ws) for ws in rows], link))
+    return json_response(200, list_body([_workspace_body(ctx, ws) for ws in rows], link))
 
 
 def get_workspace(ctx: Context, params: Params) -> Response:
     ws = ctx.workspace(params)
-    return json_response(200, served_workspace(ctx, ws), {"ETag": ws.etag})
+    return json_response(200, _workspace_body(ctx, ws), {"ETag": ws.etag})
 
 
-def served_workspace(ctx: Context, ws: Workspace) -> str:
-    """The workspace body with `properties.discoveryUrl` in the routed form, like every URL the
-    emulator hands out: SDKs read it to find the data-plane hosts (see `discovery`)."""
-    doc = ws.doc
+def _workspace_body(ctx: Context, ws: Workspace) -> str:
+    """The workspace as the request's api-version shows it, with `properties.discoveryUrl` in
+    the routed form, like every URL the emulator hands out: SDKs read it to find the
+    data-plane hosts (see `discovery`)."""
+    doc = ws.doc if is_current(ctx) else article_body(ws.doc)
     props = doc.get("properties") or {}
     url = urlsplit(str(props.get("discoveryUrl") or ""))
-    if url.scheme != "https" or not url.hostname:
-        return ws.raw
-    props["discoveryUrl"] = ctx.request.routed(url.hostname, url.path)
+    if url.scheme == "https" and url.hostname:
+        props["discoveryUrl"] = ctx.request.routed(url.hostname, url.path)
     return dumps(doc)
 
 
+# What a soft delete removes at once (Microsoft's soft-delete article): computes, inference
+# endpoints and their deployments, and jobs that are queued or running. The rest stays, hidden,
+# until the workspace is purged.
+SOFT_DELETE_HARD: dict[str, Mapping[str, Value]] = {
+    "compute": {}, "online_endpoint": {}, "online_deployment": {}, "batch_endpoint": {},
+    "batch_deployment": {}, "serverless_endpoint": {},
+    "job": {"properties.status": ("NotStarted", "Queued", "Preparing", "Provisioning",
+                                  "Starting", "Running", "Finalizing", "CancelRequested")},
+}
+SOFT_DELETE_DAYS = 14
+
+
 def delete_workspace(ctx: Context, params: Params) -> Response:
-    """DELETE a workspace: 204 if missing, 412 on an If-Match mismatch, else 202 (or 200)."""
+    """DELETE a workspace: 204 if missing, 412 on an If-Match mismatch, else 202 (or 200).
+
+    The article-era api-versions remove the workspace and everything in it. The current one
+    soft-deletes it (kept 14 days, name taken, computes, endpoints and running jobs gone at
+    once) unless `forceToPurge=true`, which removes it for good, and purges one already
+    soft-deleted; a soft-deleted workspace is otherwise absent (204)."""
+    purge = _force_to_purge(ctx)
     ws = ctx.store.get_workspace(params["sub"], params["rg"], params["ws"])
     if ws is None:
+        deleted = ctx.store.deleted_workspace(params["sub"], params["rg"], params["ws"])
+        if purge and deleted is not None:
+            ctx.store.delete_workspace(deleted.workspace.key)
+            return lro.accept_typed(ctx, deleted.workspace, "workspace", API_VERSIONS[-1])
         return empty_response(204)
     condition = ctx.request.headers.get("if-match")
     if condition is not None and not etag_matches(condition, ws.etag):
         raise ctx.fail(412, "PreconditionFailed",
                        f"The condition '{condition}' in the If-Match header was not satisfied by "
                        f"the current etag of workspace '{ws.name}'.")
-    ctx.store.delete_workspace(ws.key)
+    if is_current(ctx) and not purge:
+        moment = datetime.now(UTC)
+        ctx.store.soft_delete_workspace(
+            ws.key, _stamp(moment), _stamp(moment + timedelta(days=SOFT_DELETE_DAYS)),
+            SOFT_DELETE_HARD)
+    else:
+        ctx.store.delete_workspace(ws.key)
     if ctx.config.workspace_delete == "sync":
         return empty_response(200)
-    return _accepted(ctx, ws)
+    return lro.accept_typed(ctx, ws, "workspace", API_VERSIONS[-1])
 
 
-def _accepted(ctx: Context, ws: Workspace) -> Response:
-    op_id = str(uuid.uuid4())
-    path = (f"/subscriptions/{ws.subscription}/providers/{_PROVIDER}/locations/{ws.location}"
-            f"/workspaceOperationsStatus/{op_id}")
-    ctx.store.put_operation(op_id, ws.key, ctx.config.lro_polls,
-                            {"id": path, "name": op_id, "startTime": _now()})
-    version = ctx.request.arg("api-version") or API_VERSIONS[-1]
-    headers = {
-        "Azure-AsyncOperation": ctx.request.routed(ARM_HOST, path,
-                                                   {"api-version": version, "type": "async"}),
-        "Location": ctx.request.routed(ARM_HOST, path, {"api-version": version,
-                                                         "type": "location"}),
-        **_retry_after(ctx),
-    }
-    return empty_response(202, headers)
+def _force_to_purge(ctx: Context) -> bool:
+    value = ctx.request.arg("forceToPurge", fold=True)
+    if value is None:
+        return False
+    if value.lower() not in ("true", "false"):
+        raise ctx.fail(400, "InvalidParameter",
+                       f"forceToPurge must be true or false, not '{value}'.")
+    return value.lower() == "true" and is_current(ctx)
 
 
-def operation_status(ctx: Context, params: Params) -> Response:
-    """GET the Azure-AsyncOperation (`type=async`) or Location (`type=location`) URL."""
-    polled = ctx.store.poll_operation(params["op"])
-    if polled is None:
-        raise ctx.fail(404, "NotFound", f"Operation '{params['op']}' was not found.")
-    left, doc = polled
-    as_location = ctx.request.arg("type") == "location"
-    if left > 0:
-        if as_location:
-            return empty_response(202, {"Location": ctx.request.self_url({}), **_retry_after(ctx)})
-        return json_response(200, {**doc, "status": "InProgress"}, _retry_after(ctx))
-    if as_location:
-        return empty_response(200)
-    done = {**doc, "status": "Succeeded", "endTime": _now(), "percentComplete": 100.0}
-    return json_response(200, done)
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f0+00:00")
 
 
 def list_computes(ctx: Context, params: Params) -> Response:
     ws = ctx.workspace(params)
+    current = is_current(ctx)
+    where = {} if current else {"properties.computeType": ARTICLE_COMPUTE_TYPES}
+    family = "mfe" if current else "arm"
+    token_arg = "$skip" if current else "$skiptoken"
     rows, token = page(
-        ctx, "arm", ctx.request.arg("$skiptoken", fold=True),
-        lambda after, n: ctx.store.page(ws.key, "compute", after=after, limit=n),
-        lambda item: item.id)
-    link = ctx.request.self_url({"$skiptoken": token}) if token else None
-    summaries = [dumps(views.compute_summary(item.doc)) for item in rows]
-    return json_response(200, list_body(summaries, link))
+        ctx, family, ctx.request.arg(token_arg, fold=True),
+        lambda after, n: ctx.store.page(ws.key, "compute", after=after, limit=n, where=where),
+        lambda item: item.id, size_arg(ctx, "count") if current else None)
+    link = ctx.request.self_url({token_arg: token}) if token else None
+    listed = [item.raw if current else dumps(views.compute_summary(item.doc)) for item in rows]
+    return json_response(200, list_body(listed, link))
 
 
 def get_compute(ctx: Context, params: Params) -> Response:
-    ws = ctx.workspace(params)
-    item = ctx.store.get(ws.key, "compute", params["name"])
+    ws, item = find_compute(ctx, params)
     if item is None:
         raise ctx.fail(404, "ResourceNotFound",
                        f"The Resource '{_PROVIDER}/workspaces/{ws.name}/computes/"
                        f"{params['name']}' under resource group '{ws.resource_group}' was not "
                        "found. For more details please go to https://aka.ms/ARMResourceNotFoundFix")
     reads = ctx.store.count_read(ws.key, "compute", item.id)
-    return json_response(200, dumps(views.compute_detail(item.doc, reads)))
+    doc = item.doc
+    if not is_current(ctx):
+        return json_response(200, dumps(views.compute_detail(article_body(doc), reads)))
+    live = doc.get("properties", {}).get("computeType") == "AmlCompute"
+    return json_response(200, dumps(views.compute_detail(doc, reads) if live else doc))
+
+
+def find_compute(ctx: Context, params: Params) -> tuple[Workspace, Item | None]:
+    """The workspace and the compute the path names, None for a compute the request's
+    api-version does not know (a compute instance, to an article-era version)."""
+    ws = ctx.workspace(params)
+    item = ctx.store.get(ws.key, "compute", params["name"])
+    known = is_current(ctx) or (
+        item is not None and item.doc.get("properties", {}).get("computeType")
+        in ARTICLE_COMPUTE_TYPES)
+    return ws, item if known else None
 
 
 def etag_matches(condition: str, etag: str) -> bool:
@@ -194,12 +232,3 @@ def etag_matches(condition: str, etag: str) -> bool:
         return (value[2:] if value.startswith("W/") else value).strip('"')
 
     return any(c.strip() == "*" or bare(c) == bare(etag) for c in condition.split(","))
-
-
-def _retry_after(ctx: Context) -> dict[str, str]:
-    seconds = ctx.config.lro_retry_after
-    return {"Retry-After": str(seconds)} if seconds is not None else {}
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f0+00:00")

@@ -9,13 +9,16 @@ from typing import Literal
 
 from amlctl.errors import UsageError
 
-PAGING_FAMILIES = ("arm", "history", "artifact", "notification", "datastore", "mms")
+PAGING_FAMILIES = ("arm", "history", "artifact", "notification", "datastore", "mms", "mfe")
 FAULT_KINDS = ("500", "503", "reset", "truncate", "stall")
 
 
 def _default_page_sizes() -> dict[str, int]:
-    # Only the datastore default (30) is documented; the others are unknown, so 100.
-    return {family: (30 if family == "datastore" else 100) for family in PAGING_FAMILIES}
+    # Only the datastore default (30) is documented; the others are unknown, so 100. The
+    # current ARM lists ("mfe") answer 3 at a time, far fewer than Azure, so that the demo's
+    # lists page and a client that ignores nextLink misses items there too.
+    sizes = {"datastore": 30, "mfe": 3}
+    return {family: sizes.get(family, 100) for family in PAGING_FAMILIES}
 
 
 @dataclass(frozen=True)

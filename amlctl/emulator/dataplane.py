@@ -223,7 +223,10 @@ def _include_secret(ctx: Context) -> bool:
 
 
 def _datastore_doc(item: Item, secrets: bool) -> str:
-    return item.raw if secrets else dumps(_without_secrets(item.doc))
+    # The registration is shared with ARM (mfe_views.py), whose systemData this service
+    # never had.
+    doc = {key: value for key, value in item.doc.items() if key != "systemData"}
+    return dumps(doc if secrets else _without_secrets(doc))
 
 
 def _without_secrets(value: Any) -> Any:

@@ -11,14 +11,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from amlctl.emulator import arm, dataplane, history, mms, pipelines
+from amlctl.emulator import arm, dataplane, history, lro, mfe, mms, pipelines
 from amlctl.emulator.context import Context, Params
 from amlctl.emulator.wire import Response
 
 Handler = Callable[[Context, Params], Response]
 
+_PROVIDER = "Microsoft.MachineLearningServices"
 RG = "subscriptions/{sub}/resourceGroups/{rg}"
-WS = RG + "/providers/Microsoft.MachineLearningServices/workspaces/{ws}"
+WS = RG + f"/providers/{_PROVIDER}/workspaces/{{ws}}"
+LOCATIONS = f"subscriptions/{{sub}}/providers/{_PROVIDER}/locations/{{loc}}"
 
 _HOSTS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^management\.azure\.com$"), "arm"),
@@ -35,10 +37,16 @@ class Route:
     method: str
     template: str
     handler: Handler
+    # ARM: the api-versions this resource type answers (empty: every one the emulator knows)
+    api_versions: tuple[str, ...] = ()
     parts: tuple[str, ...] = field(init=False)
+    resource_type: str = field(init=False)  # ARM: e.g. workspaces/jobs, for error messages
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "parts", tuple(self.template.split("/")))
+        _, _, below = self.template.partition(_PROVIDER + "/")
+        literal = [part for part in below.split("/") if part and not part.startswith("{")]
+        object.__setattr__(self, "resource_type", "/".join(literal))
 
     def match(self, segments: tuple[str, ...]) -> Params | None:
         """The path parameters if `segments` fit this template, else None."""
@@ -59,14 +67,24 @@ class Route:
         return params if len(segments) == len(self.parts) else None
 
 
+CURRENT = arm.CURRENT_VERSIONS
+# The current API's collections under a workspace (mfe.py), each at the current api-version.
+_MFE = tuple(Route("arm", method, f"{WS}/{path}", handler, CURRENT)
+             for collection in mfe.COLLECTIONS
+             for method, path, handler in mfe.handlers(collection))
+
 ROUTES: tuple[Route, ...] = (
     Route("arm", "GET", WS.rsplit("/", 1)[0], arm.list_workspaces),
     Route("arm", "GET", WS, arm.get_workspace),
     Route("arm", "DELETE", WS, arm.delete_workspace),
     Route("arm", "GET", WS + "/computes", arm.list_computes),
     Route("arm", "GET", WS + "/computes/{name}", arm.get_compute),
-    Route("arm", "GET", "subscriptions/{sub}/providers/Microsoft.MachineLearningServices/"
-          "locations/{loc}/workspaceOperationsStatus/{op}", arm.operation_status),
+    Route("arm", "DELETE", WS + "/computes/{name}", mfe.delete_compute, CURRENT),
+    Route("arm", "GET", LOCATIONS + "/workspaceOperationsStatus/{op}", lro.typed_status),
+    Route("arm", "GET", LOCATIONS + "/computeOperationsStatus/{op}", lro.typed_status),
+    Route("arm", "GET", LOCATIONS + "/mfeOperationResults/{op}", lro.mfe_result, CURRENT),
+    Route("arm", "GET", LOCATIONS + "/mfeOperationsStatus/{op}", lro.mfe_status, CURRENT),
+    *_MFE,
     Route("dataplane", "GET", "discovery", dataplane.discovery),
     Route("dataplane", "GET", "history/v1.0/" + WS + "/experiments", dataplane.list_experiments),
     Route("dataplane", "GET", "history/v1.0/" + WS + "/experiments/{exp}/runs",

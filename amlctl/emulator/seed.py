@@ -1,4 +1,6 @@
-"""Seeds: `demo` (two workspaces, a data subject and two colleagues), `scale:N`, `none`.
+"""Seeds: `demo` (two workspaces, a data subject, two colleagues, a namesake of the subject),
+`scale:N`, `none`. The demo holds the article-era services' data (here) and the current API's
+(mfe_seed.py) in the same workspaces, made by the same people (people.py).
 
 Seeds apply only to an empty database and are fully deterministic (fixed times, derived ids),
 so golden tests built on them stay stable. The demo's names and ids are exported below.
@@ -9,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from amlctl.emulator import documents as d
-from amlctl.emulator import pipelines
+from amlctl.emulator import mfe_seed, pipelines
 from amlctl.emulator.documents import Doc, User
+from amlctl.emulator.people import ALEX, NAMESAKE, SAM, SUBJECT
 from amlctl.emulator.store import ItemRow, Store, dumps, make_etag, workspace_key
 from amlctl.errors import UsageError
 
@@ -24,10 +27,8 @@ TENANT_ID = d.TENANT_ID
 DEMO_WS_KEY = workspace_key(SUBSCRIPTION, RESOURCE_GROUP, WORKSPACE)
 DEMO_EU_WS_KEY = workspace_key(SUBSCRIPTION, RESOURCE_GROUP, WORKSPACE_EU)
 
-SUBJECT = User("8b0c2f4e-0000-4000-8000-000000000042", "Jane Doe")  # the data subject
-ALEX = User("8b0c2f4e-0000-4000-8000-000000000007", "Alex Kim")
-SAM = User("8b0c2f4e-0000-4000-8000-000000000009", "Sam Patel")
 SUBJECT_OBJECT_ID = SUBJECT.object_id
+NAMESAKE_OBJECT_ID = NAMESAKE.object_id  # another Jane Doe (current API's compute instances)
 
 # (workspace, experiment, runId, user, status, compute target)
 DEMO_RUNS: tuple[tuple[str, str, str, User, str, str], ...] = (
@@ -138,20 +139,25 @@ def apply_seed(store: Store, spec: str) -> None:
     store.set_meta("seed", spec)
 
 
-def _add_workspace(store: Store, rg: str, name: str, location: str,
-                   minutes: int) -> tuple[_Rows, Doc]:
+def _add_workspace(store: Store, rg: str, name: str, location: str, minutes: int,
+                   creator: User | None = None) -> tuple[_Rows, Doc]:
     doc = d.workspace(SUBSCRIPTION, rg, name, location, minutes)
+    if creator is not None:
+        doc = mfe_seed.with_system_data(doc, name, creator, minutes)
     store.put_workspace(doc, d.storage_account(name))
     return _Rows(workspace_key(SUBSCRIPTION, rg, name)), doc
 
 
 def _demo(store: Store) -> None:
-    for index, (name, location) in enumerate(((WORKSPACE, WORKSPACE_LOCATION),
-                                              (WORKSPACE_EU, WORKSPACE_EU_LOCATION))):
-        rows, ws_doc = _add_workspace(store, RESOURCE_GROUP, name, location, index * 60)
+    for index, (name, location, creator) in enumerate(
+            ((WORKSPACE, WORKSPACE_LOCATION, ALEX), (WORKSPACE_EU, WORKSPACE_EU_LOCATION, SAM))):
+        rows, ws_doc = _add_workspace(store, RESOURCE_GROUP, name, location, index * 60,
+                                      creator)
         for n, compute in enumerate(DEMO_COMPUTES[name]):
             size = "STANDARD_NC6" if compute.startswith("gpu") else "STANDARD_DS3_V2"
-            rows.add("compute", compute, d.compute(ws_doc, compute, size, 10 + n))
+            doc = d.compute(ws_doc, compute, size, 10 + n)
+            who = mfe_seed.CLUSTERS[(name, compute)]
+            rows.add("compute", compute, mfe_seed.with_system_data(doc, name, who, 10 + n))
         _demo_runs(rows, name)
         _demo_models(rows, name, location)
         _demo_misc(rows, name, d.storage_account(name))
@@ -160,6 +166,7 @@ def _demo(store: Store) -> None:
             user = (SUBJECT, ALEX, SAM)[n % 3]
             doc = d.pipeline_entity(segment, entity_id, f"{name}-{segment.lower()}", user, 400 + n)
             rows.add(PIPELINE_KINDS[segment], entity_id, doc)
+        mfe_seed.seed(ws_doc, d.storage_account(name), rows.add)
         store.put_many(rows.rows)
 
 
@@ -212,10 +219,11 @@ def _demo_misc(rows: _Rows, ws: str, account: str) -> None:
               ("workspacefilestore", "AzureFile", "AccountKey"),
               ("trainingdata", "AzureBlob", "Sas"),
               ("datalake", "AzureDataLakeGen2", "ClientCredentials"))
-    for name, kind, credential in stores if ws == WORKSPACE else stores[:2]:
+    for n, (name, kind, credential) in enumerate(stores if ws == WORKSPACE else stores[:2]):
         secret = f"FAKE-{credential}-secret-for-{ws}-{name}=="
-        rows.add("datastore", name, d.datastore(name, kind, credential, secret, SUBSCRIPTION,
-                                                RESOURCE_GROUP, account))
+        doc = d.datastore(name, kind, credential, secret, SUBSCRIPTION, RESOURCE_GROUP, account)
+        who = mfe_seed.DATASTORES[name]
+        rows.add("datastore", name, mfe_seed.with_system_data(doc, ws, who, 5 + n))
 
 
 def _scale(store: Store, runs: int) -> None:

@@ -44,10 +44,16 @@ CREATE TABLE IF NOT EXISTS operations(
 CREATE TABLE IF NOT EXISTS reads(
     ws TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, n INTEGER NOT NULL,
     PRIMARY KEY(ws, kind, id));
+CREATE TABLE IF NOT EXISTS deleted_workspaces(
+    key TEXT PRIMARY KEY, subscription TEXT NOT NULL, resource_group TEXT NOT NULL,
+    name TEXT NOT NULL, location TEXT NOT NULL, storage_account TEXT NOT NULL,
+    doc TEXT NOT NULL, etag TEXT NOT NULL, deleted_at TEXT NOT NULL, purge_after TEXT NOT NULL);
 """
 
 ItemRow = tuple[str, str, str, str, str, bytes | None, str, str]
 """(ws, kind, id, parent, doc json, content, etag, created) as `put_many` takes it."""
+Value = str | int | bool | tuple[str, ...]
+"""A value `Store.page` filters a field by: equal to it, or (a tuple) to one of them."""
 
 
 def workspace_key(subscription: str, resource_group: str, workspace: str) -> str:
@@ -101,6 +107,16 @@ class Item:
     def doc(self) -> dict[str, Any]:
         parsed: dict[str, Any] = json.loads(self.raw)
         return parsed
+
+
+@dataclass(frozen=True)
+class DeletedWorkspace:
+    """A soft-deleted workspace: gone from every answer, its items kept (hidden) until it is
+    purged or `purge_after` passes, its name still taken."""
+
+    workspace: Workspace
+    deleted_at: str
+    purge_after: str
 
 
 _WS_COLUMNS = "key, subscription, resource_group, name, location, storage_account, doc, etag"
@@ -206,12 +222,44 @@ class Store:
         return bool(rows)
 
     def delete_workspace(self, key: str) -> bool:
-        """Remove a workspace and every item under it; False if it did not exist."""
+        """Remove a workspace and every item under it (a purge, also of a soft-deleted one);
+        False if there was nothing to remove."""
         with self.transaction() as db:
             gone = db.execute("DELETE FROM workspaces WHERE key = ?", (key,)).rowcount
+            gone += db.execute("DELETE FROM deleted_workspaces WHERE key = ?", (key,)).rowcount
             db.execute("DELETE FROM items WHERE ws = ?", (key,))
             db.execute("DELETE FROM reads WHERE ws = ?", (key,))
         return gone > 0
+
+    def soft_delete_workspace(self, key: str, deleted_at: str, purge_after: str,
+                              hard: Mapping[str, Mapping[str, Value]]) -> bool:
+        """Soft-delete a workspace: it leaves every answer, its items stay (hidden) but those of
+        `hard` (kind -> field filter, `{}` for every item of the kind) go at once; False if it
+        was not there."""
+        with self.transaction() as db:
+            rows = db.execute(f"SELECT {_WS_COLUMNS} FROM workspaces WHERE key = ?",
+                              (key,)).fetchall()
+            if not rows:
+                return False
+            db.execute(f"INSERT OR REPLACE INTO deleted_workspaces({_WS_COLUMNS}, deleted_at, "
+                       "purge_after) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                       (*rows[0], deleted_at, purge_after))
+            db.execute("DELETE FROM workspaces WHERE key = ?", (key,))
+            for kind, where in hard.items():
+                sql, args = _filters(where)
+                db.execute(f"DELETE FROM items WHERE ws = ? AND kind = ?{sql}", (key, kind, *args))
+        return True
+
+    def deleted_workspace(self, subscription: str, resource_group: str,
+                          name: str) -> DeletedWorkspace | None:
+        """The soft-deleted workspace of this name, or None."""
+        rows = self._query(f"SELECT {_WS_COLUMNS}, deleted_at, purge_after FROM "
+                           "deleted_workspaces WHERE key = ?",
+                           (workspace_key(subscription, resource_group, name),))
+        if not rows:
+            return None
+        *ws, deleted_at, purge_after = rows[0]
+        return DeletedWorkspace(Workspace(*ws), str(deleted_at), str(purge_after))
 
     # -- items -----------------------------------------------------------------------------
     def put(
@@ -284,23 +332,51 @@ class Store:
 
     def page(
         self, ws: str, kind: str, *, parent: str = "", after: str = "", limit: int = -1,
-        where: Mapping[str, str] | None = None, contains: tuple[str, str] | None = None,
+        where: Mapping[str, Value] | None = None, contains: tuple[str, str] | None = None,
     ) -> list[Item]:
         """Items of a kind under a parent with id > `after`, by id; `limit` -1 means all.
 
-        `where` keeps items whose top-level JSON fields equal the given values; `contains`
-        (field, value) keeps items whose JSON list field holds the value.
+        `where` keeps items whose JSON fields (dot paths) equal the given values, or one of a
+        tuple of them; `contains` (field, value) keeps items whose JSON list field holds the
+        value.
         """
         sql = (f"SELECT {_ITEM_COLUMNS} FROM items "
                "WHERE ws = ? AND kind = ? AND parent = ? AND id > ?")
         args: list[Any] = [ws, kind, parent, after]
-        for field, value in sorted((where or {}).items()):
-            sql += " AND json_extract(doc, ?) = ?"
-            args += ["$." + field, value]
+        filters, filter_args = _filters(where or {})
+        sql += filters
+        args += filter_args
         if contains is not None:
             sql += " AND EXISTS (SELECT 1 FROM json_each(items.doc, ?) WHERE json_each.value = ?)"
             args += ["$." + contains[0], contains[1]]
         rows = self._query(sql + " ORDER BY id LIMIT ?", [*args, limit])
+        return [Item(*row) for row in rows]
+
+    def children(self, ws: str, kind: str, parent: str) -> list[Item]:
+        """Every item of a kind under one parent (the versions of a container), by id."""
+        return self.page(ws, kind, parent=parent)
+
+    def delete_children(self, ws: str, kind: str, parent: str) -> int:
+        """Remove every item of a kind under one parent (an endpoint's deployments)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM reads WHERE ws = ? AND kind = ? AND id IN (SELECT id FROM "
+                       "items WHERE ws = ? AND kind = ? AND parent = ?)",
+                       (ws, kind, ws, kind, parent))
+            return int(db.execute("DELETE FROM items WHERE ws = ? AND kind = ? AND parent = ?",
+                                  (ws, kind, parent)).rowcount)
+
+    def referring(self, ws: str, kinds: Iterable[str], paths: Iterable[str],
+                  value: str) -> list[Item]:
+        """Items of `kinds` whose field at one of `paths` (dot paths) names `value`, compared
+        case-insensitively as ARM compares resource ids (deployments using a model version)."""
+        wanted, fields = tuple(kinds), tuple(paths)
+        if not wanted or not fields:
+            return []
+        named = " OR ".join("lower(json_extract(doc, ?)) = lower(?)" for _ in fields)
+        rows = self._query(
+            f"SELECT {_ITEM_COLUMNS} FROM items WHERE ws = ? AND kind IN "
+            f"({','.join('?' * len(wanted))}) AND ({named}) ORDER BY kind, parent, id",
+            (ws, *wanted, *(arg for path in fields for arg in ("$." + path, value))))
         return [Item(*row) for row in rows]
 
     def find(self, ws: str, kind: str, list_field: str, value: str) -> list[Item]:
@@ -341,6 +417,20 @@ class Store:
             db.execute("UPDATE operations SET polls_left = ? WHERE id = ?",
                        (max(left - 1, 0), op_id))
         return left, json.loads(rows[0][1])
+
+
+def _filters(where: Mapping[str, Value]) -> tuple[str, list[Any]]:
+    """SQL conditions (each starting " AND") and their arguments for a field filter."""
+    sql = ""
+    args: list[Any] = []
+    for path, value in sorted(where.items()):
+        if isinstance(value, tuple):
+            sql += f" AND json_extract(doc, ?) IN ({','.join('?' * len(value))})"
+            args += ["$." + path, *value]
+        else:
+            sql += " AND json_extract(doc, ?) = ?"
+            args += ["$." + path, value]
+    return sql, args
 
 
 def _like_prefix(prefix: str) -> str:

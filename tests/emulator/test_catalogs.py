@@ -1,12 +1,14 @@
-"""Every operation of both built-in catalogs answers (200 for reads, a delete status for
+"""Every operation of every built-in catalog answers (200 for reads, a delete status for
 deletes) against the demo data, over loopback."""
 
 from __future__ import annotations
 
 import pytest
 
+from amlctl.catalog import Operation
 from amlctl.catalog.expand import expand
 from amlctl.catalog.load import BUILTIN_CATALOGS, load_catalog
+from amlctl.emulator.mfe_documents import code_name
 from amlctl.emulator.seed import (
     DEMO_PIPELINE_IDS,
     DEMO_WS_KEY,
@@ -34,8 +36,8 @@ def values(emu: Emu, kind: str) -> dict[str, str]:
         "metric": {"experimentName": "churn-model", "metricId": metric},
         "artifact": {"containerId": f"dcid.{RUN}"},
         "notification_task": {"taskId": "5f0e8c3a-0000-4000-8000-00000000a001"},
-        "datastore": {"name": "workspaceblobstore"},
-        "model": {"id": "churn-model:2"},
+        "datastore": {"name": "workspaceblobstore", "datastoreName": "trainingdata"},
+        "model": {"id": "churn-model:2", "modelName": "sandbox-model"},
         "asset": {"id": asset},
         "image": {"id": "fraud-img:1"},
         "service": {"id": "churn-svc"},
@@ -44,15 +46,42 @@ def values(emu: Emu, kind: str) -> dict[str, str]:
         "pipeline_module": {"id": DEMO_PIPELINE_IDS["Modules"]},
         "pipeline_template": {"templateId": DEMO_PIPELINE_IDS["Templates"]},
         "pipeline_datasource": {"id": DEMO_PIPELINE_IDS["DataSources"]},
+        # the current API: containers whose every version the test deletes first, and
+        # endpoints whose deployments it deletes first (or which take them along)
+        "job": {"jobName": "churn-train-01"},
+        "schedule": {"scheduleName": "nightly-retrain"},
+        "data": {"dataName": "fraud-transactions"},
+        "environment": {"environmentName": "sandbox-env"},
+        "component": {"componentName": "train-step"},
+        "code": {"codeName": code_name(WORKSPACE, "sandbox")},
+        "connection": {"connectionName": "team-openai"},
+        "online_endpoint": {"endpointName": "fraud-endpoint"},
+        "online_deployment": {"endpointName": "fraud-endpoint", "deploymentName": "blue"},
+        "batch_endpoint": {"endpointName": "fraud-batch"},
+        "batch_deployment": {"endpointName": "fraud-batch", "deploymentName": "default"},
+        "featureset": {"featuresetName": "customer-features"},
+        "featurestore_entity": {"entityName": "customer"},
+        "serverless_endpoint": {"endpointName": "llama-chat"},
+        "marketplace_subscription": {"name": "llama-3-8b"},
     }
+    container = kind.removesuffix("_version")
+    if kind.endswith("_version"):
+        return {**scope, **per_kind[container], "version": "1"}
     return {**scope, **per_kind.get(kind, {})}
 
 
 @pytest.mark.parametrize("name", BUILTIN_CATALOGS)
 def test_every_catalog_operation_answers(emu: Emu, name: str) -> None:
     catalog = load_catalog(name)
-    operations = sorted(catalog.operations(),
-                        key=lambda op: (op.method == "DELETE", op.kind == "workspace"))
+
+    def order(op: Operation) -> tuple[bool, bool, bool]:
+        """Reads first; then deletes of what lies under another item (versions, deployments),
+        then the rest, then the workspace."""
+        kind = catalog.kind(op.kind)
+        top = kind.parent is None or catalog.kind(kind.parent).scope
+        return (op.method == "DELETE", kind.scope, top)
+
+    operations = sorted(catalog.operations(), key=order)
     assert len(operations) >= 30
     for op in operations:
         url = expand(op, values(emu, op.kind), catalog.hosts)

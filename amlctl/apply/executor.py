@@ -350,10 +350,10 @@ class Executor:
         if answer.operation is not None:
             return self._operation_done(change, answer.operation, reply.request_id)
         meaning = "absent" if reply.status == 404 else statuses.get(reply.status)
-        if reply.status == 412:
-            code, message = error_fields(reply.body)
-            if code == "DeletionRequired" or statuses.get(412) == "blocked":
-                return self._skip(change, "blocked", reply, message)
+        code, message = error_fields(reply.body)
+        if meaning == "blocked" or code == "DeletionRequired":  # in use: the catalog says so
+            return self._skip(change, "blocked", reply, message)
+        if reply.status == 412:  # If-Match failed: the item is not the one planned
             return self._skip(change, "changed-since-plan", reply)
         if meaning == "accepted":  # accepted with no operation to follow: the service's word
             return self._done(change, Result.DELETED, reply, "accepted")

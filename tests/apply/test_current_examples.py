@@ -187,8 +187,8 @@ def test_current_teardown_deletes_children_then_soft_deletes_the_workspace(
 def test_a_version_a_deployment_takes_up_after_the_plan_fails_its_delete(
     emu: Emulator, work: Path
 ) -> None:
-    """The service's 409 for a version in use is a failure the receipt shows, never "absent":
-    the catalog maps no status to `blocked` but 412, the one the executor reads as blocked."""
+    """The service's 409 for a version in use, which the plan could not foresee (a deployment
+    took it up after the plan), is a blocked delete the receipt shows, never "absent"."""
     manifest = work / "sandbox.yaml"
     manifest.write_text(
         "version: 1\nname: sandbox\ncatalog: azureml-current\n"
@@ -207,9 +207,12 @@ def test_a_version_a_deployment_takes_up_after_the_plan_fails_its_delete(
                     {"properties": {**green.doc["properties"], "model": version.doc["id"]}})
     applied = cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes")
     assert applied.code == 3, applied.text
-    assert "409" in applied.text and "fraud-endpoint/green" in applied.text
+    assert "blocked" in applied.text and "fraud-endpoint/green" in applied.text
     assert emu.store.get(key, "model_version", "sandbox-model/1") is not None
-    assert planned.receipt()["complete"] is False
+    receipt = planned.receipt()
+    assert receipt["complete"] is False
+    item = next(i for i in receipt["items"] if i["action"] == "delete")
+    assert (item["result"], item["status"]) == ("blocked", 409)
 
 
 @pytest.mark.xfail(strict=True, reason=(

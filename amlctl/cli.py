@@ -319,3 +319,14 @@ def receipt(
     owed and why, the deadline, and whether it is complete (verified)."""
     _run("request_record", request_id=request_id, plans=plans, fmt=format, out=out)
 
+
+@app.command("package")
+def package(
+    plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="An applied plan file.")],
+    out: Annotated[
+        Path, typer.Option("-o", "--out", help="The zip to write (0600), e.g. DSR-1.zip.")
+    ],
+) -> None:
+    """A zip for the data subject: the plan's exported files (checked against the export
+    index first), the index, a readable README.txt and contents.json with SHA-256 per file."""
+    _run("package", plan_file=plan_file, out=out)

@@ -419,3 +419,21 @@ def _record_format(fmt: str | None, out: Path | None) -> str:
         return _RECORD_SUFFIXES.get(out.suffix.lower(), "text")
     return "text" if sys.stdout.isatty() else "json"
 
+
+def package(plan_file: Path, out: Path) -> int:
+    """`amlctl package`: the data subject's zip of what an applied plan exported, checked
+    against the export index first; refused (1), naming the file, when any file differs."""
+    from amlctl.apply import package as packaging
+
+    packed = packaging.make(plan_file, out, os.environ)
+    print(
+        f"Wrote {packed.path}: {packed.items} item(s) in {packed.files} exported file(s), "
+        f"{packed.size} bytes, sha256 {packed.sha256}"
+    )
+    if packed.left:
+        print(
+            f"warning: {packed.left} item(s) the plan meant to export are not in the package; "
+            "its README.txt says which and why",
+            file=sys.stderr,
+        )
+    return EXIT_OK

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from amlctl.apply import receipt
-from amlctl.apply.dossier import read_receipt
+from amlctl.apply.evidence import read_receipt
 from amlctl.apply.export import index as exportindex
 from amlctl.apply.export.exporter import verify_files
 from amlctl.apply.package_summary import summary

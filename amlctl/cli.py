@@ -300,3 +300,47 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR if code == 2 else code
     finally:
         _command_exit.reset(reset)
+
+
+# -- the evidence of a request (defined after main() only to keep them together at the end) ---
+
+
+@app.command("receipt")
+def receipt(
+    request_id: Annotated[
+        str, typer.Argument(metavar="REQUEST-ID", help="The GDPR request, e.g. DSR-2026-0042.")
+    ],
+    plans: Annotated[
+        Path,
+        typer.Option("--plans", help="Folder of plan files, receipts and verify records "
+                     "(its subfolders are not read)."),
+    ] = Path("plans"),
+    format: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--format",
+            help="text, markdown or json (default: -o's suffix, else text on a terminal and "
+            "json otherwise).",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("-o", "--out", help="Write the record to this file (0600) instead."),
+    ] = None,
+) -> None:
+    """One record of a GDPR request: every plan answering it, what was done, what is still
+    owed and why, the deadline, and whether it is complete (verified)."""
+    _run("request_record", request_id=request_id, plans=plans, fmt=format, out=out)
+
+
+@app.command("package")
+def package(
+    plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="An applied plan file.")],
+    out: Annotated[
+        Path, typer.Option("-o", "--out", help="The zip to write (0600), e.g. DSR-1.zip.")
+    ],
+) -> None:
+    """A zip for the data subject: the plan's exported files (checked against the export
+    index first), the index, a readable README.txt and contents.json with SHA-256 per file."""
+    _run("package", plan_file=plan_file, out=out)

@@ -265,8 +265,9 @@ class Executor:
         last: Reply | None = None
         for page, reply in self.client.pages_with_replies(change.url, operation.paging):
             last = reply
+            own_id = change.id.rsplit("/", 1)[-1] if kind.id_in_parent else change.id
             for item in page:
-                if str(item.get(kind.id_field)) == change.id:
+                if str(item.get(kind.id_field)) == own_id:
                     return reply, item
         assert last is not None
         return last, None

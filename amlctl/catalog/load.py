@@ -207,6 +207,7 @@ def _kind(name: str, spec: dict[str, Any]) -> Kind:
         parent=parent.get("kind"),
         parent_vars=dict(parent.get("vars", {})),
         id_var=spec.get("id_var"),
+        id_in_parent=bool(spec.get("id_in_parent", False)),
         etag_field=spec.get("etag_field"),
         version_fields=tuple(spec.get("version_fields", ())),
         uses=tuple(_use(use) for use in spec.get("uses", ())),

@@ -102,6 +102,7 @@ class Kind:
     parent: str | None = None
     parent_vars: Mapping[str, str] = field(default_factory=dict)  # template var -> parent field
     id_var: str | None = None
+    id_in_parent: bool = False  # ids unique only under the parent: named `<parent id>/<id>`
     etag_field: str | None = None
     # Dot paths that identify a version of an item, the same in its list and get answers;
     # empty: the whole item as listed.

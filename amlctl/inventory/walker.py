@@ -296,8 +296,11 @@ class Walker:
         values: Mapping[str, str],
         parent: str | None,
     ) -> Item:
-        item_id = str(dotted(data, kind.id_field) or "")
-        own = {kind.id_var: item_id} if kind.id_var else {}
+        own_id = str(dotted(data, kind.id_field) or "")
+        own = {kind.id_var: own_id} if kind.id_var else {}
+        # Two containers' version "1" are two items: where ids are unique only under the
+        # parent, the parent's id is part of the item's (`churn-classifier/1`).
+        item_id = f"{parent}/{own_id}" if kind.id_in_parent and parent is not None else own_id
         needed = self.needs.fields.get(kind.name, ())
         keep = {path: dotted(data, path) for path in needed if has(data, path)}
         self.field_names[kind.name].update(_field_names(data))  # one C call: thread-safe

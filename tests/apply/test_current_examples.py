@@ -198,7 +198,7 @@ def test_a_version_a_deployment_takes_up_after_the_plan_fails_its_delete(
         "{properties.description: {equals: sandbox-model version 1}}\n",
         encoding="utf-8")
     planned = plan_manifest(emu, manifest)
-    assert [c["id"] for c in planned.deletes] == ["1"]
+    assert [c["id"] for c in planned.deletes] == ["sandbox-model/1"]
     key = ws_key(WORKSPACE)
     green = emu.store.get(key, "online_deployment", "fraud-endpoint/green")
     version = emu.store.get(key, "model_version", "sandbox-model/1")
@@ -215,11 +215,6 @@ def test_a_version_a_deployment_takes_up_after_the_plan_fails_its_delete(
     assert (item["result"], item["status"]) == ("blocked", 409)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a plan addresses an item by workspace, kind and id; a version's id is its version string "
-    "and a deployment's its name, unique only under their container or endpoint, so two "
-    "containers' version 1 share one address and the plan keeps one of them: plans (and the "
-    "inventory) must address nested items with their parent. Not expressible in a catalog."))
 def test_versions_named_alike_in_two_containers_are_two_changes(
     emu: Emulator, work: Path
 ) -> None:

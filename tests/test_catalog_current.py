@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from amlctl.catalog import BUILTIN_CATALOGS, CATALOG_ALIASES, Catalog, load_catalog
+from amlctl.catalog.load import is_builtin
 from amlctl.cli import main
 
 CURRENT = "azureml-2026-05-01"
@@ -43,9 +44,10 @@ def test_the_alias_loads_the_dated_catalog_under_its_own_name(catalog: Catalog) 
     assert catalog.name == catalog.source == CURRENT  # what a plan records: never the alias
     direct = load_catalog(CURRENT)
     assert (direct.name, direct.sha256) == (catalog.name, catalog.sha256)
-    assert CURRENT in BUILTIN_CATALOGS and "azureml-current" in BUILTIN_CATALOGS
-    assert list(BUILTIN_CATALOGS).count(CURRENT) == 1
-    assert "azureml-current" not in list(BUILTIN_CATALOGS)  # iterated: each catalog once
+    assert is_builtin(CURRENT) and is_builtin("azureml-current")
+    assert not is_builtin("./azureml-current.yaml")
+    assert BUILTIN_CATALOGS.count(CURRENT) == 1
+    assert "azureml-current" not in BUILTIN_CATALOGS  # each catalog once, by its own name
 
 
 def test_catalog_list_of_the_alias_lists_every_collection(

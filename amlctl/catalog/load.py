@@ -33,23 +33,17 @@ DEFAULT_CATALOG = "azureml-2019-11-01"
 CATALOG_ALIASES = {"azureml-current": "azureml-2026-05-01"}
 
 
-class BuiltinNames(tuple[str, ...]):
-    """The built-in catalogs, each once under its own name (iterate them); `in` also answers
-    yes for their aliases, so a manifest naming `catalog: azureml-current` is read as a
-    built-in by whoever asks `ref in BUILTIN_CATALOGS` (the manifest loader)."""
-
-    def __contains__(self, key: object) -> bool:
-        return key in CATALOG_ALIASES or tuple.__contains__(self, key)
-
-
-BUILTIN_CATALOGS = BuiltinNames(
-    ("azureml-2018-03-01-preview", "azureml-2019-11-01", "azureml-2026-05-01")
-)
+BUILTIN_CATALOGS = ("azureml-2018-03-01-preview", "azureml-2019-11-01", "azureml-2026-05-01")
 
 
 def resolve_name(ref: str) -> str:
     """The built-in catalog an alias stands for; any other name or path unchanged."""
     return CATALOG_ALIASES.get(ref, ref)
+
+
+def is_builtin(ref: str) -> bool:
+    """Whether `ref` names a built-in catalog, by its name or an alias (else it is a path)."""
+    return resolve_name(ref) in BUILTIN_CATALOGS
 
 
 def load_catalog(name_or_path: str | None = None) -> Catalog:

@@ -15,7 +15,7 @@ from typing import Any
 
 from amlctl import schemacheck
 from amlctl.catalog import DEFAULT_CATALOG, Catalog, load_catalog
-from amlctl.catalog.load import BUILTIN_CATALOGS
+from amlctl.catalog.load import is_builtin
 from amlctl.errors import CatalogError, Diagnostic, ManifestError
 from amlctl.fsio import FsError, read_input
 from amlctl.manifest import semantics
@@ -54,7 +54,7 @@ def load_manifest(path: Path, catalog: Catalog | None = None) -> tuple[Manifest,
 
 def _catalog_for(doc: Document, path: Path) -> Catalog:
     ref = doc.data.get("catalog", DEFAULT_CATALOG)
-    if ref not in BUILTIN_CATALOGS:
+    if not is_builtin(ref):
         ref = str(path.parent / ref)
     try:
         return load_catalog(ref)

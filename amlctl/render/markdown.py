@@ -108,7 +108,10 @@ def _template() -> jinja2.Template:
 def _context(doc: Mapping[str, Any], counts: Mapping[str, int]) -> dict[str, Any]:
     changes: Sequence[Mapping[str, Any]] = doc.get("changes", [])
     manual = [c for c in changes if c.get("action") == "manual"]
-    doomed = [c.get("workspace") for c in changes if wording.deletes_workspace(doc, c)]
+    whole = [c for c in changes if wording.deletes_workspace(doc, c)]
+    doomed = [c.get("workspace") for c in whole]
+    # A soft delete keeps the workspace recoverable for a time: saying "no undo" would overstate.
+    soft = bool(whole) and all(c.get("erasure") == "soft" for c in whole)
     digest = doc.get("digest", "")
     return {
         "doc": doc,
@@ -122,6 +125,7 @@ def _context(doc: Mapping[str, Any], counts: Mapping[str, int]) -> dict[str, Any
             for action in wording.shown_actions(counts)
         ],
         "doomed": doomed,
+        "soft": soft,
         "manual": manual[:_MAX_LISTED],
         "manual_left": max(0, len(manual) - _MAX_LISTED),
         "warnings": list(doc.get("warnings", []))[:_MAX_LISTED],

@@ -39,3 +39,19 @@ def test_purge_is_chosen_in_the_manifest_and_shown() -> None:
     assert url.endswith("?api-version=2026-07-01&forceToPurge=true")
     assert erasure == "irreversible"
     assert reason.endswith("; purge: purged at once, not recoverable")
+
+
+def test_the_current_catalog_purges_a_workspace_only_when_asked() -> None:
+    current = load_catalog("azureml-current")
+    for mode, purged, erasure in ((None, False, "soft"), ("purge", True, "irreversible")):
+        selector = select("workspace", confirm=DEMO.name, mode=mode)
+        plan = make_plan(
+            manifest(delete=[selector], catalog=current.name),
+            current,
+            inventory(workspace()),
+            context(),
+        )
+        change = next(c for c in plan.changes if c.action is Action.DELETE)
+        assert change.url is not None
+        assert ("forceToPurge=true" in change.url) is purged
+        assert change.erasure == erasure

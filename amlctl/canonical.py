@@ -38,22 +38,21 @@ def compute_digest(doc: Mapping[str, Any]) -> str:
 
 def dotted(data: Mapping[str, Any], path: str) -> Any:
     """The value at a dot path (`createdBy.userName`), or None where the path runs out."""
-    value: Any = data
-    for part in path.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return None
-        value = value[part]
-    return value
+    return _walk(data, path)[1]
 
 
 def has(data: Mapping[str, Any], path: str) -> bool:
     """Whether `data` holds the dot path at all (a null value counts; a missing key does not)."""
+    return _walk(data, path)[0]
+
+
+def _walk(data: Mapping[str, Any], path: str) -> tuple[bool, Any]:
     value: Any = data
     for part in path.split("."):
         if not isinstance(value, Mapping) or part not in value:
-            return False
+            return False, None
         value = value[part]
-    return True
+    return True, value
 
 
 def fingerprint(item: object, etag: str | None = None) -> str:

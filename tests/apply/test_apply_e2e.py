@@ -14,12 +14,10 @@ import os
 import re
 import stat
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import pytest
 import requests
 from apply_helpers import (
     DSR,
@@ -51,20 +49,6 @@ from amlctl.emulator.seed import (
 
 RIGHT_NAMES = f"{WORKSPACE} {WORKSPACE_EU}"  # the DSR plan deletes in both demo workspaces
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
-
-
-@pytest.fixture
-def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "work"
-    folder.mkdir()
-    monkeypatch.chdir(folder)
-    return folder
-
-
-@pytest.fixture
-def emu(tmp_path: Path) -> Iterator[Emulator]:
-    with emulator(tmp_path / "emu") as running:
-        yield running
 
 
 def apply_yes(planned: Planned, emu: Emulator, *more: str) -> Any:

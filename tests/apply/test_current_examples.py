@@ -6,13 +6,11 @@ workspace. Both plan, apply and verify through the real CLI (`--endpoint`)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import pytest
-from apply_helpers import Emulator, Planned, cli, emulator, make_plan, plan_manifest, ws_key
+from apply_helpers import Emulator, Planned, cli, make_plan, plan_manifest, ws_key
 
 from amlctl.emulator.mfe_documents import code_name
 from amlctl.emulator.mfe_seed import ASSETS, CONTAINER_KINDS, Owned, owned
@@ -34,20 +32,6 @@ SEGMENTS = {"compute": "computes", "job": "jobs", "schedule": "schedules", "mode
 DSR_DELETES = {"compute", "job", "schedule", "model_version", "data_version", "data",
                "environment_version", "environment", "code_version", "code",
                "online_deployment", "online_endpoint", "connection"}
-
-
-@pytest.fixture
-def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "work"
-    folder.mkdir()
-    monkeypatch.chdir(folder)
-    return folder
-
-
-@pytest.fixture
-def emu(tmp_path: Path) -> Iterator[Emulator]:
-    with emulator(tmp_path / "emu") as running:
-        yield running
 
 
 def apply_and_verify(emu: Emulator, planned: Planned) -> None:

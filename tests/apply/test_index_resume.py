@@ -57,15 +57,8 @@ export:
 
 
 @pytest.fixture
-def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "work"
-    folder.mkdir()
-    monkeypatch.chdir(folder)
-    return folder
-
-
-@pytest.fixture
 def emu(tmp_path: Path) -> Iterator[Emulator]:
+    """A scale-seeded emulator: enough exports for the kills to land mid-run."""
     with emulator(tmp_path / "emu", seed=f"scale:{SCALE_RUNS}") as running:
         yield running
 

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from amlctl.apply import receipt
-from amlctl.apply.executor import ApplyResult, Executor
+from amlctl.apply.executor import Executor
 from amlctl.apply.export.exporter import Exporter
 from amlctl.apply.journal import FINISH, RESUME, START, Journal, PlanLock
+from amlctl.apply.outcomes import ApplyResult
 from amlctl.azure.client import Client
 from amlctl.catalog import Catalog
 from amlctl.errors import (

@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from typing import TextIO
 
-from amlctl.apply.executor import Outcome
+from amlctl.apply.outcomes import Outcome
 from amlctl.plan.model import Change
 
 

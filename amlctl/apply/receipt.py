@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from amlctl.apply.executor import ApplyResult, Result
+from amlctl.apply.outcomes import ApplyResult, Result
 from amlctl.canonical import pretty_json
 from amlctl.fsio import write_atomic
 from amlctl.plan.model import Action, Plan

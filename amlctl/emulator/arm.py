@@ -46,7 +46,22 @@ SERVED_VERSIONS = (
 )
 ARTICLE_VERSIONS = SERVED_VERSIONS
 CURRENT_VERSIONS = ("2026-05-01",)  # the current catalog's (azureml-current)
-API_VERSIONS = ARTICLE_VERSIONS + CURRENT_VERSIONS
+# What azure-ai-ml 1.35.2 (the v2 SDK, `MLClient`) sends on the current API's routes: it pins
+# one generated client per api-version and picks one per operation group (jobs, components
+# 2024-01-01-preview; models 2023-08-01-preview; data, environments 2023-04-01-preview;
+# datastores, workspaces 2024-10-01-preview; online endpoints and deployments
+# 2022-02-01-preview; batch endpoints 2023-10-01; schedules 2023-06-01-preview; computes
+# 2024-10-01-preview). tests/sdk/test_azure_ai_ml.py. The routes answer them with the
+# 2026-05-01 bodies; the versions the article already lists keep the article's bodies on the
+# workspace and compute routes (`is_current`).
+SDK_V2_VERSIONS = (
+    "2022-02-01-preview", "2023-04-01-preview", "2023-06-01-preview", "2023-08-01-preview",
+    "2023-10-01", "2024-01-01-preview", "2024-10-01-preview",
+)
+_SDK_V2_ONLY = tuple(v for v in SDK_V2_VERSIONS if v not in ARTICLE_VERSIONS)
+# accepted on the current API's routes (routes.py)
+CURRENT_ROUTE_VERSIONS = tuple(sorted(set(CURRENT_VERSIONS + SDK_V2_VERSIONS)))
+API_VERSIONS = ARTICLE_VERSIONS + _SDK_V2_ONLY + CURRENT_VERSIONS
 _VERSION_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 _PROVIDER = "Microsoft.MachineLearningServices"
 # Compute types the article-era api-versions define (2019-11-01, 2018-03-01-preview); compute
@@ -82,7 +97,8 @@ def check_api_version(ctx: Context, versions: tuple[str, ...] = API_VERSIONS,
 def is_current(ctx: Context) -> bool:
     """Whether the request speaks the current API (else one of the article's editions): the
     bodies differ (systemData, compute instances), and so does the workspace delete."""
-    return ctx.request.arg("api-version") in CURRENT_VERSIONS
+    version = ctx.request.arg("api-version")
+    return version in CURRENT_VERSIONS or version in _SDK_V2_ONLY
 
 
 def article_body(doc: Mapping[str, Any]) -> dict[str, Any]:

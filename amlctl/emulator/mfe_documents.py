@@ -93,7 +93,7 @@ def job(ws: Doc, name: str, by: Actor, minutes: int, status: str, experiment: st
         **_base(f"{experiment} training", tags), "jobType": "Command",
         "displayName": name, "experimentName": experiment, "status": status,
         "computeId": f"{ws['id']}/computes/{compute}", "componentId": None,
-        "identity": {"identityType": "AmlToken"}, "isArchived": archived,
+        "identity": {"identityType": "AMLToken"}, "isArchived": archived,
         "command": "python train.py", "environmentId": "azureml:AzureML-sklearn-1.5@latest",
         "services": {
             "Tracking": {"jobServiceType": "Tracking",

@@ -67,8 +67,9 @@ class Route:
         return params if len(segments) == len(self.parts) else None
 
 
-CURRENT = arm.CURRENT_VERSIONS
-# The current API's collections under a workspace (mfe.py), each at the current api-version.
+CURRENT = arm.CURRENT_ROUTE_VERSIONS
+# The current API's collections under a workspace (mfe.py), each at the current api-version
+# and the ones azure-ai-ml sends (arm.SDK_V2_VERSIONS).
 _MFE = tuple(Route("arm", method, f"{WS}/{path}", handler, CURRENT)
              for collection in mfe.COLLECTIONS
              for method, path, handler in mfe.handlers(collection))

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from amlctl.emulator import Bucket, EmulatorConfig
+from amlctl.emulator import Bucket, EmulatorConfig, arm
 from amlctl.emulator.mfe import COLLECTIONS
 from amlctl.emulator.mfe_documents import code_name
 from amlctl.emulator.seed import (
@@ -60,12 +60,15 @@ def names(emu: Emu, path: str, **params: str) -> list[str]:
 # -- api-versions and envelopes ---------------------------------------------------------------
 
 
-def test_current_routes_answer_only_the_current_api_version(emu: Emu) -> None:
+def test_current_routes_answer_only_the_current_and_the_sdk_api_versions(emu: Emu) -> None:
     refused = emu.get(ARM, WS_PATH + "/jobs", ARM_V)
     assert refused.status_code == 400
     error = refused.json()["error"]
     assert error["code"] == "NoRegisteredProviderFound"
-    assert "'workspaces/jobs'" in error["message"] and "'2026-05-01'" in error["message"]
+    supported = ", ".join(arm.CURRENT_ROUTE_VERSIONS)  # 2026-05-01 and azure-ai-ml's
+    assert "'workspaces/jobs'" in error["message"] and f"'{supported}'" in error["message"]
+    assert arm.CURRENT_ROUTE_VERSIONS[-1] == "2026-05-01"
+    assert emu.get(ARM, WS_PATH + "/jobs", {"api-version": "2024-01-01-preview"}).status_code == 200
     versions = emu.get(ARM, WS_PATH + "/models/churn-classifier/versions",
                        {"api-version": "2026-07-01"})
     assert "'workspaces/models/versions'" in versions.json()["error"]["message"]

@@ -200,10 +200,21 @@ def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f0+00:00")
 
 
+ARTICLE_EDITIONS = ("2018-03-01-preview", "2019-11-01")  # the two the article was written for
+
+
+def knows_compute_instances(ctx: Context) -> bool:
+    """Compute instances (and the later compute types) came after the article's two editions:
+    every later api-version lists them, SDK v2's 2023 ones included."""
+    return ctx.request.arg("api-version") not in ARTICLE_EDITIONS
+
+
 def list_computes(ctx: Context, params: Params) -> Response:
     ws = ctx.workspace(params)
     current = is_current(ctx)
-    where = {} if current else {"properties.computeType": ARTICLE_COMPUTE_TYPES}
+    where = (
+        {} if knows_compute_instances(ctx) else {"properties.computeType": ARTICLE_COMPUTE_TYPES}
+    )
     family = "mfe" if current else "arm"
     token_arg = "$skip" if current else "$skiptoken"
     rows, token = page(
@@ -235,7 +246,7 @@ def find_compute(ctx: Context, params: Params) -> tuple[Workspace, Item | None]:
     api-version does not know (a compute instance, to an article-era version)."""
     ws = ctx.workspace(params)
     item = ctx.store.get(ws.key, "compute", params["name"])
-    known = is_current(ctx) or (
+    known = knows_compute_instances(ctx) or (
         item is not None and item.doc.get("properties", {}).get("computeType")
         in ARTICLE_COMPUTE_TYPES)
     return ws, item if known else None

@@ -48,9 +48,13 @@ def _drop(doc: Doc, names: Iterable[str]) -> Doc:
 # -- computes (ARM) ------------------------------------------------------------------------
 
 def compute_summary(doc: Doc) -> Doc:
-    """A compute as a list answers it: no creation time, errors, VM settings or node counts."""
-    return {**_keep(doc, _COMPUTE_TOP),
-            "properties": _keep(doc.get("properties") or {}, _COMPUTE_LISTED)}
+    """A compute as a list answers it: its settings (VM size, scale settings: SDKs read them
+    from lists), but no creation time, errors or live node counts."""
+    props = doc.get("properties") or {}
+    listed = _keep(props, _COMPUTE_LISTED)
+    if isinstance(props.get("properties"), dict):
+        listed["properties"] = dict(props["properties"])
+    return {**_keep(doc, _COMPUTE_TOP), "properties": listed}
 
 
 def compute_detail(doc: Doc, reads: int) -> Doc:

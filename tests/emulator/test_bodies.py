@@ -14,8 +14,8 @@ from .conftest import ARM, COMPUTE_LIVE, EDITIONS, MMS, WS_PATH, Emu, Factory
 Doc = dict[str, Any]
 API = "/api" + WS_PATH
 COMPUTE_SUMMARY = {"computeType", "computeLocation", "provisioningState", "description",
-                   "modifiedOn", "isAttachedCompute", "resourceId"}
-COMPUTE_ONLY_GET = {"createdOn", "provisioningErrors", "properties"}
+                   "modifiedOn", "isAttachedCompute", "resourceId", "properties"}
+COMPUTE_ONLY_GET = {"createdOn", "provisioningErrors"}
 IMAGE_ONLY_GET = {"modelDetails", "imageBuildLogUri"}
 SERVICE_ONLY_GET = {"scoringUri", "swaggerUri", "imageDetails", "appInsightsEnabled",
                     "authEnabled"}
@@ -77,6 +77,9 @@ def test_compute_list_items_are_summaries_and_gets_are_whole(emu: Emu, edition: 
         assert set(body["properties"]) == COMPUTE_SUMMARY | COMPUTE_ONLY_GET
         inner = body["properties"]["properties"]
         assert {"vmSize", "vmPriority", "scaleSettings", *COMPUTE_LIVE} <= set(inner)
+        # The list has the settings (SDKs read them there), never the live node counts.
+        assert {"vmSize", "scaleSettings"} <= set(item["properties"]["properties"])
+        assert not set(COMPUTE_LIVE) & set(item["properties"]["properties"])
         assert stable("compute", item) == stable("compute", body)
         assert {k: body[k] for k in ("type", "location")} == {k: item[k] for k in
                                                               ("type", "location")}

@@ -19,6 +19,7 @@ import pytest
 
 from amlctl.emulator import tokens
 from amlctl.emulator.seed import DEMO_COMPUTES, RESOURCE_GROUP, SUBSCRIPTION, WORKSPACE
+from amlctl.emulator.store import workspace_key
 
 from .conftest import TlsEmulator, tls_emulator
 
@@ -60,7 +61,11 @@ def test_workspaces_and_computes_through_the_mgmt_client(client: Any, emu: TlsEm
     listed = [ws.name for ws in client.workspaces.list_by_resource_group(RESOURCE_GROUP)]
     assert listed == ["demo-ws", "demo-ws-eu"]
     computes = client.machine_learning_compute.list_by_workspace(RESOURCE_GROUP, WORKSPACE)
-    assert sorted(c.name for c in computes) == sorted(DEMO_COMPUTES[WORKSPACE])
+    # 2020-08-01 knows compute instances (they came after the article's two editions).
+    key = workspace_key(SUBSCRIPTION, RESOURCE_GROUP, WORKSPACE)
+    stored = sorted(item.id for item in emu.store.page(key, "compute"))
+    assert sorted(c.name for c in computes) == stored
+    assert set(DEMO_COMPUTES[WORKSPACE]) < set(stored)
     cluster = client.machine_learning_compute.get(RESOURCE_GROUP, WORKSPACE, "cpu-cluster")
     assert cluster.properties.compute_type == "AmlCompute"
     arm = [call for call in emu.calls() if call[1].startswith("/management.azure.com/")]

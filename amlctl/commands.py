@@ -25,6 +25,7 @@ from amlctl.errors import (
     UsageError,
 )
 from amlctl.manifest import load_manifest
+from amlctl.terminal import visible
 
 if TYPE_CHECKING:  # the HTTP stack is imported only by the commands that use it
     from amlctl.azure.target import Connection
@@ -381,7 +382,7 @@ def verify(plan_file: Path, manual_done: list[str], connection: Connection) -> i
         kept = verifying.record(plan, plan_file, checks, client.tokens.identity())
     failed = list(verifying.failures(checks))
     for failure in failed:
-        print(f"{failure.address}: {failure.detail}")
+        print(visible(f"{failure.address}: {failure.detail}"))
     if failed:
         print(
             f"verify failed: {len(failed)} of {len(checks)} planned items not done "

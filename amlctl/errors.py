@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from amlctl.terminal import visible_lines
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2  # plan --detailed-exitcode only
@@ -163,7 +165,8 @@ def error_boundary(set_exit: Callable[[int], None]) -> Iterator[None]:
     try:
         yield
     except AmlctlError as error:
-        print(str(error) if str(error) else type(error).__name__, file=sys.stderr)
+        # Messages quote what servers and files said: shown, never obeyed by the terminal.
+        print(visible_lines(str(error) or type(error).__name__), file=sys.stderr)
         set_exit(error.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -10,6 +10,7 @@ from typing import TextIO
 
 from amlctl.apply.outcomes import Outcome
 from amlctl.plan.model import Change
+from amlctl.terminal import visible
 
 
 class Progress:
@@ -28,9 +29,9 @@ class Progress:
             elif self.live:
                 self._draw()
             else:
-                detail = f"  ({outcome.detail})" if outcome.detail else ""
+                detail = f"  ({visible(outcome.detail)})" if outcome.detail else ""
                 print(
-                    f"{outcome.result.value:<8} {change.address}{detail}",
+                    f"{outcome.result.value:<8} {visible(change.address)}{detail}",
                     file=self.stream,
                     flush=True,
                 )
@@ -41,7 +42,7 @@ class Progress:
             print(file=self.stream, flush=True)
 
     def _json(self, change: Change, outcome: Outcome) -> None:
-        line = {
+        line = {  # JSON escapes control characters itself
             "address": change.address,
             "result": outcome.result.value,
             "status": outcome.status,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from amlctl.terminal import visible as visible  # renderers reach it through here
 
 # (symbol, legend) per display state; an export splits into new and changed.
 SYMBOLS: dict[str, str] = {
@@ -98,25 +99,6 @@ def deletes_workspace(doc: Mapping[str, Any], change: Mapping[str, Any]) -> bool
     warning any plan carries)."""
     scope = doc.get("catalog", {}).get("scope_kind")
     return change.get("action") == "delete" and change.get("kind") == scope
-
-
-# Characters a server-chosen id could use to fake or hide output: control characters (ANSI
-# escapes, newlines), Unicode line separators, bidirectional overrides and zero-width marks.
-_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
-
-
-def visible(text: object) -> str:
-    """`text` on one line with every control or invisible character shown as an escape."""
-    return _HIDDEN.sub(_escape_char, str(text))
-
-
-def _escape_char(match: re.Match[str]) -> str:
-    char = match.group()
-    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-    if char in named:
-        return named[char]
-    code = ord(char)
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 def shorten(text: str, limit: int) -> str:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from apply_helpers import DSR, Emulator, cli, emulator, log_path_of, make_plan, plan_manifest
 
-from amlctl.emulator.seed import WORKSPACE
+from amlctl.emulator.seed import RESOURCE_GROUP, SUBSCRIPTION, WORKSPACE
+from amlctl.emulator.store import workspace_key
 
 # Model fraud-detect:1 is used by image fraud-img:1 (demo data); this plan keeps the image.
 KEEPS_THE_IMAGE = """\
@@ -161,3 +162,24 @@ def test_the_receipt_lists_manual_steps_owed_and_what_cannot_be_erased(
     text = planned.receipt_markdown()
     assert "## Manual steps (owed)" in text and "## Notes from the plan" in text
     assert "run: not erasable with catalog azureml-2019-11-01" in text
+
+
+def test_server_text_never_reaches_the_terminal_raw(tmp_path: Path, emu: Emulator) -> None:
+    """An id with a right-to-left override (URL-safe, so the plan can hold it) is shown as an
+    escape in apply's progress lines, never obeyed. (Ids with control characters never get
+    that far: a URL segment refuses them.)"""
+    evil = "evil\u202ecod.exe:1"
+    ws = workspace_key(SUBSCRIPTION, RESOURCE_GROUP, WORKSPACE)
+    emu.store.put(ws, "model", evil, {"id": evil, "name": "evil", "version": 1,
+                                      "modifiedTime": "2026-11-30T10:00:00Z", "runId": None})
+    manifest = tmp_path / "evil.yaml"
+    manifest.write_text(KEEPS_THE_IMAGE.replace(
+        "delete:\n  select:\n    - {kind: model, ids: [\"fraud-detect:1\", \"churn-model:2\"]}",
+        "export:\n  to: exports/evil\n  select:\n"
+        "    - {kind: model, where: {name: {equals: evil}}}"))
+    planned = plan_manifest(emu, manifest)
+    assert [c["id"] for c in planned.exports] == [evil]
+    result = cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes")
+    assert result.code == 3, result.text  # the emulator refuses such a segment, as Azure does
+    assert "\u202e" not in result.out + result.err
+    assert "failed   export:demo-ws/model/evil\\u202ecod.exe:1  (GET https://" in result.out

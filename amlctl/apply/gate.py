@@ -29,6 +29,7 @@ from amlctl.apply.outcomes import ApplyResult
 from amlctl.azure.client import Client
 from amlctl.catalog import Catalog
 from amlctl.errors import (
+    EXIT_OK,
     ApplyRefused,
     LimitExceeded,
     PlanFileError,
@@ -170,10 +171,18 @@ def open_journal(loaded: LoadedPlan) -> Journal:
     if journal.finished is not None:
         journal.close()
         done = receipt.receipt_paths(loaded.path, digest)[0]
-        raise ApplyRefused(
-            f"{loaded.path} was already applied (see {done}); make a new plan to act again"
+        raise AlreadyApplied(
+            f"{loaded.path} was already applied, completely (see {done}): nothing left to do; "
+            "make a new plan to act again"
         )
     return journal
+
+
+class AlreadyApplied(ApplyRefused):
+    """The plan was applied to the end before (its journal says finish): a re-run has nothing
+    to do, which is success, so a retry loop around apply ends (exit 0)."""
+
+    exit_code = EXIT_OK
 
 
 def confirm(plan: Plan, ask: Ask | None, out: TextIO) -> None:

@@ -352,3 +352,13 @@ def test_verify_reports_missing_links_and_escapes(
         "export:ws/run/evil: unsafe path '../../../etc/passwd': '..' would leave the root",
         "export:ws/run/none: index entry names no file",
     ]
+
+
+@pytest.mark.parametrize("item_id", ["aux.txt", "CON", "nul", "com1.log", "LPT9", "trail..."])
+def test_export_names_are_portable_to_windows(item_id: str) -> None:
+    from amlctl.apply.export.paths import export_file
+
+    for part in export_file(item_id, "model", item_id).split("/"):
+        base = part.split(".", 1)[0].split("~", 1)[0].lower()
+        assert base not in {"con", "prn", "aux", "nul", "com1", "lpt9"}, part
+        assert not part.endswith((".", " ")), part

@@ -13,6 +13,12 @@ import re
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_SLUG = 80
+# Names Windows reserves for devices, whatever follows the first dot (`aux.txt` is AUX): an
+# export folder handed to a data subject must open on any machine.
+_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul", *(f"com{n}" for n in range(1, 10)),
+     *(f"lpt{n}" for n in range(1, 10))}
+)
 
 
 def export_file(workspace: str, kind: str, item_id: str) -> str:
@@ -21,7 +27,9 @@ def export_file(workspace: str, kind: str, item_id: str) -> str:
 
 
 def _slug(text: str) -> str:
-    slug = _UNSAFE.sub("_", text).strip("._-")[:_MAX_SLUG]
+    slug = _UNSAFE.sub("_", text).strip("._-")[:_MAX_SLUG].rstrip(".")
+    if slug.split(".", 1)[0].lower() in _RESERVED:
+        slug = "_" + slug
     return slug or "_"
 
 

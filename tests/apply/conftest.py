@@ -19,7 +19,7 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def emu(tmp_path: Path) -> Iterator[Emulator]:
-    """A demo-seeded emulator on loopback, over its own database."""
+def emu(tmp_path: Path, work: Path) -> Iterator[Emulator]:
+    """A demo-seeded emulator on loopback, over its own database; the test runs in `work`."""
     with emulator(tmp_path / "emu") as running:
         yield running

@@ -8,12 +8,11 @@ import os
 import shutil
 import stat
 from calendar import timegm
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from apply_helpers import EXAMPLES, Emulator, Planned, cli, emulator, plan_manifest
+from apply_helpers import EXAMPLES, Emulator, Planned, cli, plan_manifest
 
 from amlctl.emulator.seed import WORKSPACE
 
@@ -45,15 +44,6 @@ SECOND = HEADER.format(name="dsr-erase-second") + (
     '    - {kind: model, ids: ["fraud-detect:1"]}\n'
 )
 BLOCKED = f"delete:{WORKSPACE}/model/fraud-detect:1"
-
-
-@pytest.fixture
-def emu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    with emulator(tmp_path / "emu") as running:
-        yield running
 
 
 def plan_text(emu: Emulator, name: str, text: str) -> Planned:

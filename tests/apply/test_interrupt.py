@@ -7,30 +7,18 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from apply_helpers import (
     DSR,
     Emulator,
     Planned,
     cli,
     count_events,
-    emulator,
     make_plan,
     start_child,
     wait_for_event,
 )
-
-
-@pytest.fixture
-def emu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    with emulator(tmp_path / "emu") as running:
-        yield running
 
 
 def start_apply(planned: Planned, emu: Emulator, output: Path) -> subprocess.Popen[bytes]:

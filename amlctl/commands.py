@@ -375,9 +375,15 @@ def verify(plan_file: Path, manual_done: list[str], connection: Connection) -> i
     unknown = verifying.unknown_steps(plan, manual_done)
     if unknown:
         raise UsageError(f"--manual-done {', '.join(unknown)}: not a manual step of this plan")
-    with open_client(verifying.plan_catalog(plan), connection) as client:
+    catalog = verifying.plan_catalog(plan)
+    with open_client(catalog, connection) as client:
         checks = verifying.check(
-            plan, done, client, manual_done=manual_done, parallelism=connection.parallelism
+            plan,
+            done,
+            client,
+            catalog,
+            manual_done=manual_done,
+            parallelism=connection.parallelism,
         )
         kept = verifying.record(plan, plan_file, checks, client.tokens.identity())
     failed = list(verifying.failures(checks))

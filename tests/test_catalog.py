@@ -480,8 +480,8 @@ BROKEN_CATALOGS = {
         "schema-errors.yaml:12:17: error: $.kinds.workspace.operations.get.method: "
         "'PATCH' is not one of: GET, DELETE, POST",
         "schema-errors.yaml:15:9: error: $.kinds.workspace.operations.get.retries: "
-        "unknown key 'retries'; expected one of: anchor, doc_url, erasure, if_match, "
-        "long_running, method, modes, note, paging, statuses, url",
+        "unknown key 'retries'; expected one of: anchor, body, doc_url, erasure, if_match, "
+        "long_running, method, modes, note, only_empty, paging, statuses, url",
         "schema-errors.yaml:20:25: error: $.kinds.workspace.operations.delete.statuses['200']: "
         "'gone' is not one of: deleted, accepted, absent, blocked",
     ],

@@ -21,6 +21,7 @@ from queue import SimpleQueue
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from amlctl.apply import lookup
 from amlctl.apply.export.exporter import Exporter
 from amlctl.apply.journal import (
     DELETE_ACCEPTED,
@@ -165,7 +166,7 @@ class Executor:
         assert change.url is not None and change.file is not None and self.exporter is not None
         kind = self.catalog.kind(change.kind)
         try:
-            reply, item = self._current(change, kind)
+            reply, item = lookup.current(self.client, kind, change)
             if item is None:
                 return self._skip(change, "gone-since-plan", reply)
             if kind.fingerprint(item) != change.fingerprint:
@@ -195,25 +196,6 @@ class Executor:
         return Outcome(
             change.address, Result.EXPORTED, reply.status, reply.request_id, record=fields
         )
-
-    def _current(self, change: Change, kind: Kind) -> tuple[Reply, dict[str, Any] | None]:
-        """The item as it is now: by its get call, or found in its list (kinds with no get)."""
-        assert change.url is not None
-        if kind.can("get"):
-            reply = self.client.get(change.url, expect=(200, 404))
-            body = reply.body if reply.status == 200 and isinstance(reply.body, dict) else None
-            return reply, body
-        operation = kind.op("list")
-        assert operation.paging is not None
-        last: Reply | None = None
-        for page, reply in self.client.pages_with_replies(change.url, operation.paging):
-            last = reply
-            own_id = change.id.rsplit("/", 1)[-1] if kind.id_in_parent else change.id
-            for item in page:
-                if str(item.get(kind.id_field)) == own_id:
-                    return reply, item
-        assert last is not None
-        return last, None
 
     def _exportable(self, kind: Kind, item: dict[str, Any]) -> dict[str, Any]:
         """The item as exported: a content link keeps where the bytes were (as the service
@@ -266,15 +248,14 @@ class Executor:
         self, change: Change, kind: Kind, *, after_unknown: bool = False
     ) -> Outcome | None:
         """None when the item is as the plan saw it; else the outcome that ends it here."""
-        assert change.url is not None
-        reply = self.client.get(change.url, expect=(200, 404))
-        if reply.status == 404:
+        reply, body = lookup.current(self.client, kind, change)
+        if body is None:
             if after_unknown:
                 return self._done(
                     change, Result.DELETED, reply, "gone after a DELETE whose answer was lost"
                 )
             return self._done(change, Result.ABSENT, reply, "already gone")
-        if not isinstance(reply.body, dict) or kind.fingerprint(reply.body) != change.fingerprint:
+        if kind.fingerprint(body) != change.fingerprint:
             return self._skip(change, "changed-since-plan", reply)
         return None
 

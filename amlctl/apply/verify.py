@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from amlctl.apply import receipt
+from amlctl.apply import lookup, receipt
 from amlctl.apply.export import index as exportindex
 from amlctl.apply.export.exporter import verify_files
 from amlctl.azure.client import Client
@@ -63,6 +63,7 @@ def check(
     plan: Plan,
     applied: Mapping[str, Any],
     client: Client,
+    catalog: Catalog,
     *,
     manual_done: Collection[str] = (),
     parallelism: int = 4,
@@ -71,7 +72,8 @@ def check(
     items = {item["address"]: item for item in applied.get("items", [])}
     deletes = [c for c in plan.changes if c.phase == "delete" and c.url is not None]
     with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="verify") as pool:
-        gone = dict(zip(deletes, pool.map(lambda c: _gone(client, c), deletes), strict=True))
+        found = pool.map(lambda c: _gone(client, catalog, c), deletes)
+        gone = dict(zip(deletes, found, strict=True))
     checks = []
     for change in plan.changes:
         item = items.get(change.address)
@@ -86,9 +88,8 @@ def check(
     return checks
 
 
-def _gone(client: Client, change: Change) -> bool:
-    assert change.url is not None
-    return client.get(change.url, expect=(200, 404)).status == 404
+def _gone(client: Client, catalog: Catalog, change: Change) -> bool:
+    return lookup.current(client, catalog.kind(change.kind), change)[1] is None
 
 
 def _delete_check(change: Change, item: Mapping[str, Any] | None, gone: bool) -> Check:

@@ -161,17 +161,22 @@ class Client:
             return None
         return PollLink(self.target.unroute(link), "azure-asyncoperation" not in headers)
 
-    def pages(self, url: str, paging: Paging) -> Iterator[list[dict[str, Any]]]:
-        """Every page of a list call, in order, until the service says there are no more."""
-        for items, _ in self.pages_with_replies(url, paging):
+    def pages(
+        self, url: str, paging: Paging, body: Mapping[str, Any] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every page of a list call, in order, until the service says there are no more.
+        With `body`, the list is a POST of that JSON (run history's `:query` calls)."""
+        for items, _ in self.pages_with_replies(url, paging, body):
             yield items
 
     def pages_with_replies(
-        self, url: str, paging: Paging
+        self, url: str, paging: Paging, body: Mapping[str, Any] | None = None
     ) -> Iterator[tuple[list[dict[str, Any]], Reply]]:
         """Like `pages`, with the reply each page came in (for its request id)."""
         if paging.style == "next_link":
             yield from self._pages_by_link(url)
+        elif paging.style == "body_token":
+            yield from self._pages_by_body(url, paging.param or "continuationToken", body or {})
         else:
             yield from self._pages_by_token(url, paging.param or "continuationToken")
 
@@ -205,11 +210,14 @@ class Client:
         *,
         auth: bool = True,
         unsure_is_final: bool = False,
+        json_body: Mapping[str, Any] | None = None,
     ) -> Reply:
         """Send with retries. With `unsure_is_final`, an answer that leaves it unknown whether
         the server acted (lost connection, timeout, a 5xx other than 503) is raised at once."""
         try:
-            return self._request(method, url, expect, headers or {}, auth, unsure_is_final)
+            return self._request(
+                method, url, expect, headers or {}, auth, unsure_is_final, json_body
+            )
         except ApiError as error:
             if self.target.endpoint is None or error.via is not None:
                 raise
@@ -223,6 +231,7 @@ class Client:
         headers: Mapping[str, str],
         auth: bool,
         unsure_is_final: bool,
+        json_body: Mapping[str, Any] | None = None,
     ) -> Reply:
         self._check_destination(url, auth)
         retryable = _NOT_ACTED if unsure_is_final else RETRY_STATUSES
@@ -230,7 +239,7 @@ class Client:
         for attempt in range(1, self.attempts + 1):
             last = attempt == self.attempts
             try:
-                reply = self._send_once(method, url, headers, auth)
+                reply = self._send_once(method, url, headers, auth, json_body)
             except requests.exceptions.SSLError:
                 # a certificate we do not trust stays untrusted however often we ask
                 raise AuthError(
@@ -252,7 +261,14 @@ class Client:
             self._pause(next(delays), retry_after(reply.headers))
         raise AssertionError("unreachable")
 
-    def _send_once(self, method: str, url: str, headers: Mapping[str, str], auth: bool) -> Reply:
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        auth: bool,
+        json_body: Mapping[str, Any] | None = None,
+    ) -> Reply:
         sent = {
             "Accept": "application/json",
             "x-ms-client-request-id": str(uuid.uuid4()),
@@ -267,6 +283,7 @@ class Client:
                 method,
                 self.target.route(url),
                 headers=sent,
+                json=json_body,
                 timeout=self.timeout,
                 allow_redirects=False,
             )
@@ -334,6 +351,25 @@ class Client:
                 raise ApiError("GET", page_url, reply.status, "PagingLoop", "token repeats itself")
             seen.add(token)
             page_url = _with_query(url, param, str(token))
+
+
+    def _pages_by_body(
+        self, url: str, param: str, body: Mapping[str, Any]
+    ) -> Iterator[tuple[list[dict[str, Any]], Reply]]:
+        """A POST list: the answer's continuationToken goes back in the next body. A read,
+        so it is retried like a GET."""
+        seen: set[str] = set()
+        sent = dict(body)
+        while True:
+            reply = self.request("POST", url, (200,), json_body=sent)
+            yield _items(reply), reply
+            token = reply.body.get("continuationToken") if isinstance(reply.body, dict) else None
+            if not token:
+                return
+            if token in seen:
+                raise ApiError("POST", url, reply.status, "PagingLoop", "token repeats itself")
+            seen.add(token)
+            sent = {**body, param: str(token)}
 
 
 def _items(reply: Reply) -> list[dict[str, Any]]:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from amlctl.catalog.expand import SCOPE_VARS, expand, host_allowed
 from amlctl.catalog.load import BUILTIN_CATALOGS, CATALOG_ALIASES, DEFAULT_CATALOG, load_catalog
-from amlctl.catalog.model import Catalog, Kind, ManualStep, Operation, Paging, SubjectLink, Use
+from amlctl.catalog.model import (
+    Catalog,
+    Kind,
+    ManualStep,
+    Operation,
+    Paging,
+    Residue,
+    SubjectLink,
+    Use,
+)
 
 __all__ = [
     "BUILTIN_CATALOGS",
@@ -16,6 +25,7 @@ __all__ = [
     "ManualStep",
     "Operation",
     "Paging",
+    "Residue",
     "SubjectLink",
     "Use",
     "expand",

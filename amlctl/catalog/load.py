@@ -19,6 +19,7 @@ from amlctl.catalog.model import (
     ManualStep,
     Operation,
     Paging,
+    Residue,
     SubjectLink,
     Use,
 )
@@ -209,6 +210,11 @@ def _kind(name: str, spec: dict[str, Any]) -> Kind:
         subject=_subject(spec.get("subject")),
         content_field=spec.get("content_field"),
         not_erasable=spec.get("not_erasable"),
+        as_one=bool(spec.get("as_one", False)),
+        residue=tuple(
+            Residue(r["id"], r["title"], r["path"], r["instructions"])
+            for r in spec.get("residue", ())
+        ),
     )
 
 
@@ -248,4 +254,6 @@ def _operation(kind: str, name: str, spec: dict[str, Any]) -> Operation:
             mode: DeleteMode(mode, dict(m["query"]), m["erasure"], m["description"])
             for mode, m in spec.get("modes", {}).items()
         },
+        body=spec.get("body"),
+        only_empty=bool(spec.get("only_empty", False)),
     )

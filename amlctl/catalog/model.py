@@ -8,6 +8,7 @@ the inventory and the executor ask these values; none of them names a kind.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,10 +18,11 @@ from amlctl.canonical import dotted, fingerprint
 
 @dataclass(frozen=True)
 class Paging:
-    """How a list call pages: follow an absolute `nextLink`, or send `continuationToken` back."""
+    """How a list call pages: follow an absolute `nextLink`, or send `continuationToken` back
+    (as a query parameter, or in the JSON body of a POST list)."""
 
-    style: str  # "next_link" | "continuation_token"
-    param: str | None = None  # query parameter carrying the token back (continuation_token)
+    style: str  # "next_link" | "continuation_token" | "body_token"
+    param: str | None = None  # query parameter or body field carrying the token back
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,9 @@ class Operation:
     note: str | None = None
     erasure: str | None = None  # delete: soft | hard | irreversible, where the catalog says
     modes: Mapping[str, DeleteMode] = field(default_factory=dict)
+    body: Mapping[str, Any] | None = None  # list with method POST: the JSON body it sends
+    # delete: refused while an item of a child kind is under it (run history's experiments)
+    only_empty: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,21 @@ class SubjectLink:
 
 
 @dataclass(frozen=True)
+class Residue:
+    """What deleting an item of a kind leaves where no call reaches (a run's blobs): `path`
+    names it for one item, from the item's template variables (`azureml/ExperimentRun/
+    dcid.{runId}/`)."""
+
+    id: str
+    title: str
+    path: str
+    instructions: str
+
+    def path_of(self, values: Mapping[str, str]) -> str:
+        return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), self.path)
+
+
+@dataclass(frozen=True)
 class Kind:
     """A resource kind (workspace, run, model, ...) and how to find, read and delete its items."""
 
@@ -112,6 +132,10 @@ class Kind:
     subject: SubjectLink | None = None
     content_field: str | None = None
     not_erasable: str | None = None  # personal data this catalog cannot erase: why, and how
+    # Each list under a parent is one item (a run's metrics): its entries are the item's
+    # `value`, and it is gone once that list is empty.
+    as_one: bool = False
+    residue: tuple[Residue, ...] = ()
 
     def can(self, operation: str) -> bool:
         return operation in self.operations
@@ -123,6 +147,11 @@ class Kind:
         """The item's etag, where the kind has one and the item carries it."""
         value = dotted(item, self.etag_field) if self.etag_field else None
         return value if isinstance(value, str) and value else None
+
+    def collected(self, item_id: str, entries: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """An `as_one` item from everything its list answered: None when the list is empty
+        (nothing left to export or erase)."""
+        return {self.id_field: item_id, "value": entries} if entries else None
 
     def fingerprint(self, item: Mapping[str, Any]) -> str:
         """What identifies this version of `item`: its etag, else a hash of its version

@@ -117,7 +117,7 @@ class EmulatorApp:
             scope = request.segments[1] if len(request.segments) > 1 else ""
             operation = "deletes" if request.method == "DELETE" else "reads"
             return self._throttle.take(scope.lower(), operation)
-        if request.family in ("dataplane", "mms", "aether") and self.config.dataplane:
+        if request.family in ("dataplane", "unified", "mms", "aether") and self.config.dataplane:
             return self._throttle.take("", "dataplane")
         return None
 

@@ -175,6 +175,9 @@ def get_blob(ctx: Context, params: Params) -> Response:
     item_id = f"{params['container']}/{params['path']}"
     content = ctx.store.content(ws.key, "artifact", item_id) if ws else None
     item = ctx.store.get(ws.key, "artifact", item_id) if ws else None
+    if ws is not None and item is None:  # a job's blob (jobhistory.py): outlives its records
+        item = ctx.store.get(ws.key, "jh_blob", f"azureml/ExperimentRun/{item_id}")
+        content = ctx.store.content(ws.key, "jh_blob", item.id) if item else None
     if content is None or item is None:
         return storage_error(404, "BlobNotFound", "The specified blob does not exist.")
     md5 = base64.b64encode(hashlib.md5(content).digest()).decode()

@@ -38,7 +38,7 @@ def _top(ctx: Context, args: dict[str, Any]) -> int | None:
     return top
 
 
-def _matching(ctx: Context, items: list[Item], args: dict[str, Any], id_key: str) -> list[Any]:
+def filtered(ctx: Context, items: list[Item], args: dict[str, Any], id_key: str) -> list[Any]:
     """The items' documents that pass the filter, in the asked order (400 if unreadable)."""
     try:
         keep = odata.parse_filter(args.get("filter"))
@@ -65,7 +65,7 @@ def query_experiments(ctx: Context, params: Params) -> Response:
     archived = _VIEW_TYPES[view]
     items = [item for item in ctx.store.page(ws.key, "experiment")
              if archived is None or (item.doc.get("archivedTime") is not None) == archived]
-    return _answer(ctx, _matching(ctx, items, args, "name"), args)
+    return _answer(ctx, filtered(ctx, items, args, "name"), args)
 
 
 def get_experiment(ctx: Context, params: Params) -> Response:
@@ -106,7 +106,7 @@ def query_runs(ctx: Context, params: Params) -> Response:
     ws = ctx.workspace(params)
     args = _query_args(ctx)
     items = ctx.store.page(ws.key, "run", parent=params["exp"])
-    return _answer(ctx, _matching(ctx, items, args, "runId"), args)
+    return _answer(ctx, filtered(ctx, items, args, "runId"), args)
 
 
 def get_run_details(ctx: Context, params: Params) -> Response:

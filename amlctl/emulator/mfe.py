@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from amlctl.emulator import arm, lro, mfe_views
+from amlctl.emulator import arm, jobhistory, lro, mfe_views
 from amlctl.emulator.arm import CURRENT_VERSIONS, list_body
 from amlctl.emulator.context import Context, Params
 from amlctl.emulator.paging import page, size_arg
@@ -228,6 +228,8 @@ def delete_item(collection: Collection, ctx: Context, params: Params) -> Respons
     if refused is not None:
         return refused
     ctx.store.delete(ws.key, item.kind, item.id)
+    if collection.kind == "job":  # a job is a run: its run-history document goes with it
+        jobhistory.forget_run(ctx, ws, item.id)
     if collection.with_children == "cascade":  # an endpoint's deployments go with it
         for child in collection.children:
             ctx.store.delete_children(ws.key, child.kind, item.id)

@@ -52,6 +52,10 @@ SCHEDULES: tuple[tuple[str, str, Who, bool, str], ...] = (
 JOBS: tuple[tuple[str, str, Who, str, str, str, bool, str | None], ...] = (
     (WS, "churn-train-01", SUBJECT, "Completed", "churn-classifier", "cpu-cluster", False, None),
     (WS, "churn-train-02", SUBJECT, "Completed", "churn-classifier", "gpu-cluster", True, None),
+    # the other Jane Doe's job, in the subject's experiment: only run history's object id
+    # tells it from hers (systemData names both "Jane Doe")
+    (WS, "churn-train-03", NAMESAKE, "Completed", "churn-classifier", "cpu-cluster", False,
+     None),
     (WS, "fraud-train-01", SAM, "Completed", "fraud-scorer", "cpu-cluster", False, None),
     (WS, "sandbox-01", ALEX, "Failed", "sandbox", "cpu-cluster", False, None),
     (WS, "nightly-retrain-20240310", "identity", "Completed", "nightly-retrain", "cpu-cluster",

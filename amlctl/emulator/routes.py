@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from amlctl.emulator import arm, dataplane, history, lro, mfe, mms, pipelines
+from amlctl.emulator import arm, dataplane, history, jobhistory, lro, mfe, mms, pipelines
 from amlctl.emulator.context import Context, Params
 from amlctl.emulator.wire import Response
 
@@ -25,6 +25,7 @@ LOCATIONS = f"subscriptions/{{sub}}/providers/{_PROVIDER}/locations/{{loc}}"
 _HOSTS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^management\.azure\.com$"), "arm"),
     (re.compile(r"^([a-z0-9-]+)\.experiments\.azureml\.net$"), "dataplane"),
+    (re.compile(r"^([a-z0-9-]+)\.api\.azureml\.ms$"), "unified"),
     (re.compile(r"^([a-z0-9-]+)\.modelmanagement\.azureml\.net$"), "mms"),
     (re.compile(r"^([a-z0-9-]+)\.aether\.ms$"), "aether"),
     (re.compile(r"^[a-z0-9]{3,24}\.blob\.core\.windows\.net$"), "blob"),
@@ -73,6 +74,28 @@ CURRENT = arm.CURRENT_ROUTE_VERSIONS
 _MFE = tuple(Route("arm", method, f"{WS}/{path}", handler, CURRENT)
              for collection in mfe.COLLECTIONS
              for method, path, handler in mfe.handlers(collection))
+
+# The current API's run history, metrics and artifacts, on the unified host (jobhistory.py).
+_UNIFIED = (
+    Route("unified", "POST", "history/v1.0/" + WS + "/experiments:query",
+          jobhistory.query_experiments),
+    Route("unified", "GET", "history/v1.0/" + WS + "/experimentids/{id}",
+          jobhistory.get_experiment),
+    Route("unified", "DELETE", "history/v1.0/" + WS + "/experimentids/{id}",
+          jobhistory.delete_experiment),
+    Route("unified", "GET", "history/v1.0/" + WS + "/operations/{op}",
+          jobhistory.experiment_operation),
+    Route("unified", "POST", "history/v1.0/" + WS + "/experimentids/{id}/runs:query",
+          jobhistory.query_runs),
+    Route("unified", "GET", "history/v1.0/" + WS + "/runs/{run}", jobhistory.get_run),
+    Route("unified", "POST", "metric/v2.0/" + WS + "/runs/{run}/list", jobhistory.list_metrics),
+    Route("unified", "DELETE", "metric/v2.0/" + WS + "/runs/{run}/deleteMetrics",
+          jobhistory.delete_metrics),
+    Route("unified", "GET", "artifact/v2.0/" + WS
+          + "/artifacts/prefix/contentinfo/{origin}/{container}", jobhistory.list_artifacts),
+    Route("unified", "DELETE", "artifact/v2.0/" + WS + "/artifacts/{origin}/{container}/batch",
+          jobhistory.delete_artifacts),
+)
 
 ROUTES: tuple[Route, ...] = (
     Route("arm", "GET", WS.rsplit("/", 1)[0], arm.list_workspaces),
@@ -126,6 +149,7 @@ ROUTES: tuple[Route, ...] = (
                                     ("GET", "/{kind}/{id}", mms.get_item),
                                     ("DELETE", "/{kind}/{id}", mms.delete_item))),
     Route("aether", "GET", "api/v1.0/" + WS + "/{pkind}/{id}", pipelines.get_entity),
+    *_UNIFIED,
     Route("blob", "GET", "azureml/ExperimentRun/{container}/{path*}", dataplane.get_blob),
 )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from amlctl.emulator import documents as d
-from amlctl.emulator import mfe_seed, pipelines
+from amlctl.emulator import jobhistory_seed, mfe_seed, pipelines
 from amlctl.emulator.documents import Doc, User
 from amlctl.emulator.people import ALEX, NAMESAKE, SAM, SUBJECT
 from amlctl.emulator.store import ItemRow, Store, dumps, make_etag, workspace_key
@@ -167,7 +167,20 @@ def _demo(store: Store) -> None:
             doc = d.pipeline_entity(segment, entity_id, f"{name}-{segment.lower()}", user, 400 + n)
             rows.add(PIPELINE_KINDS[segment], entity_id, doc)
         mfe_seed.seed(ws_doc, d.storage_account(name), rows.add)
+        _job_history(rows, name)
         store.put_many(rows.rows)
+
+
+def _job_history(rows: _Rows, ws: str) -> None:
+    """The run history of the current API's jobs: an experiment per experimentName, a run per
+    job, with the jobs' own times."""
+    jobs = [job for job in mfe_seed.JOBS if job[0] == ws]
+    for n, experiment in enumerate(dict.fromkeys(job[4] for job in jobs)):
+        rows.add("jh_experiment", jobhistory_seed.experiment_id(experiment),
+                 jobhistory_seed.experiment(experiment, 1900 + n))
+    for n, (_, name, who, status, experiment, compute, _, _) in enumerate(jobs):
+        jobhistory_seed.seed_job_run(rows.add, ws, name, who, experiment, compute, status,
+                                     2000 + 7 * n)
 
 
 def _demo_runs(rows: _Rows, ws: str) -> None:

@@ -27,7 +27,7 @@ class Request:
 
     method: str
     host: str
-    family: str  # arm | dataplane | mms | aether | blob | unknown
+    family: str  # arm | dataplane | unified | mms | aether | blob | unknown
     location: str  # the region named by a data-plane host, "" for ARM
     segments: tuple[str, ...]  # decoded path segments after the host
     path: str  # the path after the host, as sent (still percent-encoded)

@@ -48,6 +48,12 @@ def needs(manifest: Manifest, catalog: Catalog) -> Needs:
         for user, _ in catalog.users_of(name):
             if user.can("list"):
                 listed |= with_parents(catalog, user)
+        # So does anything under an item the service deletes only once it is empty.
+        kind = catalog.kind(name)
+        if kind.can("delete") and kind.op("delete").only_empty:
+            for child in catalog.children(name):
+                if child.can("list"):
+                    listed |= with_parents(catalog, child)
     subject_only = frozenset(n for n, sels in by_kind.items() if all(s.subject for s in sels))
     return Needs(
         frozenset(listed),

@@ -259,11 +259,16 @@ class Walker:
         url = expand(operation, values, self.catalog.hosts)
         parent_id = parent.id if parent is not None else None
         try:
-            return [
-                self._item(ws, kind, data, values, parent_id)
-                for page in self.client.pages(url, operation.paging)
+            entries = [
+                data
+                for page in self.client.pages(url, operation.paging, operation.body)
                 for data in page
             ]
+            if kind.as_one and parent_id is not None:
+                # The whole list is one item (a run's metrics), named by its parent.
+                whole = kind.collected(parent_id, entries)
+                return [] if whole is None else [self._item(ws, kind, whole, values, parent_id)]
+            return [self._item(ws, kind, data, values, parent_id) for data in entries]
         except ApiError as error:
             if error.status != 404:
                 raise

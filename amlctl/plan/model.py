@@ -75,7 +75,7 @@ _ACTION_RANK = {action: rank for rank, action in enumerate(ACTION_ORDER)}
 class Change:
     """One item of the plan and what apply does with it.
 
-    Apply uses `action`, `method`, `url`, `fingerprint` (the staleness check), `file`,
+    Apply uses `action`, `method`, `url`, `check`, `fingerprint` (the staleness check), `file`,
     `long_running` and `after`. `name`, `reason`, `title` and `instructions` are DISPLAY ONLY.
     """
 
@@ -96,6 +96,9 @@ class Change:
     # Deletes only: addresses of the deletes that must finish first (what uses this item, and
     # what lies under it), as the planner read them from the inventory and the catalog.
     after: tuple[str, ...] = ()
+    # Deletes only: where apply and verify read the item, when that is not `url` (a run is read
+    # from run history and deleted as an ARM job; a run's metrics are read from their list).
+    check: str | None = None
     # DISPLAY ONLY, deletes: what the delete leaves (soft | hard | irreversible), where the
     # catalog says; None where it does not.
     erasure: str | None = None

@@ -107,7 +107,7 @@ def _workspace_doc(ws: WorkspaceRef) -> dict[str, str]:
 
 
 def _change_doc(change: Change) -> dict[str, Any]:
-    return {
+    doc: dict[str, Any] = {
         "address": change.address,
         "workspace": change.workspace,
         "kind": change.kind,
@@ -126,6 +126,9 @@ def _change_doc(change: Change) -> dict[str, Any]:
         "title": change.title,
         "instructions": change.instructions,
     }
+    if change.check is not None:  # only where it differs from url: older plans stay the same
+        doc["check"] = change.check
+    return doc
 
 
 def from_doc(doc: Mapping[str, Any]) -> Plan:
@@ -175,6 +178,7 @@ def _change_from_doc(change: Mapping[str, Any]) -> Change:
         file=change["file"],
         long_running=change["long_running"],
         after=tuple(change["after"]),
+        check=change.get("check"),
         erasure=change["erasure"],
         name=change["name"],
         reason=change["reason"],

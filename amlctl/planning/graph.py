@@ -52,38 +52,66 @@ def delete_order(
 @dataclass(frozen=True)
 class Blocker:
     """Why the service would refuse a delete: `users` that stay (the plan keeps them), or,
-    when `kept` is False, users whose own delete is blocked."""
+    when `kept` is False, users whose own delete is blocked; `held`: items under it that stay,
+    where the service deletes only an empty item (an experiment that holds others' runs)."""
 
     users: tuple[Item, ...]
     kept: bool = True
+    held: tuple[Item, ...] = ()
 
 
 def blocked(
     catalog: Catalog, inventory: Inventory, deletes: Iterable[Planned]
 ) -> dict[str, Blocker]:
     """The planned deletes the service would refuse, by address: an item that uses the item
-    stays (`uses`), or a user's own delete is blocked. What lies under an item does not block
-    it: a parent's delete takes its children along."""
+    stays (`uses`), something stays under an item the service deletes only once empty
+    (`only_empty`), or such an item's own delete is blocked. Otherwise what lies under an
+    item does not block it: a parent's delete takes its children along."""
     planned = list(deletes)
     by_item = {_key(p.item): p for p in planned}
     found: dict[str, Blocker] = {}
     for delete in planned:
         kept = tuple(u for u in users(catalog, inventory, delete.item) if _key(u) not in by_item)
-        if kept:
-            found[delete.address] = Blocker(kept)
+        under = held_under(catalog, inventory, delete.item)
+        held = tuple(c for c in under if _key(c) not in by_item)
+        if kept or held:
+            found[delete.address] = Blocker(kept, held=held)
     grew = True
-    while grew:  # a delete waiting on a blocked user's delete is blocked as well
+    while grew:  # a delete waiting on a blocked delete of what keeps it is blocked as well
         grew = False
         for delete in planned:
-            held = tuple(
-                user
-                for user in users(catalog, inventory, delete.item)
-                if _key(user) in by_item and by_item[_key(user)].address in found
+            if delete.address in found:
+                continue
+            waiting_users = _blocked_among(users(catalog, inventory, delete.item), by_item, found)
+            waiting_held = _blocked_among(
+                held_under(catalog, inventory, delete.item), by_item, found
             )
-            if held and delete.address not in found:
-                found[delete.address] = Blocker(held, kept=False)
+            if waiting_users or waiting_held:
+                found[delete.address] = Blocker(waiting_users, kept=False, held=waiting_held)
                 grew = True
     return found
+
+
+def _blocked_among(
+    items: Iterable[Item],
+    by_item: Mapping[tuple[str, str, str], Planned],
+    found: Mapping[str, Blocker],
+) -> tuple[Item, ...]:
+    """Those of `items` whose planned delete is blocked."""
+    return tuple(i for i in items if _key(i) in by_item and by_item[_key(i)].address in found)
+
+
+def held_under(catalog: Catalog, inventory: Inventory, item: Item) -> list[Item]:
+    """What lies directly under `item`, where its kind's delete needs it empty; else nothing."""
+    kind = catalog.kind(item.kind)
+    if not (kind.can("delete") and kind.op("delete").only_empty):
+        return []
+    return [
+        child
+        for under in catalog.children(kind.name)
+        for child in inventory.of(item.workspace, under.name)
+        if child.parent == item.id
+    ]
 
 
 def _key(item: Item) -> tuple[str, str, str]:

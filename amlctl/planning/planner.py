@@ -64,6 +64,8 @@ def make_plan(
         else:
             kept = tuple(b for b in before if b not in refused)
             changes[address] = replace(changes[address], after=kept)
+    for change in _residue(catalog, changes, deletes):
+        changes.setdefault(change.address, change)
     plan = Plan(
         amlctl_version=context.amlctl_version,
         created=context.created,
@@ -186,6 +188,7 @@ def _change(
         op = kind.op("delete")
         mode = op.modes[selector.mode] if selector.mode else None
         url = expand(op, item.values, catalog.hosts)
+        check = _check_url(kind, catalog, item, url)
         return Change(
             workspace=item.workspace,
             kind=kind.name,
@@ -196,6 +199,7 @@ def _change(
             url=_with_query(url, mode.query) if mode else url,
             fingerprint=item.fingerprint,
             long_running=op.long_running,
+            check=check,
             erasure=mode.erasure if mode else op.erasure,
             reason=f"{reason}; {mode.name}: {mode.description}" if mode else reason,
         )
@@ -220,6 +224,16 @@ def _change(
         file=file,
         reason=reason,
     )
+
+
+def _check_url(kind: Kind, catalog: Catalog, item: Item, delete_url: str) -> str | None:
+    """Where apply and verify read an item to be deleted, if not at its delete URL: its get
+    call where that is elsewhere (a run, deleted as an ARM job), or its list (`as_one` kinds)."""
+    if kind.can("get") and not kind.as_one:
+        read = expand(kind.op("get"), item.values, catalog.hosts)
+        same = urlsplit(read)[:3] == urlsplit(delete_url)[:3]
+        return None if same else read
+    return expand(kind.op("list"), item.values, catalog.hosts)
 
 
 def _candidates(
@@ -256,6 +270,34 @@ def _candidate(change: Change, selector: Selector, kind: Kind, item: Item) -> Ch
 
 
 
+def _residue(
+    catalog: Catalog, changes: Mapping[str, Change], deletes: Mapping[str, Planned]
+) -> Iterator[Change]:
+    """What the planned deletes leave where no call reaches (a run's blobs), as one manual step
+    per workspace and kind of residue, naming every item's exact path."""
+    paths: dict[tuple[str, str], list[str]] = {}
+    steps = {}
+    for address, planned in deletes.items():
+        if changes[address].action is not Action.DELETE:
+            continue  # a blocked delete leaves the item, not residue
+        for residue in catalog.kind(planned.item.kind).residue:
+            key = (planned.item.workspace, residue.id)
+            paths.setdefault(key, []).append(residue.path_of(planned.item.values))
+            steps[residue.id] = residue
+    for (workspace, step_id), found in sorted(paths.items()):
+        step = steps[step_id]
+        yield Change(
+            workspace=workspace,
+            kind="manual",
+            id=step_id,
+            action=Action.MANUAL,
+            reason=f"left by {len(found)} planned delete{'s' if len(found) != 1 else ''}; "
+            "no API call removes it",
+            title=step.title,
+            instructions=f"{step.instructions} Paths: {', '.join(sorted(found))}",
+        )
+
+
 def _export_address(item: Item) -> str:
     """The address the export index keys this item by: its export change's address."""
     return f"export:{item.workspace}/{item.kind}/{item.id}"
@@ -265,12 +307,22 @@ def _blocked(change: Change, blocker: Blocker) -> Change:
     """A delete the service would refuse: kept in the plan, for the reviewer and the receipt,
     and never sent. The reason names the users and the selector that would delete them too."""
     named = ", ".join(f"{user.kind} {user.id}" for user in blocker.users)
+    held = ", ".join(f"{item.kind} {item.id}" for item in blocker.held)
     if not blocker.kept:
+        why = [f"used by {named}" if named else "", f"holds {held}" if held else ""]
         return replace(
             change,
             action=Action.BLOCKED,
             after=(),
-            reason=f"used by {named}, whose delete is blocked too",
+            reason=f"{' and '.join(w for w in why if w)}, whose delete is blocked too",
+        )
+    if not blocker.users:
+        return replace(
+            change,
+            action=Action.BLOCKED,
+            after=(),
+            reason=f"holds {held}, which this plan keeps (they are not the request's): the "
+            f"service deletes a {change.kind} only once nothing is left in it",
         )
     selectors = "; ".join(
         f"{{kind: {kind}, ids: [{', '.join(json.dumps(u.id) for u in users)}]}}"

@@ -1,0 +1,63 @@
+"""How apply and verify read one planned item as it is now: by its kind's get call, or found in
+its list (kinds with no get), or gathered whole (`as_one` kinds: a run's metrics).
+
+The URL is the change's `check` where the plan gives one (the item is read somewhere else than
+it is deleted: a run is read from run history and deleted as an ARM job), else its `url`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from amlctl.azure.client import Client, Reply
+from amlctl.catalog import Kind
+from amlctl.errors import ApiError
+from amlctl.plan.model import Change
+
+
+def read_url(change: Change) -> str:
+    """Where the item of `change` is read."""
+    url = change.check or change.url
+    assert url is not None
+    return url
+
+
+def current(client: Client, kind: Kind, change: Change) -> tuple[Reply, dict[str, Any] | None]:
+    """The last reply read, and the item as it is now (None: it is gone)."""
+    url = read_url(change)
+    if kind.as_one or not kind.can("get"):
+        return _listed(client, kind, change, url)
+    reply = client.get(url, expect=(200, 404))
+    body = reply.body if reply.status == 200 and isinstance(reply.body, dict) else None
+    return reply, body
+
+
+def _listed(
+    client: Client, kind: Kind, change: Change, url: str
+) -> tuple[Reply, dict[str, Any] | None]:
+    operation = kind.op("list")
+    assert operation.paging is not None
+    own_id = change.id.rsplit("/", 1)[-1] if kind.id_in_parent else change.id
+    last: Reply | None = None
+    entries: list[dict[str, Any]] = []
+    pages = client.pages_with_replies(url, operation.paging, operation.body)
+    try:
+        for page, reply in pages:
+            last = reply
+            if kind.as_one:
+                entries += page
+                continue
+            for item in page:
+                if str(item.get(kind.id_field)) == own_id:
+                    return reply, item
+    except ApiError as error:
+        if error.status != 404:
+            raise
+        # The collection is gone (its run was deleted): so is the item.
+        return _gone_reply(url), None
+    assert last is not None
+    return last, kind.collected(change.id, entries) if kind.as_one else None
+
+
+def _gone_reply(url: str) -> Reply:
+    return Reply("GET", url, 404, {}, None, None)

@@ -1,0 +1,181 @@
+"""The unified data-plane host `{region}.api.azureml.ms` for the current API's jobs: run
+history v1.0, metric v2.0 and artifact v2.0, with the calls that erase one person's runs.
+
+- `POST .../experiments:query` and `POST .../experimentids/{id}/runs:query` list, paging by a
+  `continuationToken` sent back in the body (history.py's QueryParams handling).
+- `DELETE .../experimentids/{id}` deletes only an empty experiment: one that still holds a run
+  answers 409 UserError "Only empty Experiments can be deleted. This experiment contains
+  run(s)" (the message users quote; its status is not documented, 409 is this emulator's
+  choice). It is long-running the way azureml-core polls it: 202 and a Location that answers
+  202 while it runs, then 200.
+- `DELETE .../runs/{runId}/deleteMetrics` answers 200 `{}` at once (the spec's
+  LongRunningNullResponse, finished), the other dialect.
+- `DELETE .../artifacts/{origin}/{container}/batch?hardDelete=` deletes a container's
+  artifact records: `hardDelete=true` for good, `false` (the default) hides them, revertibly.
+  Neither touches the blobs (`jh_blob`): they stay in the workspace's storage account, as
+  users found after deleting runs (run-erasure notes, azure-sdk-for-python#25146).
+- A job's ARM delete (mfe.py) takes its run document along (`forget_run`), not its metrics,
+  artifacts or blobs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from amlctl.emulator import history, lro
+from amlctl.emulator.context import Context, Params
+from amlctl.emulator.dataplane import content_uri, token_body
+from amlctl.emulator.paging import page_list
+from amlctl.emulator.store import Item, Workspace, dumps
+from amlctl.emulator.wire import Response, empty_response, json_response
+
+HOST = "{region}.api.azureml.ms"
+_VIEWS = {"activeonly": False, "archivedonly": True, "all": None}  # -> archived wanted
+
+
+def _answer(ctx: Context, docs: list[Any], token: object) -> Response:
+    rows, next_token = page_list(ctx, "history", str(token) if token else None, docs)
+    return json_response(200, token_body([dumps(doc) for doc in rows], next_token))
+
+
+def _args(ctx: Context) -> dict[str, Any]:
+    return {str(key).lower(): value for key, value in ctx.json_body().items()}
+
+
+def _experiment(ctx: Context, ws: Workspace, experiment_id: str) -> Item:
+    item = ctx.store.get(ws.key, "jh_experiment", experiment_id)
+    if item is None:
+        raise ctx.fail(404, "NotFoundError", f"Experiment {experiment_id} was not found")
+    return item
+
+
+def _run(ctx: Context, ws: Workspace, run_id: str) -> Item:
+    item = ctx.store.get(ws.key, "jh_run", run_id)
+    if item is None:
+        raise ctx.fail(404, "NotFoundError", f"Run {run_id} was not found")
+    return item
+
+
+# -- run history ------------------------------------------------------------------------------
+def query_experiments(ctx: Context, params: Params) -> Response:
+    """POST /experiments:query; `viewType` ActiveOnly (default), ArchivedOnly or All."""
+    ws = ctx.workspace(params)
+    args = _args(ctx)
+    view = str(args.get("viewtype") or "ActiveOnly").lower()
+    if view not in _VIEWS:
+        raise ctx.fail(400, "ValidationError", f"Unknown viewType {args.get('viewtype')!r}")
+    archived = _VIEWS[view]
+    items = [item for item in ctx.store.page(ws.key, "jh_experiment")
+             if archived is None or (item.doc.get("archivedTime") is not None) == archived]
+    docs = history.filtered(ctx, items, args, "name")
+    return _answer(ctx, docs, args.get("continuationtoken"))
+
+
+def get_experiment(ctx: Context, params: Params) -> Response:
+    """GET /experimentids/{experimentId}."""
+    return json_response(200, _experiment(ctx, ctx.workspace(params), params["id"]).raw)
+
+
+def delete_experiment(ctx: Context, params: Params) -> Response:
+    """DELETE /experimentids/{experimentId}: only an empty one; 202 and a Location to poll."""
+    ws = ctx.workspace(params)
+    item = _experiment(ctx, ws, params["id"])
+    if ctx.store.children(ws.key, "jh_run", item.id):
+        raise ctx.fail(409, "UserError", "Only empty Experiments can be deleted. This "
+                                         "experiment contains run(s)")
+    ctx.store.delete(ws.key, "jh_experiment", item.id)
+    op_id = str(uuid.uuid4())
+    ctx.store.put_operation(op_id, ws.key, ctx.config.lro_polls, {"id": op_id})
+    path = f"/history/v1.0{_ws_path(ws)}/operations/{op_id}"
+    location = ctx.request.routed(ctx.request.host, path)
+    return empty_response(202, {"Location": location, **lro.retry_after(ctx)})
+
+
+def experiment_operation(ctx: Context, params: Params) -> Response:
+    """GET the Location of an experiment delete: 202 while it runs, then 200."""
+    return lro.poll(ctx, params, as_location=True)
+
+
+def query_runs(ctx: Context, params: Params) -> Response:
+    """POST /experimentids/{experimentId}/runs:query."""
+    ws = ctx.workspace(params)
+    experiment = _experiment(ctx, ws, params["id"])
+    args = _args(ctx)
+    items = ctx.store.page(ws.key, "jh_run", parent=experiment.id)
+    docs = history.filtered(ctx, items, args, "runId")
+    return _answer(ctx, docs, args.get("continuationtoken"))
+
+
+def get_run(ctx: Context, params: Params) -> Response:
+    """GET /runs/{runId}: 404 once its job is deleted."""
+    return json_response(200, _run(ctx, ctx.workspace(params), params["run"]).raw)
+
+
+def forget_run(ctx: Context, ws: Workspace, run_id: str) -> None:
+    """A job's delete takes its run document along (not its metrics, artifacts or blobs)."""
+    ctx.store.delete(ws.key, "jh_run", run_id)
+
+
+# -- metrics ----------------------------------------------------------------------------------
+def list_metrics(ctx: Context, params: Params) -> Response:
+    """POST /metric/v2.0{WS}/runs/{runId}/list: the run's metric definitions."""
+    ws = ctx.workspace(params)
+    run = _run(ctx, ws, params["run"])
+    args = _args(ctx)
+    docs = [item.doc for item in ctx.store.children(ws.key, "jh_metric", run.id)]
+    return _answer(ctx, docs, args.get("continuationtoken"))
+
+
+def delete_metrics(ctx: Context, params: Params) -> Response:
+    """DELETE /metric/v2.0{WS}/runs/{runId}/deleteMetrics: every metric of the run, at once."""
+    ws = ctx.workspace(params)
+    run = _run(ctx, ws, params["run"])
+    ctx.store.delete_children(ws.key, "jh_metric", run.id)
+    return json_response(200, {})
+
+
+# -- artifacts --------------------------------------------------------------------------------
+def list_artifacts(ctx: Context, params: Params) -> Response:
+    """GET /artifact/v2.0{WS}/artifacts/prefix/contentinfo/{origin}/{container}[?path=]: the
+    content URIs of a container's artifacts (soft-deleted ones hidden)."""
+    ws = ctx.workspace(params)
+    prefix = ctx.request.arg("path") or ""
+    token = ctx.request.arg("continuationToken", fold=True)
+    account = f"{ws.storage_account}.blob.core.windows.net"
+    infos = [{"contentUri": content_uri(ctx, account, item.doc), "origin": item.doc["origin"],
+              "container": item.doc["container"], "path": item.doc["path"]}
+             for item in _artifacts(ctx, ws, params)
+             if str(item.doc["path"]).startswith(prefix)]
+    return _answer(ctx, infos, token)
+
+
+def delete_artifacts(ctx: Context, params: Params) -> Response:
+    """DELETE /artifact/v2.0{WS}/artifacts/{origin}/{container}/batch?hardDelete=: the
+    container's artifact records (their blobs stay)."""
+    ws = ctx.workspace(params)
+    hard = (ctx.request.arg("hardDelete", fold=True) or "false").lower() == "true"
+    for item in _artifacts(ctx, ws, params, include_soft=True):
+        if hard:
+            ctx.store.delete(ws.key, "jh_artifact", item.id)
+        else:
+            ctx.store.patch(ws.key, "jh_artifact", item.id, {"softDeleted": True})
+    return json_response(200, {})
+
+
+def _artifacts(ctx: Context, ws: Workspace, params: Params,
+               include_soft: bool = False) -> list[Item]:
+    if params["origin"] != "ExperimentRun":
+        raise ctx.fail(404, "NotFoundError", f"Origin {params['origin']} was not found")
+    items = ctx.store.children(ws.key, "jh_artifact", params["container"])
+    return [item for item in items if include_soft or not item.doc.get("softDeleted")]
+
+
+def blob(ctx: Context, ws: Workspace, path: str) -> Item | None:
+    """A blob of the job history (what artifact contentUris point at), or None."""
+    return ctx.store.get(ws.key, "jh_blob", path)
+
+
+def _ws_path(ws: Workspace) -> str:
+    return (f"/subscriptions/{ws.subscription}/resourceGroups/{ws.resource_group}/providers/"
+            f"Microsoft.MachineLearningServices/workspaces/{ws.name}")

@@ -26,6 +26,8 @@ KINDS = {
     "featureset", "featureset_version", "featurestore_entity", "featurestore_entity_version",
     "serverless_endpoint", "marketplace_subscription",
 }
+# Run history, metrics and artifacts on the unified data-plane host
+RUN_HISTORY = {"experiment", "run", "metrics", "artifact", "artifact_container"}
 SYNC = {"model", "model_version", "data", "data_version", "environment", "environment_version",
         "component", "component_version", "code", "code_version", "datastore", "connection"}
 ONLY_202 = {"serverless_endpoint", "marketplace_subscription"}
@@ -58,8 +60,10 @@ def test_catalog_list_of_the_alias_lists_every_collection(
     by_kind: dict[str, set[str]] = {}
     for row in rows:
         by_kind.setdefault(row["kind"], set()).add(row["operation"])
-    assert set(by_kind) == KINDS
-    assert all(ops == {"list", "get", "delete"} for ops in by_kind.values()), by_kind
+    assert set(by_kind) == KINDS | RUN_HISTORY
+    arm = {kind: ops for kind, ops in by_kind.items() if kind not in RUN_HISTORY}
+    assert all(ops == {"list", "get", "delete"} for ops in arm.values()), by_kind
+    rows = [row for row in rows if row["kind"] not in RUN_HISTORY]
     assert all(row["paging"] == "next_link" for row in rows if row["operation"] == "list")
     versions = set()
     for row in rows:
@@ -95,6 +99,8 @@ def test_lists_ask_for_archived_and_disabled_items_where_the_api_can(catalog: Ca
 
 def test_delete_dialects(catalog: Catalog) -> None:
     for kind in catalog.kinds.values():
+        if kind.name in RUN_HISTORY:
+            continue  # see test_run_history_erasure_calls
         delete = kind.op("delete")
         assert delete.method == "DELETE" and not delete.if_match
         if kind.name in SYNC:
@@ -111,6 +117,35 @@ def test_delete_dialects(catalog: Catalog) -> None:
     workspace = catalog.kind("workspace").op("delete")
     assert "forceToPurge" not in workspace.url  # a soft delete, for now
     assert workspace.note is not None and "14 days" in workspace.note
+
+
+def test_run_history_erasure_calls(catalog: Catalog) -> None:
+    """A person's runs are erased in steps the catalog spells out: each run's artifact records
+    for good and its metrics, then the run as its job (ARM), then an experiment once empty;
+    each labelled with what it leaves, and each run's leftovers named for the plan."""
+    hosts = {name: urlsplit(catalog.kind(name).op("list").url).netloc for name in RUN_HISTORY}
+    assert set(hosts.values()) == {"{location}.api.azureml.ms"}
+    experiment, run = catalog.kind("experiment"), catalog.kind("run")
+    assert experiment.op("delete").only_empty and experiment.op("delete").statuses[409] == \
+        "blocked"
+    assert experiment.op("list").method == run.op("list").method == "POST"
+    assert experiment.op("list").paging is not None
+    assert experiment.op("list").paging.style == "body_token"
+    assert run.parent == "experiment"
+    assert urlsplit(run.op("delete").url).path.endswith("/jobs/{runId}")  # a run is a job
+    assert urlsplit(run.op("delete").url).netloc == "management.azure.com"
+    for name in ("metrics", "artifact_container"):
+        kind = catalog.kind(name)
+        assert kind.as_one and kind.parent == "run", name
+    container = catalog.kind("artifact_container").op("delete")
+    assert parse_qs(urlsplit(container.url).query) == {"hardDelete": ["true"]}
+    labels = {name: catalog.kind(name).op("delete").erasure
+              for name in RUN_HISTORY if catalog.kind(name).can("delete")}
+    assert labels == {"experiment": "hard", "run": "hard", "metrics": "hard",
+                      "artifact_container": "irreversible"}
+    assert not catalog.kind("artifact").can("delete")  # erased as its container
+    assert [r.path for r in run.residue] == [
+        "azureml/ExperimentRun/dcid.{runId}/", "snapshot {properties.ContentSnapshotId}"]
 
 
 def test_dependencies_are_data(catalog: Catalog) -> None:
@@ -137,13 +172,22 @@ def test_dependencies_are_data(catalog: Catalog) -> None:
 def test_who_made_an_item(catalog: Catalog) -> None:
     for kind in catalog.kinds.values():
         link = kind.subject
-        assert link is not None and link.via is None, kind.name
+        assert link is not None, kind.name
+        if kind.name in RUN_HISTORY:
+            continue  # run history names a run's creator by object id: see below
         assert (link.display_name, link.creator_type) == (
             "systemData.createdBy", "systemData.createdByType"), kind.name
-        # only compute instances give an object id
+        # of the ARM kinds, only compute instances give an object id; jobs reach it
+        # through their run
         assert bool(link.creator) == (kind.name == "compute"), kind.name
+        assert link.via == ("run" if kind.name == "job" else None), kind.name
     creator = catalog.kind("compute").subject
     assert creator is not None and creator.creator[0].endswith("createdBy.userId")
+    run = catalog.kind("run").subject
+    assert run is not None and run.creator[0] == "createdBy.userObjectId"
+    for name in RUN_HISTORY - {"run"}:
+        link = catalog.kind(name).subject
+        assert link is not None and link.via == "run", name
 
 
 def test_a_manifest_may_name_the_alias(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -37,7 +37,8 @@ def _listed(
 ) -> tuple[Reply, dict[str, Any] | None]:
     operation = kind.op("list")
     assert operation.paging is not None
-    own_id = change.id.rsplit("/", 1)[-1] if kind.id_in_parent else change.id
+    # `<parent id>/<own id>`: the own id may hold slashes itself (an artifact's path)
+    own_id = change.id.split("/", 1)[-1] if kind.id_in_parent else change.id
     last: Reply | None = None
     entries: list[dict[str, Any]] = []
     pages = client.pages_with_replies(url, operation.paging, operation.body)

@@ -97,6 +97,8 @@ def build(
             {
                 "address": change.address,
                 "title": change.title,
+                # what to do, with the exact paths where the plan names them (residue)
+                "instructions": change.instructions,
                 "state": f"owed: no API; do it, then amlctl verify --manual-done {change.id}",
             }
             for change in plan.changes
@@ -157,7 +159,13 @@ def markdown(doc: dict[str, Any]) -> str:
             (item["sha256"] or "")[:16],
         ]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += _listed("Manual steps (owed)", [f"{m['title']}: {m['state']}" for m in doc["manual"]])
+    lines += _listed(
+        "Manual steps (owed)",
+        [
+            f"{m['address']}: {m['title']}. {m.get('instructions') or ''} ({m['state']})"
+            for m in doc["manual"]
+        ],
+    )
     lines += _listed("Notes from the plan", doc["notes"])
     return "\n".join(lines) + "\n"
 

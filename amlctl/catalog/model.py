@@ -106,8 +106,18 @@ class Residue:
     path: str
     instructions: str
 
-    def path_of(self, values: Mapping[str, str]) -> str:
-        return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), self.path)
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The names the path template reads: template variables or dot paths of the item."""
+        return tuple(re.findall(r"\{([\w.]+)\}", self.path))
+
+    def path_of(self, values: Mapping[str, str], fields: Mapping[str, Any]) -> str:
+        def fill(found: re.Match[str]) -> str:
+            name = found.group(1)
+            value = values.get(name, fields.get(name))
+            return found.group(0) if value is None else str(value)
+
+        return re.sub(r"\{([\w.]+)\}", fill, self.path)
 
 
 @dataclass(frozen=True)

@@ -119,20 +119,28 @@ def forget_run(ctx: Context, ws: Workspace, run_id: str) -> None:
 
 # -- metrics ----------------------------------------------------------------------------------
 def list_metrics(ctx: Context, params: Params) -> Response:
-    """POST /metric/v2.0{WS}/runs/{runId}/list: the run's metric definitions."""
+    """POST /metric/v2.0{WS}/runs/{runId}/list: the run's metric definitions. Metrics outlive
+    a run deleted before them (its job's delete does not take them): 404 only for a run that
+    neither exists nor left metrics."""
     ws = ctx.workspace(params)
-    run = _run(ctx, ws, params["run"])
     args = _args(ctx)
-    docs = [item.doc for item in ctx.store.children(ws.key, "jh_metric", run.id)]
+    docs = [item.doc for item in _metrics(ctx, ws, params["run"])]
     return _answer(ctx, docs, args.get("continuationtoken"))
 
 
 def delete_metrics(ctx: Context, params: Params) -> Response:
     """DELETE /metric/v2.0{WS}/runs/{runId}/deleteMetrics: every metric of the run, at once."""
     ws = ctx.workspace(params)
-    run = _run(ctx, ws, params["run"])
-    ctx.store.delete_children(ws.key, "jh_metric", run.id)
+    _metrics(ctx, ws, params["run"])
+    ctx.store.delete_children(ws.key, "jh_metric", params["run"])
     return json_response(200, {})
+
+
+def _metrics(ctx: Context, ws: Workspace, run_id: str) -> list[Item]:
+    found = ctx.store.children(ws.key, "jh_metric", run_id)
+    if not found:
+        _run(ctx, ws, run_id)  # 404 for a run that is not there
+    return found
 
 
 # -- artifacts --------------------------------------------------------------------------------
@@ -148,6 +156,15 @@ def list_artifacts(ctx: Context, params: Params) -> Response:
              for item in _artifacts(ctx, ws, params)
              if str(item.doc["path"]).startswith(prefix)]
     return _answer(ctx, infos, token)
+
+
+def list_container(ctx: Context, params: Params) -> Response:
+    """GET /artifact/v2.0{WS}/artifacts/{origin}/{container}: the container's artifact
+    records (no content URIs, so no SAS that changes on every read; soft-deleted ones
+    hidden)."""
+    ws = ctx.workspace(params)
+    token = ctx.request.arg("continuationToken", fold=True)
+    return _answer(ctx, [item.doc for item in _artifacts(ctx, ws, params)], token)
 
 
 def delete_artifacts(ctx: Context, params: Params) -> Response:

@@ -93,6 +93,8 @@ _UNIFIED = (
           jobhistory.delete_metrics),
     Route("unified", "GET", "artifact/v2.0/" + WS
           + "/artifacts/prefix/contentinfo/{origin}/{container}", jobhistory.list_artifacts),
+    Route("unified", "GET", "artifact/v2.0/" + WS + "/artifacts/{origin}/{container}",
+          jobhistory.list_container),
     Route("unified", "DELETE", "artifact/v2.0/" + WS + "/artifacts/{origin}/{container}/batch",
           jobhistory.delete_artifacts),
 )

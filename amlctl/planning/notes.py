@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from amlctl.catalog import Catalog
 from amlctl.inventory import Inventory
@@ -33,6 +33,17 @@ def warnings(
         *_gone(inventory),
         *_nothing_matched(manifest, inventory, matched),
         *_not_erasable(manifest, catalog),
+    ]
+
+
+def shared(held: Iterable[tuple[str, str, str, str]]) -> list[str]:
+    """Items that hold the subject's items and other people's (an experiment with her runs and
+    a colleague's): not hers, so kept; said, so nobody reads their absence as an oversight."""
+    return [
+        f"{ws}: {kind} {name if name == item_id else f'{name} ({item_id})'} holds the data "
+        "subject's items and other people's, so it is kept; what in it is hers is planned "
+        "by itself"
+        for ws, kind, item_id, name in sorted(held)
     ]
 
 

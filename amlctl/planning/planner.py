@@ -51,8 +51,11 @@ def make_plan(
     changes: dict[str, Change] = {}
     deletes: dict[str, Planned] = {}
     matched: Counter[str] = Counter()  # selector label -> items it picked, in every workspace
+    shared: set[tuple[str, str, str, str]] = set()  # holders of her items and others', kept
     for workspace in manifest.workspaces:
-        found = _workspace_changes(manifest, catalog, inventory, workspace, context, matched)
+        found = _workspace_changes(
+            manifest, catalog, inventory, workspace, context, matched, shared
+        )
         for change, item in found:
             changes.setdefault(change.address, change)
             if change.action is Action.DELETE and item is not None:
@@ -79,7 +82,10 @@ def make_plan(
         max_deletes=manifest.max_deletes,
         changes=tuple(changes.values()),
         warnings=tuple(
-            notes.warnings(manifest, catalog, inventory, changes, matched, context.created)
+            [
+                *notes.warnings(manifest, catalog, inventory, changes, matched, context.created),
+                *notes.shared(shared),
+            ]
         ),
     )
     _check_limits(manifest, plan)
@@ -116,11 +122,13 @@ def _workspace_changes(
     ws: Workspace,
     context: PlanContext,
     matched: Counter[str],
+    shared: set[tuple[str, str, str, str]],
 ) -> Iterator[tuple[Change, Item | None]]:
     """Each change of one workspace, with the inventory item it acts on (None for absent
     items and manual steps)."""
     through = {name: inventory.of(ws.name, name) for name in catalog.linked_through}
     subject = SubjectLinks(SubjectMatcher.for_request(manifest.request), catalog, through)
+    subject.shared = shared
     for selector in (*manifest.delete, *manifest.export):
         kind = catalog.kind(selector.kind)
         found, missing = _selected(selector, kind, catalog, inventory, ws, subject)
@@ -282,7 +290,9 @@ def _residue(
             continue  # a blocked delete leaves the item, not residue
         for residue in catalog.kind(planned.item.kind).residue:
             key = (planned.item.workspace, residue.id)
-            paths.setdefault(key, []).append(residue.path_of(planned.item.values))
+            paths.setdefault(key, []).append(
+                residue.path_of(planned.item.values, planned.item.fields)
+            )
             steps[residue.id] = residue
     for (workspace, step_id), found in sorted(paths.items()):
         step = steps[step_id]
@@ -294,7 +304,7 @@ def _residue(
             reason=f"left by {len(found)} planned delete{'s' if len(found) != 1 else ''}; "
             "no API call removes it",
             title=step.title,
-            instructions=f"{step.instructions} Paths: {', '.join(sorted(found))}",
+            instructions=f"{step.instructions} In this workspace: {', '.join(sorted(found))}",
         )
 
 
@@ -321,8 +331,8 @@ def _blocked(change: Change, blocker: Blocker) -> Change:
             change,
             action=Action.BLOCKED,
             after=(),
-            reason=f"holds {held}, which this plan keeps (they are not the request's): the "
-            f"service deletes a {change.kind} only once nothing is left in it",
+            reason=f"holds {held}, which this plan keeps: the service deletes this "
+            f"{change.kind} only once nothing is left in it",
         )
     selectors = "; ".join(
         f"{{kind: {kind}, ids: [{', '.join(json.dumps(u.id) for u in users)}]}}"

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from amlctl.catalog import Catalog, Kind
+from amlctl.catalog import Catalog, Kind, SubjectLink
 from amlctl.inventory import Item
 from amlctl.manifest import Condition, Selector
 from amlctl.subject import SubjectMatcher
@@ -27,6 +27,11 @@ class SubjectLinks:
     ) -> None:
         self.matcher, self.catalog = matcher, catalog
         self.keys: dict[tuple[str, str | None], set[str]] = {}
+        # Keys of the items of `via` that name someone else: what belongs to them is nobody's
+        # candidate, whatever display name it shows.
+        self.others: dict[tuple[str, str | None], set[str]] = {}
+        # (workspace, kind, id, name) of shared holders `owns` turned down, for the plan to say
+        self.shared: set[tuple[str, str, str, str]] = set()
         if matcher is None:
             return
         for kind in catalog.kinds.values():
@@ -34,10 +39,15 @@ class SubjectLinks:
             if link is None or link.via is None or (link.via, link.key) in self.keys:
                 continue
             via = catalog.kind(link.via)
+            listed = list(items.get(link.via, ()))
+            mine = [matcher.matches(via, item.fields) for item in listed]
             self.keys[(link.via, link.key)] = {
+                _key(item, link.key) for item, hers in zip(listed, mine, strict=True) if hers
+            }
+            self.others[(link.via, link.key)] = {
                 _key(item, link.key)
-                for item in items.get(link.via, ())
-                if matcher.matches(via, item.fields)
+                for item, hers in zip(listed, mine, strict=True)
+                if not hers and _names_creator(via, item)
             }
 
     def owns(self, kind: Kind, item: Item) -> bool:
@@ -47,12 +57,38 @@ class SubjectLinks:
         if link.creator:
             return self.matcher.matches(kind, item.fields)
         value = item.fields.get(link.field or "")
-        return value is not None and str(value) in self.keys.get((link.via or "", link.key), ())
+        key = (link.via or "", link.key)
+        if value is None or str(value) not in self.keys.get(key, ()):
+            return False
+        if self._holds(kind, link) and str(value) in self.others.get(key, ()):
+            # It holds her items and other people's (an experiment with her runs and theirs):
+            # shared, so not hers; what of it is hers is erased by itself.
+            self.shared.add((item.workspace, kind.name, item.id, item.name))
+            return False
+        return True
+
+    def _holds(self, kind: Kind, link: SubjectLink) -> bool:
+        """Whether items of `kind` hold the items they reach the subject through (runs lie
+        under their experiment), rather than belong to one."""
+        return link.via is not None and self.catalog.kind(link.via).parent == kind.name
 
 
     def candidate(self, kind: Kind, item: Item) -> bool:
-        """Whether the item names the subject only by a display name (see SubjectMatcher)."""
-        return self.matcher is not None and self.matcher.candidate(kind, item.fields)
+        """Whether the item names the subject only by a display name (see SubjectMatcher),
+        and the item it belongs to (a job's run) does not name somebody else."""
+        if self.matcher is None or not self.matcher.candidate(kind, item.fields):
+            return False
+        link = kind.subject
+        if link is None or link.via is None:
+            return True
+        value = item.fields.get(link.field or "")
+        return value is None or str(value) not in self.others.get((link.via, link.key), ())
+
+
+def _names_creator(kind: Kind, item: Item) -> bool:
+    """Whether the item names its creator by object id (so it tells whose it is)."""
+    creator = kind.subject.creator if kind.subject else ()
+    return bool(creator) and bool(item.fields.get(creator[0]))
 
 
 def _key(item: Item, field: str | None) -> str:

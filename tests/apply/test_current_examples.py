@@ -12,8 +12,9 @@ from urllib.parse import unquote, urlsplit
 
 from apply_helpers import Emulator, Planned, cli, make_plan, plan_manifest, ws_key
 
+from amlctl.emulator.jobhistory_seed import experiment_id
 from amlctl.emulator.mfe_documents import code_name
-from amlctl.emulator.mfe_seed import ASSETS, CONTAINER_KINDS, Owned, owned
+from amlctl.emulator.mfe_seed import ASSETS, CONTAINER_KINDS, JOBS, Owned, owned
 from amlctl.emulator.people import NAMESAKE, SUBJECT
 from amlctl.emulator.seed import RESOURCE_GROUP, SUBSCRIPTION, WORKSPACE, WORKSPACE_EU
 
@@ -86,13 +87,27 @@ def hers_to_delete(item: Owned) -> bool:
     return True
 
 
+def run_history_paths(expected: list[Owned]) -> list[tuple[str, str]]:
+    """The run-history deletes of the DSR example, below their workspace: each of her jobs'
+    artifact records and metrics, and each experiment only her jobs are in."""
+    jobs = [item for item in expected if item.kind == "job"]
+    paths = [(job.workspace, path) for job in jobs for path in (
+        f"runs/{job.name}/deleteMetrics", f"artifacts/ExperimentRun/dcid.{job.name}/batch")]
+    for ws, experiment in {(j[0], j[4]) for j in JOBS}:
+        runs = [j for j in JOBS if (j[0], j[4]) == (ws, experiment)]
+        if all(j[2] == SUBJECT for j in runs):
+            paths.append((ws, f"experimentids/{experiment_id(experiment)}"))
+    return paths
+
+
 def test_current_dsr_erases_her_items_and_nothing_else(emu: Emulator, work: Path) -> None:
     planned = make_plan(emu, DSR)
     assert planned.doc["catalog"]["name"] == "azureml-2026-05-01"  # the alias is resolved
     seeded = list(owned())
     expected = [item for item in seeded if hers_to_delete(item)]
     assert {item.kind for item in expected} == DSR_DELETES  # every delete selector has work
-    assert len(planned.deletes) == len(expected)
+    history = run_history_paths(expected)
+    assert len(planned.deletes) == len(expected) + len(history)
     assert not planned.of("blocked")
 
     apply_and_verify(emu, planned)
@@ -106,7 +121,7 @@ def test_current_dsr_erases_her_items_and_nothing_else(emu: Emulator, work: Path
     assert namesake and all(emu.store.get(*store_key(i)) is not None for i in namesake)
     # and the service was asked to delete exactly her items, each once
     sent = deleted_paths(emu)
-    assert sorted(sent) == sorted((i.workspace, item_path(i)) for i in expected)
+    assert sorted(sent) == sorted([*((i.workspace, item_path(i)) for i in expected), *history])
 
 
 def test_current_dsr_deletes_in_an_order_the_service_accepts(emu: Emulator, work: Path) -> None:
@@ -139,6 +154,11 @@ def test_current_dsr_exports_only_what_names_her(emu: Emulator, work: Path) -> N
         creator = (doc.get("properties", {}).get("properties") or {}).get("createdBy")
         if isinstance(creator, dict):  # a compute instance: her object id
             assert creator["userId"] == SUBJECT.object_id, file
+        elif "createdBy" in doc:  # her run in run history
+            assert doc["createdBy"]["userObjectId"] == SUBJECT.object_id, file
+        elif "systemData" not in doc:  # a run's metrics or one of its files: her run's
+            run = str(doc.get("runId") or doc.get("container", "").removeprefix("dcid."))
+            assert any(j[1] == run and j[2] == SUBJECT for j in JOBS), file
         else:
             assert (doc["systemData"]["createdBy"], doc["systemData"]["createdByType"]) == (
                 "Jane Doe", "User"), file

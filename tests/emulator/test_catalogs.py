@@ -8,6 +8,7 @@ import pytest
 from amlctl.catalog import Operation
 from amlctl.catalog.expand import expand
 from amlctl.catalog.load import BUILTIN_CATALOGS, load_catalog
+from amlctl.emulator.jobhistory_seed import experiment_id
 from amlctl.emulator.mfe_documents import code_name
 from amlctl.emulator.seed import (
     DEMO_PIPELINE_IDS,
@@ -24,10 +25,19 @@ from .conftest import Emu
 RUN = SUBJECT_RUN_IDS[0]
 
 
-def values(emu: Emu, kind: str) -> dict[str, str]:
-    """Template values naming an existing demo item of `kind`."""
+# The current catalog's run-history kinds: the one run of experiment "sandbox", so that its
+# delete (a job's) leaves the experiment empty for the experiment's delete, which goes last.
+CURRENT_RUN = {"experimentId": experiment_id("sandbox"), "runId": "sandbox-01",
+               "containerId": "dcid.sandbox-01"}
+RUN_HISTORY = {"experiment", "run", "metrics", "artifact", "artifact_container"}
+
+
+def values(emu: Emu, kind: str, catalog: str = "") -> dict[str, str]:
+    """Template values naming an existing demo item of `kind` (in `catalog`)."""
     scope = {"subscriptionId": SUBSCRIPTION, "resourceGroupName": RESOURCE_GROUP,
              "workspaceName": WORKSPACE, "location": WORKSPACE_LOCATION}
+    if catalog == "azureml-2026-05-01" and kind in RUN_HISTORY:
+        return {**scope, **CURRENT_RUN}
     metric = emu.store.page(DEMO_WS_KEY, "metric", parent="churn-model", limit=1)[0].id
     asset = emu.store.page(DEMO_WS_KEY, "asset", limit=1)[0].id
     per_kind = {
@@ -84,7 +94,7 @@ def test_every_catalog_operation_answers(emu: Emu, name: str) -> None:
     operations = sorted(catalog.operations(), key=order)
     assert len(operations) >= 30
     for op in operations:
-        url = expand(op, values(emu, op.kind), catalog.hosts)
+        url = expand(op, values(emu, op.kind, catalog.name), catalog.hosts)
         routed = emu.origin + "/" + url.removeprefix("https://")
         response = emu.session.request(op.method, routed, timeout=10)
         expected = {200, 202, 204} if op.method == "DELETE" else {200}

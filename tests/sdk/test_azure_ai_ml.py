@@ -1,8 +1,8 @@
 """azure-ai-ml 1.35.2 (the v2 SDK, `MLClient`) against the https emulator: the list calls of
 every kind it exports (jobs, models and their versions, data, environments, components,
 datastores, online endpoints and deployments, batch endpoints, schedules, computes) and the
-workspace get and list, made by Microsoft's own client with a bearer token over TLS verified
-against the emulator's certificate.
+workspace get and list, and a job's delete (`jobs.begin_delete`, long-running), made by
+Microsoft's own client with a bearer token over TLS verified against the emulator's certificate.
 
 The client is pointed at the emulator through its own front-end override (`AZUREML_DEV_URL_MFE`,
 the base URL of every operation group: `_get_base_url_from_metadata(is_local_mfe=True)`) and
@@ -102,3 +102,17 @@ def test_every_call_was_answered_at_an_sdk_version(client: Any, emu: TlsEmulator
     assert sent and sent <= set(arm.SDK_V2_VERSIONS), sent
     arm_calls = [c for c in emu.calls() if c[1].startswith("/management.azure.com/")]
     assert arm_calls and all(status == 200 for _, _, status in arm_calls), arm_calls
+
+
+def test_the_sdk_deletes_a_job_and_its_run_goes_with_it(client: Any, emu: TlsEmulator) -> None:
+    """`MLClient.jobs.begin_delete` (azure-ai-ml 1.35: ARM Jobs_Delete, long-running) against
+    the emulator: the job is gone, and so is its run in run history, which is how amlctl
+    erases a run."""
+    ws = emu.store.get_workspace(SUBSCRIPTION, RESOURCE_GROUP, WORKSPACE)
+    assert ws is not None
+    name = "sandbox-01"
+    assert emu.store.get(ws.key, "jh_run", name) is not None
+    client.jobs.begin_delete(name, polling_interval=0).result()  # the poll, not a wait
+    assert emu.store.get(ws.key, "job", name) is None
+    assert emu.store.get(ws.key, "jh_run", name) is None
+    assert name not in [job.name for job in client.jobs.list()]

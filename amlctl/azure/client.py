@@ -176,7 +176,7 @@ class Client:
         if paging.style == "next_link":
             yield from self._pages_by_link(url)
         elif paging.style == "body_token":
-            yield from self._pages_by_body(url, paging.param or "continuationToken", body or {})
+            yield from self._pages_by_token(url, paging.param or "continuationToken", body or {})
         else:
             yield from self._pages_by_token(url, paging.param or "continuationToken")
 
@@ -338,38 +338,29 @@ class Client:
                 raise ApiError("GET", url, reply.status, "PagingLoop", "nextLink repeats itself")
             seen.add(url)
 
-    def _pages_by_token(self, url: str, param: str) -> Iterator[tuple[list[dict[str, Any]], Reply]]:
-        seen: set[str] = set()
-        page_url = url
-        while True:
-            reply = self.get(page_url)
-            yield _items(reply), reply
-            token = reply.body.get("continuationToken") if isinstance(reply.body, dict) else None
-            if not token:
-                return
-            if token in seen:
-                raise ApiError("GET", page_url, reply.status, "PagingLoop", "token repeats itself")
-            seen.add(token)
-            page_url = _with_query(url, param, str(token))
-
-
-    def _pages_by_body(
-        self, url: str, param: str, body: Mapping[str, Any]
+    def _pages_by_token(
+        self, url: str, param: str, body: Mapping[str, Any] | None = None
     ) -> Iterator[tuple[list[dict[str, Any]], Reply]]:
-        """A POST list: the answer's continuationToken goes back in the next body. A read,
-        so it is retried like a GET."""
+        """Send the answer's continuationToken back: as query parameter `param` of a GET, or,
+        with `body`, as field `param` of a POST list's JSON body (a read, retried like a GET)."""
         seen: set[str] = set()
-        sent = dict(body)
+        token: str | None = None
+        method = "GET" if body is None else "POST"
         while True:
-            reply = self.request("POST", url, (200,), json_body=sent)
+            if body is None:
+                reply = self.get(url if token is None else _with_query(url, param, token))
+            else:
+                sent = dict(body) if token is None else {**body, param: token}
+                reply = self.request("POST", url, (200,), json_body=sent)
             yield _items(reply), reply
-            token = reply.body.get("continuationToken") if isinstance(reply.body, dict) else None
-            if not token:
+            found = reply.body.get("continuationToken") if isinstance(reply.body, dict) else None
+            if not found:
                 return
+            token = str(found)
             if token in seen:
-                raise ApiError("POST", url, reply.status, "PagingLoop", "token repeats itself")
+                raise ApiError(method, reply.url, reply.status, "PagingLoop",
+                               "token repeats itself")
             seen.add(token)
-            sent = {**body, param: str(token)}
 
 
 def _items(reply: Reply) -> list[dict[str, Any]]:

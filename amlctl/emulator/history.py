@@ -24,7 +24,7 @@ _VIEW_TYPES = {"activeonly": False, "archivedonly": True, "all": None}  # -> arc
 _LOG_PREFIXES = ("logs/", "azureml-logs/", "user_logs/")
 
 
-def _query_args(ctx: Context) -> dict[str, Any]:
+def query_args(ctx: Context) -> dict[str, Any]:
     """The body's fields under lowercased names."""
     return {str(key).lower(): value for key, value in ctx.json_body().items()}
 
@@ -48,24 +48,25 @@ def filtered(ctx: Context, items: list[Item], args: dict[str, Any], id_key: str)
         raise ctx.fail(400, "ValidationError", f"Invalid query: {error}") from error
 
 
-def _answer(ctx: Context, docs: list[Any], args: dict[str, Any]) -> Response:
+def answer(ctx: Context, docs: list[Any], args: dict[str, Any]) -> Response:
     token = args.get("continuationtoken")
     rows, next_token = page_list(ctx, "history", str(token) if token else None, docs,
                                  _top(ctx, args))
     return json_response(200, token_body([dumps(doc) for doc in rows], next_token))
 
 
-def query_experiments(ctx: Context, params: Params) -> Response:
-    """POST /experiments:query; `viewType` ActiveOnly (default), ArchivedOnly or All."""
+def query_experiments(ctx: Context, params: Params, kind: str = "experiment") -> Response:
+    """POST /experiments:query; `viewType` ActiveOnly (default), ArchivedOnly or All. `kind`
+    is the store kind the experiments are kept as (jobhistory.py keeps its own)."""
     ws = ctx.workspace(params)
-    args = _query_args(ctx)
+    args = query_args(ctx)
     view = str(args.get("viewtype") or "ActiveOnly").lower()
     if view not in _VIEW_TYPES:
         raise ctx.fail(400, "ValidationError", f"Unknown viewType {args.get('viewtype')!r}")
     archived = _VIEW_TYPES[view]
-    items = [item for item in ctx.store.page(ws.key, "experiment")
+    items = [item for item in ctx.store.page(ws.key, kind)
              if archived is None or (item.doc.get("archivedTime") is not None) == archived]
-    return _answer(ctx, filtered(ctx, items, args, "name"), args)
+    return answer(ctx, filtered(ctx, items, args, "name"), args)
 
 
 def get_experiment(ctx: Context, params: Params) -> Response:
@@ -104,9 +105,9 @@ def query_runs(ctx: Context, params: Params) -> Response:
     """POST /experiments/{name}/runs:query."""
     get_experiment(ctx, params)
     ws = ctx.workspace(params)
-    args = _query_args(ctx)
+    args = query_args(ctx)
     items = ctx.store.page(ws.key, "run", parent=params["exp"])
-    return _answer(ctx, filtered(ctx, items, args, "runId"), args)
+    return answer(ctx, filtered(ctx, items, args, "runId"), args)
 
 
 def get_run_details(ctx: Context, params: Params) -> Response:

@@ -21,26 +21,14 @@ history v1.0, metric v2.0 and artifact v2.0, with the calls that erase one perso
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from amlctl.emulator import history, lro
 from amlctl.emulator.context import Context, Params
-from amlctl.emulator.dataplane import content_uri, token_body
-from amlctl.emulator.paging import page_list
-from amlctl.emulator.store import Item, Workspace, dumps
+from amlctl.emulator.dataplane import content_uri
+from amlctl.emulator.store import Item, Workspace
 from amlctl.emulator.wire import Response, empty_response, json_response
 
 HOST = "{region}.api.azureml.ms"
-_VIEWS = {"activeonly": False, "archivedonly": True, "all": None}  # -> archived wanted
-
-
-def _answer(ctx: Context, docs: list[Any], token: object) -> Response:
-    rows, next_token = page_list(ctx, "history", str(token) if token else None, docs)
-    return json_response(200, token_body([dumps(doc) for doc in rows], next_token))
-
-
-def _args(ctx: Context) -> dict[str, Any]:
-    return {str(key).lower(): value for key, value in ctx.json_body().items()}
 
 
 def _experiment(ctx: Context, ws: Workspace, experiment_id: str) -> Item:
@@ -59,17 +47,8 @@ def _run(ctx: Context, ws: Workspace, run_id: str) -> Item:
 
 # -- run history ------------------------------------------------------------------------------
 def query_experiments(ctx: Context, params: Params) -> Response:
-    """POST /experiments:query; `viewType` ActiveOnly (default), ArchivedOnly or All."""
-    ws = ctx.workspace(params)
-    args = _args(ctx)
-    view = str(args.get("viewtype") or "ActiveOnly").lower()
-    if view not in _VIEWS:
-        raise ctx.fail(400, "ValidationError", f"Unknown viewType {args.get('viewtype')!r}")
-    archived = _VIEWS[view]
-    items = [item for item in ctx.store.page(ws.key, "jh_experiment")
-             if archived is None or (item.doc.get("archivedTime") is not None) == archived]
-    docs = history.filtered(ctx, items, args, "name")
-    return _answer(ctx, docs, args.get("continuationtoken"))
+    """POST /experiments:query, as history.py answers it, over this host's experiments."""
+    return history.query_experiments(ctx, params, kind="jh_experiment")
 
 
 def get_experiment(ctx: Context, params: Params) -> Response:
@@ -101,10 +80,10 @@ def query_runs(ctx: Context, params: Params) -> Response:
     """POST /experimentids/{experimentId}/runs:query."""
     ws = ctx.workspace(params)
     experiment = _experiment(ctx, ws, params["id"])
-    args = _args(ctx)
+    args = history.query_args(ctx)
     items = ctx.store.page(ws.key, "jh_run", parent=experiment.id)
     docs = history.filtered(ctx, items, args, "runId")
-    return _answer(ctx, docs, args.get("continuationtoken"))
+    return history.answer(ctx, docs, args)
 
 
 def get_run(ctx: Context, params: Params) -> Response:
@@ -123,9 +102,9 @@ def list_metrics(ctx: Context, params: Params) -> Response:
     a run deleted before them (its job's delete does not take them): 404 only for a run that
     neither exists nor left metrics."""
     ws = ctx.workspace(params)
-    args = _args(ctx)
+    args = history.query_args(ctx)
     docs = [item.doc for item in _metrics(ctx, ws, params["run"])]
-    return _answer(ctx, docs, args.get("continuationtoken"))
+    return history.answer(ctx, docs, args)
 
 
 def delete_metrics(ctx: Context, params: Params) -> Response:
@@ -149,13 +128,13 @@ def list_artifacts(ctx: Context, params: Params) -> Response:
     content URIs of a container's artifacts (soft-deleted ones hidden)."""
     ws = ctx.workspace(params)
     prefix = ctx.request.arg("path") or ""
-    token = ctx.request.arg("continuationToken", fold=True)
+    token = {"continuationtoken": ctx.request.arg("continuationToken", fold=True)}
     account = f"{ws.storage_account}.blob.core.windows.net"
     infos = [{"contentUri": content_uri(ctx, account, item.doc), "origin": item.doc["origin"],
               "container": item.doc["container"], "path": item.doc["path"]}
              for item in _artifacts(ctx, ws, params)
              if str(item.doc["path"]).startswith(prefix)]
-    return _answer(ctx, infos, token)
+    return history.answer(ctx, infos, token)
 
 
 def list_container(ctx: Context, params: Params) -> Response:
@@ -163,8 +142,8 @@ def list_container(ctx: Context, params: Params) -> Response:
     records (no content URIs, so no SAS that changes on every read; soft-deleted ones
     hidden)."""
     ws = ctx.workspace(params)
-    token = ctx.request.arg("continuationToken", fold=True)
-    return _answer(ctx, [item.doc for item in _artifacts(ctx, ws, params)], token)
+    token = {"continuationtoken": ctx.request.arg("continuationToken", fold=True)}
+    return history.answer(ctx, [item.doc for item in _artifacts(ctx, ws, params)], token)
 
 
 def delete_artifacts(ctx: Context, params: Params) -> Response:

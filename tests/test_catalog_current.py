@@ -27,7 +27,8 @@ KINDS = {
     "serverless_endpoint", "marketplace_subscription",
 }
 # Run history, metrics and artifacts on the unified data-plane host
-RUN_HISTORY = {"experiment", "run", "metrics", "artifact", "artifact_container"}
+RUN_HISTORY = {"experiment", "run", "metrics", "artifact", "artifact_container", "run_tag",
+               "experiment_tag"}
 SYNC = {"model", "model_version", "data", "data_version", "environment", "environment_version",
         "component", "component_version", "code", "code_version", "datastore", "connection"}
 ONLY_202 = {"serverless_endpoint", "marketplace_subscription"}
@@ -89,6 +90,8 @@ def test_catalog_list_table_of_the_alias(capsys: pytest.CaptureFixture[str]) -> 
 
 def test_lists_ask_for_archived_and_disabled_items_where_the_api_can(catalog: Catalog) -> None:
     for kind in catalog.kinds.values():
+        if kind.from_field:
+            continue  # read off its parent: no list of its own
         query = parse_qs(urlsplit(kind.op("list").url).query)
         views = query.get("listViewType", [])
         if kind.name in ARCHIVABLE or kind.name == "schedule":
@@ -123,7 +126,9 @@ def test_run_history_erasure_calls(catalog: Catalog) -> None:
     """A person's runs are erased in steps the catalog spells out: each run's artifact records
     for good and its metrics, then the run as its job (ARM), then an experiment once empty;
     each labelled with what it leaves, and each run's leftovers named for the plan."""
-    hosts = {name: urlsplit(catalog.kind(name).op("list").url).netloc for name in RUN_HISTORY}
+    hosts = {name: urlsplit(catalog.kind(name).op("list" if catalog.kind(name).can("list")
+                                                   else "delete").url).netloc
+             for name in RUN_HISTORY}
     assert set(hosts.values()) == {"{location}.api.azureml.ms"}
     experiment, run = catalog.kind("experiment"), catalog.kind("run")
     assert experiment.op("delete").only_empty and experiment.op("delete").statuses[409] == \
@@ -142,7 +147,13 @@ def test_run_history_erasure_calls(catalog: Catalog) -> None:
     labels = {name: catalog.kind(name).op("delete").erasure
               for name in RUN_HISTORY if catalog.kind(name).can("delete")}
     assert labels == {"experiment": "hard", "run": "hard", "metrics": "hard",
-                      "artifact_container": "irreversible"}
+                      "artifact_container": "irreversible", "run_tag": "hard",
+                      "experiment_tag": "hard"}
+    # rectification: tags are read off their run or experiment, and deleted by key
+    for name, parent in (("run_tag", "run"), ("experiment_tag", "experiment")):
+        kind = catalog.kind(name)
+        assert (kind.from_field, kind.parent) == ("tags", parent), name
+        assert "{key}" in str(kind.op("delete").body), name
     assert not catalog.kind("artifact").can("delete")  # erased as its container
     assert [r.path for r in run.residue] == [
         "azureml/ExperimentRun/dcid.{runId}/", "snapshot {properties.ContentSnapshotId}"]

@@ -270,6 +270,7 @@ class Executor:
             if_match=if_match,
             accepted=[status for status, meaning in statuses.items() if meaning == "accepted"],
             on_accepted=lambda link, reply: self._journal_accepted(change, link, reply),
+            json_body=change.body,
         )
         reply = answer.reply
         if answer.operation is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from amlctl.azure.client import Client, Reply
+from amlctl.canonical import dotted
 from amlctl.catalog import Kind
 from amlctl.errors import ApiError
 from amlctl.plan.model import Change
@@ -25,11 +26,25 @@ def read_url(change: Change) -> str:
 def current(client: Client, kind: Kind, change: Change) -> tuple[Reply, dict[str, Any] | None]:
     """The last reply read, and the item as it is now (None: it is gone)."""
     url = read_url(change)
+    if kind.from_field:
+        return _entry(client, kind, change, url)
     if kind.as_one or not kind.can("get"):
         return _listed(client, kind, change, url)
     reply = client.get(url, expect=(200, 404))
     body = reply.body if reply.status == 200 and isinstance(reply.body, dict) else None
     return reply, body
+
+
+def _entry(
+    client: Client, kind: Kind, change: Change, url: str
+) -> tuple[Reply, dict[str, Any] | None]:
+    """An item read off its parent (a run's tag): the parent's get, then the entry."""
+    reply = client.get(url, expect=(200, 404))
+    parent_id, _, key = change.id.partition("/")
+    body = reply.body if reply.status == 200 and isinstance(reply.body, dict) else None
+    found = dotted(body, kind.from_field) if body is not None and kind.from_field else None
+    entries = kind.entries_of(parent_id, found)
+    return reply, next((entry for entry in entries if entry["key"] == key), None)
 
 
 def _listed(
@@ -41,7 +56,7 @@ def _listed(
     own_id = change.id.split("/", 1)[-1] if kind.id_in_parent else change.id
     last: Reply | None = None
     entries: list[dict[str, Any]] = []
-    pages = client.pages_with_replies(url, operation.paging, operation.body)
+    pages = client.pages_with_replies(url, operation.paging, operation.query)
     try:
         for page, reply in pages:
             last = reply

@@ -135,6 +135,7 @@ class Client:
         if_match: str | None = None,
         accepted: Collection[int] = (),
         on_accepted: Callable[[PollLink, Reply], None] | None = None,
+        json_body: Any = None,
     ) -> Answer:
         """Send a change (a DELETE, or the POST some services erase with) once the server has
         certainly not acted: only 429 and 503 are retried here; after a lost answer the caller
@@ -144,7 +145,9 @@ class Client:
         a long-running operation: `on_accepted` hears of it first, so the caller can journal
         the link before any wait, then it is polled to its end (`Answer.operation`)."""
         headers = {"If-Match": if_match} if if_match else {}
-        reply = self.request(method, url, expect, headers, unsure_is_final=True)
+        reply = self.request(
+            method, url, expect, headers, unsure_is_final=True, json_body=json_body
+        )
         link = self.poll_link(reply) if reply.status in accepted else None
         if link is None:
             return Answer(reply)
@@ -210,7 +213,7 @@ class Client:
         *,
         auth: bool = True,
         unsure_is_final: bool = False,
-        json_body: Mapping[str, Any] | None = None,
+        json_body: Any = None,
     ) -> Reply:
         """Send with retries. With `unsure_is_final`, an answer that leaves it unknown whether
         the server acted (lost connection, timeout, a 5xx other than 503) is raised at once."""
@@ -231,7 +234,7 @@ class Client:
         headers: Mapping[str, str],
         auth: bool,
         unsure_is_final: bool,
-        json_body: Mapping[str, Any] | None = None,
+        json_body: Any = None,
     ) -> Reply:
         self._check_destination(url, auth)
         retryable = _NOT_ACTED if unsure_is_final else RETRY_STATUSES
@@ -267,7 +270,7 @@ class Client:
         url: str,
         headers: Mapping[str, str],
         auth: bool,
-        json_body: Mapping[str, Any] | None = None,
+        json_body: Any = None,
     ) -> Reply:
         sent = {
             "Accept": "application/json",

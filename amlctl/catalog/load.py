@@ -211,6 +211,7 @@ def _kind(name: str, spec: dict[str, Any]) -> Kind:
         content_field=spec.get("content_field"),
         not_erasable=spec.get("not_erasable"),
         as_one=bool(spec.get("as_one", False)),
+        from_field=spec.get("from_field"),
         residue=tuple(
             Residue(r["id"], r["title"], r["path"], r["instructions"])
             for r in spec.get("residue", ())

@@ -53,9 +53,20 @@ class Operation:
     note: str | None = None
     erasure: str | None = None  # delete: soft | hard | irreversible, where the catalog says
     modes: Mapping[str, DeleteMode] = field(default_factory=dict)
-    body: Mapping[str, Any] | None = None  # list with method POST: the JSON body it sends
+    # The JSON body sent: a POST list's query; a delete's template ({var} in its strings)
+    body: Mapping[str, Any] | list[Any] | None = None
     # delete: refused while an item of a child kind is under it (run history's experiments)
     only_empty: bool = False
+
+    @property
+    def query(self) -> Mapping[str, Any] | None:
+        """A POST list's JSON body (its query); None for a GET list."""
+        return self.body if isinstance(self.body, Mapping) else None
+
+    def body_for(self, values: Mapping[str, Any]) -> Any:
+        """The body with each `{name}` in its strings filled from `values` (a delete's: the
+        item's template variables and fields); None when the call sends no body."""
+        return _filled(self.body, values)
 
 
 @dataclass(frozen=True)
@@ -145,6 +156,9 @@ class Kind:
     # Each list under a parent is one item (a run's metrics): its entries are the item's
     # `value`, and it is gone once that list is empty.
     as_one: bool = False
+    # The items are the entries of this field of each parent item (a run's tags): `parentId`,
+    # `key`, `value`, named `<parent id>/<key>`; read with the parent, no list call of their own.
+    from_field: str | None = None
     residue: tuple[Residue, ...] = ()
 
     def can(self, operation: str) -> bool:
@@ -157,6 +171,13 @@ class Kind:
         """The item's etag, where the kind has one and the item carries it."""
         value = dotted(item, self.etag_field) if self.etag_field else None
         return value if isinstance(value, str) and value else None
+
+    def entries_of(self, parent_id: str, found: Any) -> list[dict[str, Any]]:
+        """The items a `from_field` kind takes from its field of one parent item (`found`)."""
+        if not isinstance(found, Mapping):
+            return []
+        return [{"parentId": parent_id, "key": str(key), "value": value}
+                for key, value in sorted(found.items())]
 
     def collected(self, item_id: str, entries: list[dict[str, Any]]) -> dict[str, Any] | None:
         """An `as_one` item from everything its list answered: None when the list is empty
@@ -231,3 +252,13 @@ class Catalog:
     def children(self, parent: str) -> list[Kind]:
         """Kinds listed under an item of `parent` (runs under experiments, ...)."""
         return [kind for kind in self.kinds.values() if kind.parent == parent]
+
+
+def _filled(template: Any, values: Mapping[str, Any]) -> Any:
+    if isinstance(template, str):
+        return re.sub(r"\{([\w.]+)\}", lambda m: str(values.get(m.group(1), m.group(0))), template)
+    if isinstance(template, Mapping):
+        return {key: _filled(value, values) for key, value in template.items()}
+    if isinstance(template, list):
+        return [_filled(value, values) for value in template]
+    return template

@@ -16,11 +16,16 @@ history v1.0, metric v2.0 and artifact v2.0, with the calls that erase one perso
   users found after deleting runs (run-erasure notes, azure-sdk-for-python#25146).
 - A job's ARM delete (mfe.py) takes its run document along (`forget_run`), not its metrics,
   artifacts or blobs.
+- Tags are rectified by deleting them: `DELETE .../runs/{runId}/tags` with the keys as a JSON
+  array (the run comes back, its revision moved on), `POST .../experimentids/{id}/tags:delete`
+  with `{"tags": [...]}` (`{"errors": {...}}` for keys it did not have).
 """
 
 from __future__ import annotations
 
+import json
 import uuid
+from typing import Any
 
 from amlctl.emulator import history, lro
 from amlctl.emulator.context import Context, Params
@@ -89,6 +94,46 @@ def query_runs(ctx: Context, params: Params) -> Response:
 def get_run(ctx: Context, params: Params) -> Response:
     """GET /runs/{runId}: 404 once its job is deleted."""
     return json_response(200, _run(ctx, ctx.workspace(params), params["run"]).raw)
+
+
+def delete_run_tags(ctx: Context, params: Params) -> Response:
+    """DELETE /runs/{runId}/tags with the keys as a JSON array: the run, without them (its
+    revision moves on). Keys it does not have are no error."""
+    ws = ctx.workspace(params)
+    run = _run(ctx, ws, params["run"])
+    keys = _tag_keys(ctx, _json(ctx))
+    tags = {k: v for k, v in (run.doc.get("tags") or {}).items() if k not in keys}
+    updated = ctx.store.patch(ws.key, "jh_run", run.id,
+                              {"tags": tags, "revision": int(run.doc.get("revision", 0)) + 1})
+    return json_response(200, updated.raw)
+
+
+def delete_experiment_tags(ctx: Context, params: Params) -> Response:
+    """POST /experimentids/{experimentId}/tags:delete `{"tags": [...]}`: 200 with `errors` for
+    the keys the experiment did not have."""
+    ws = ctx.workspace(params)
+    item = _experiment(ctx, ws, params["id"])
+    body = _json(ctx)
+    keys = _tag_keys(ctx, body.get("tags") if isinstance(body, dict) else None)
+    held = item.doc.get("tags") or {}
+    ctx.store.patch(ws.key, "jh_experiment", item.id,
+                    {"tags": {k: v for k, v in held.items() if k not in keys}})
+    errors = {key: {"error": {"code": "NotFound", "message": f"Tag {key} was not found"}}
+              for key in sorted(keys - set(held))}
+    return json_response(200, {"errors": errors})
+
+
+def _json(ctx: Context) -> Any:
+    try:
+        return json.loads(ctx.body or b"null")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ctx.fail(400, "ValidationError", "The body is not JSON") from error
+
+
+def _tag_keys(ctx: Context, keys: Any) -> set[str]:
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise ctx.fail(400, "ValidationError", "The tags to delete must be a list of keys")
+    return set(keys)
 
 
 def forget_run(ctx: Context, ws: Workspace, run_id: str) -> None:

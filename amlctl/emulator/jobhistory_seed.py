@@ -27,6 +27,12 @@ ARTIFACTS = (
 )
 
 
+# Tags that name a person on what is not theirs: a colleague's run reviewed by Jane Doe, an
+# experiment she owns that holds others' runs (what a rectification removes)
+RUN_TAGS = {"fraud-train-01": {"reviewedBy": "Jane Doe"}}
+EXPERIMENT_TAGS = {"churn-classifier": {"owner": "Jane Doe"}}
+
+
 def experiment_id(name: str) -> str:
     return guid("job-experiment", name)
 
@@ -42,8 +48,8 @@ def creator(who: User | Actor | str, ws_name: str) -> Doc:
 
 def experiment(name: str, minutes: int) -> Doc:
     return {"experimentId": experiment_id(name), "name": name, "description": None,
-            "createdUtc": stamp(minutes), "tags": {}, "archivedTime": None,
-            "retainForLifetimeOfWorkspace": False}
+            "createdUtc": stamp(minutes), "tags": dict(EXPERIMENT_TAGS.get(name, {})),
+            "archivedTime": None, "retainForLifetimeOfWorkspace": False}
 
 
 def run(name: str, experiment_name: str, created_by: Doc, minutes: int, status: str,
@@ -54,7 +60,7 @@ def run(name: str, experiment_name: str, created_by: Doc, minutes: int, status: 
         "createdUtc": stamp(minutes), "createdBy": created_by, "userId": created_by["userObjectId"],
         "dataContainerId": f"dcid.{name}", "displayName": name, "target": target,
         "revision": 3, "hidden": False, "runType": "azureml.command",
-        "tags": {"mlflow.user": created_by["userName"]},
+        "tags": {"mlflow.user": created_by["userName"], **RUN_TAGS.get(name, {})},
         "properties": {"ContentSnapshotId": guid("snapshot", name),
                        "azureml.runsource": "azureml.command"},
     }

@@ -101,6 +101,8 @@ def fields_to_keep(
                 keep[link.via].add(link.key)
         if kind.parent and kind.parent in keep:
             keep[kind.parent] |= set(kind.parent_vars.values())
+        if kind.from_field and kind.parent in keep:  # its items are read off this field
+            keep[kind.parent].add(kind.from_field)
         for residue in kind.residue:  # the paths a deleted item leaves name these
             keep[kind.name] |= set(residue.fields)
     for name, selectors in by_kind.items():

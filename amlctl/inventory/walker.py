@@ -168,6 +168,9 @@ class Walker:
                 chosen = [item for item in items if self._subjects(job.kind, item)]
             else:
                 continue  # waits for every run of the workspace, in _release
+            if child.from_field:
+                self._derive(job.ws, child, chosen)
+                continue
             for item in chosen:
                 self._submit(self._job(job.ws, child, item))
         self._release()
@@ -186,6 +189,16 @@ class Walker:
             for item in self.found.get((ws.name, parent.name), []):
                 if item.id in holding:
                     self._submit(self._job(ws, kind, item))
+
+    def _derive(self, ws: Workspace, kind: Kind, parents: list[Item]) -> None:
+        """The items of a `from_field` kind (a run's tags), read off their parents: no call."""
+        assert kind.from_field is not None
+        for parent in parents:
+            values = {**parent.values, **_child_values(kind, parent)}
+            entries = kind.entries_of(parent.id, parent.fields.get(kind.from_field))
+            derived = [self._item(ws, kind, data, values, parent.id) for data in entries]
+            self.results[(ws.name, kind.name, _key(parent))] = derived
+            self.found.setdefault((ws.name, kind.name), []).extend(derived)
 
     def _complete(self, ws: Workspace, kind: Kind) -> bool:
         """Whether every list of `kind` in `ws` has returned, and of every kind above it."""
@@ -224,6 +237,9 @@ class Walker:
         """Say how many lists each kind takes, top down, once all of them are under way."""
         while self.announced < len(self.order) and not self.failures:
             kind = self.order[self.announced]
+            if kind.from_field:  # read off its parents: it takes no list of its own
+                self.announced += 1
+                continue
             parent = self.catalog.kinds.get(kind.parent) if kind.parent else None
             if parent is not None and not all(
                 self._submitted(ws, kind, parent) for ws in self.workspaces
@@ -261,7 +277,7 @@ class Walker:
         try:
             entries = [
                 data
-                for page in self.client.pages(url, operation.paging, operation.body)
+                for page in self.client.pages(url, operation.paging, operation.query)
                 for data in page
             ]
             if kind.as_one and parent_id is not None:

@@ -226,7 +226,7 @@ def _kind_capability_problems(
                 f"for {kind.name!r}; deletable kinds: {deletable}",
             )
         )
-    if not kind.can("list") and set(selector) - {"kind", "ids"}:
+    if not (kind.can("list") or kind.from_field) and set(selector) - {"kind", "ids"}:
         found.append(
             doc.diagnostic(
                 where,

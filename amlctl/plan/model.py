@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from amlctl.azure.target import Target, TargetKind
 
@@ -75,8 +75,9 @@ _ACTION_RANK = {action: rank for rank, action in enumerate(ACTION_ORDER)}
 class Change:
     """One item of the plan and what apply does with it.
 
-    Apply uses `action`, `method`, `url`, `check`, `fingerprint` (the staleness check), `file`,
-    `long_running` and `after`. `name`, `reason`, `title` and `instructions` are DISPLAY ONLY.
+    Apply uses `action`, `method`, `url`, `check`, `body`, `fingerprint` (the staleness check),
+    `file`, `long_running` and `after`. `name`, `reason`, `title` and `instructions` are DISPLAY
+    ONLY.
     """
 
     workspace: str  # workspace name, one of Plan.workspaces
@@ -99,6 +100,9 @@ class Change:
     # Deletes only: where apply and verify read the item, when that is not `url` (a run is read
     # from run history and deleted as an ARM job; a run's metrics are read from their list).
     check: str | None = None
+    # Deletes only: the JSON body the call sends, where it sends one (the tag keys a tag delete
+    # names); the plan holds it so a reviewer sees exactly what goes out.
+    body: Any = field(default=None, hash=False)  # JSON: not hashable, so not in the hash
     # DISPLAY ONLY, deletes: what the delete leaves (soft | hard | irreversible), where the
     # catalog says; None where it does not.
     erasure: str | None = None

@@ -128,6 +128,8 @@ def _change_doc(change: Change) -> dict[str, Any]:
     }
     if change.check is not None:  # only where it differs from url: older plans stay the same
         doc["check"] = change.check
+    if change.body is not None:
+        doc["body"] = change.body
     return doc
 
 
@@ -179,6 +181,7 @@ def _change_from_doc(change: Mapping[str, Any]) -> Change:
         long_running=change["long_running"],
         after=tuple(change["after"]),
         check=change.get("check"),
+        body=change.get("body"),
         erasure=change["erasure"],
         name=change["name"],
         reason=change["reason"],

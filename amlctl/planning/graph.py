@@ -109,6 +109,7 @@ def held_under(catalog: Catalog, inventory: Inventory, item: Item) -> list[Item]
     return [
         child
         for under in catalog.children(kind.name)
+        if not under.from_field  # its own fields (tags) are no item under it
         for child in inventory.of(item.workspace, under.name)
         if child.parent == item.id
     ]

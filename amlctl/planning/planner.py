@@ -208,11 +208,16 @@ def _change(
             fingerprint=item.fingerprint,
             long_running=op.long_running,
             check=check,
+            body=op.body_for({**item.fields, **item.values}) if op.body is not None else None,
             erasure=mode.erasure if mode else op.erasure,
             reason=f"{reason}; {mode.name}: {mode.description}" if mode else reason,
         )
-    # Kinds with no get call (experiments, artifacts) are re-read from their list at apply time.
-    op = kind.op("get") if kind.can("get") else kind.op("list")
+    # Kinds with no get call (experiments, artifacts) are re-read from their list at apply
+    # time, and those read off a parent (a run's tags) from the parent's get.
+    if kind.from_field and kind.parent:
+        op = catalog.kind(kind.parent).op("get")
+    else:
+        op = kind.op("get") if kind.can("get") else kind.op("list")
     file = export_file(item.workspace, kind.name, item.id)
     known = context.export_index.get(_export_address(item))
     action = Action.UNCHANGED if known == item.fingerprint else Action.EXPORT
@@ -237,6 +242,8 @@ def _change(
 def _check_url(kind: Kind, catalog: Catalog, item: Item, delete_url: str) -> str | None:
     """Where apply and verify read an item to be deleted, if not at its delete URL: its get
     call where that is elsewhere (a run, deleted as an ARM job), or its list (`as_one` kinds)."""
+    if kind.from_field and kind.parent:  # read off its parent: the parent's get
+        return expand(catalog.kind(kind.parent).op("get"), item.values, catalog.hosts)
     if kind.can("get") and not kind.as_one:
         read = expand(kind.op("get"), item.values, catalog.hosts)
         same = urlsplit(read)[:3] == urlsplit(delete_url)[:3]

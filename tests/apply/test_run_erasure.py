@@ -7,6 +7,7 @@ the middle of a run's chain, a re-run finishes it without sending any step twice
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from apply_helpers import (
@@ -166,3 +167,39 @@ def test_a_kill_in_the_middle_of_a_runs_chain_resumes_without_repeating_a_step(
         verified = cli("verify", str(planned.path), "--endpoint", emu.origin,
                        "--manual-done", "all")
         assert verified.code == 0, verified.text
+
+
+def test_tags_naming_her_on_what_stays_are_deleted_and_nothing_else_changes(
+    emu: Emulator, work: Path
+) -> None:
+    manifest = work / "rectify.yaml"
+    manifest.write_text(MANIFEST.split("export:")[0] + """\
+delete:
+  select:
+    - kind: run_tag
+      where: {value: {equals: Jane Doe}, key: {equals: reviewedBy}}
+    - kind: experiment_tag
+      where: {value: {equals: Jane Doe}}
+""", encoding="utf-8")
+    planned = plan_manifest(emu, manifest)
+    bodies = {c["kind"]: (c["method"], c["body"]) for c in planned.deletes}
+    # the plan shows exactly what goes out: the call and the keys it names
+    assert bodies == {"run_tag": ("DELETE", ["reviewedBy"]),
+                      "experiment_tag": ("POST", {"tags": ["owner"]})}
+    applied = cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes")
+    assert applied.code == 0, applied.text
+    verified = cli("verify", str(planned.path), "--endpoint", emu.origin, "--manual-done", "all")
+    assert verified.code == 0, verified.text
+    key = ws_key(WORKSPACE)
+    run = emu.store.get(key, "jh_run", "fraud-train-01")
+    assert run is not None and run.doc["tags"] == {"mlflow.user": "Sam Patel"}
+    experiment = emu.store.get(key, "jh_experiment", experiment_id("churn-classifier"))
+    assert experiment is not None and experiment.doc["tags"] == {}
+    # nothing else was sent: no run, metric or artifact touched
+    assert [log_path_of_entry(e) for e in emu.deletes()] == [
+        f"{WORKSPACE}:runs/fraud-train-01/tags"]
+    # a new plan finds nothing more to rectify
+    again = cli("plan", manifest.name, "--endpoint", emu.origin, "-o", "plans/again.plan.json",
+                "--format", "json")
+    assert again.code == 0, again.err
+    assert not [c for c in json.loads(again.out)["changes"] if c["action"] == "delete"]

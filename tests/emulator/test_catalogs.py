@@ -19,6 +19,7 @@ from amlctl.emulator.seed import (
     WORKSPACE,
     WORKSPACE_LOCATION,
 )
+from amlctl.inventory.needs import with_parents
 
 from .conftest import Emu
 
@@ -28,8 +29,9 @@ RUN = SUBJECT_RUN_IDS[0]
 # The current catalog's run-history kinds: the one run of experiment "sandbox", so that its
 # delete (a job's) leaves the experiment empty for the experiment's delete, which goes last.
 CURRENT_RUN = {"experimentId": experiment_id("sandbox"), "runId": "sandbox-01",
-               "containerId": "dcid.sandbox-01"}
-RUN_HISTORY = {"experiment", "run", "metrics", "artifact", "artifact_container"}
+               "containerId": "dcid.sandbox-01", "key": "mlflow.user"}
+RUN_HISTORY = {"experiment", "run", "metrics", "artifact", "artifact_container", "run_tag",
+               "experiment_tag"}
 
 
 def values(emu: Emu, kind: str, catalog: str = "") -> dict[str, str]:
@@ -84,18 +86,20 @@ def values(emu: Emu, kind: str, catalog: str = "") -> dict[str, str]:
 def test_every_catalog_operation_answers(emu: Emu, name: str) -> None:
     catalog = load_catalog(name)
 
-    def order(op: Operation) -> tuple[bool, bool, bool]:
+    def order(op: Operation) -> tuple[bool, bool, bool, int]:
         """Reads first; then deletes of what lies under another item (versions, deployments),
-        then the rest, then the workspace."""
+        the deepest first (a run's tags before the run), then the rest, then the workspace."""
         kind = catalog.kind(op.kind)
         top = kind.parent is None or catalog.kind(kind.parent).scope
-        return (op.method == "DELETE", kind.scope, top)
+        return (op.name == "delete", kind.scope, top, -len(with_parents(catalog, kind)))
 
     operations = sorted(catalog.operations(), key=order)
     assert len(operations) >= 30
     for op in operations:
-        url = expand(op, values(emu, op.kind, catalog.name), catalog.hosts)
+        given = values(emu, op.kind, catalog.name)
+        url = expand(op, given, catalog.hosts)
         routed = emu.origin + "/" + url.removeprefix("https://")
-        response = emu.session.request(op.method, routed, timeout=10)
+        body = op.body_for(given) if op.name == "delete" else op.query  # as the client sends
+        response = emu.session.request(op.method, routed, json=body, timeout=10)
         expected = {200, 202, 204} if op.method == "DELETE" else {200}
         assert response.status_code in expected, (op.kind, op.name, url, response.text)

@@ -116,3 +116,24 @@ def test_the_blobs_of_a_run_outlive_every_api_delete(emu: Emu) -> None:
     assert [b.id for b in after] == [b.id for b in before]
     # and their SAS links still serve the bytes, as storage would
     assert all(emu.follow(link).status_code == 200 for link in links)
+
+
+def test_tags_are_rectified_by_deleting_them(emu: Emu) -> None:
+    run = "fraud-train-01"
+    before = emu.get(UNIFIED, f"{HISTORY}/runs/{run}").json()
+    assert before["tags"]["reviewedBy"] == "Jane Doe"
+    reply = emu.session.delete(emu.url(UNIFIED, f"{HISTORY}/runs/{run}/tags"),
+                               json=["reviewedBy"], timeout=10)
+    assert reply.status_code == 200
+    after = reply.json()
+    assert "reviewedBy" not in after["tags"] and after["tags"]["mlflow.user"] == "Sam Patel"
+    assert after["revision"] == before["revision"] + 1
+    bad = emu.session.delete(emu.url(UNIFIED, f"{HISTORY}/runs/{run}/tags"),
+                             json={"tags": "reviewedBy"}, timeout=10)
+    assert bad.status_code == 400  # the keys go as a JSON array
+
+    reply = post(emu, f"{HISTORY}/experimentids/{CHURN}/tags:delete", {"tags": ["owner", "x"]})
+    assert reply.status_code == 200
+    assert list(reply.json()["errors"]) == ["x"]  # the key it did not have
+    experiment = emu.get(UNIFIED, f"{HISTORY}/experimentids/{CHURN}").json()
+    assert experiment["tags"] == {}

@@ -183,6 +183,10 @@ def test_dependencies_are_data(catalog: Catalog) -> None:
 def test_who_made_an_item(catalog: Catalog) -> None:
     for kind in catalog.kinds.values():
         link = kind.subject
+        if kind.name == "experiment_tag":
+            # an experiment may hold several people's runs: its tags are nobody's by structure
+            assert link is None
+            continue
         assert link is not None, kind.name
         if kind.name in RUN_HISTORY:
             continue  # run history names a run's creator by object id: see below
@@ -196,7 +200,7 @@ def test_who_made_an_item(catalog: Catalog) -> None:
     assert creator is not None and creator.creator[0].endswith("createdBy.userId")
     run = catalog.kind("run").subject
     assert run is not None and run.creator[0] == "createdBy.userObjectId"
-    for name in RUN_HISTORY - {"run"}:
+    for name in RUN_HISTORY - {"run", "experiment_tag"}:
         link = catalog.kind(name).subject
         assert link is not None and link.via == "run", name
 

@@ -114,10 +114,18 @@ FormatOption = Annotated[str, typer.Option("--format", help="text, markdown or j
 
 @app.command()
 def plan(
-    manifest: Annotated[Path, typer.Argument(help="The manifest to plan.")],
+    manifests: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="MANIFEST|DIR|GLOB...",
+            help="Manifests to plan: files, folders (their *.yaml) or quoted globs.",
+        ),
+    ],
     out: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Option("-o", "--out", help="Plan file (default plans/<manifest stem>.plan.json)."),
+        typer.Option(
+            "-o", "--out", help="Plan file (one manifest; default plans/<manifest stem>.plan.json)."
+        ),
     ] = None,
     format: FormatOption = "text",
     detailed_exitcode: Annotated[
@@ -136,7 +144,7 @@ def plan(
     """Read the workspaces (never changing them) and write the plan of what apply would do."""
     _run(
         "plan",
-        manifest=manifest,
+        manifests=manifests,
         out=out,
         fmt=format,
         detailed_exitcode=detailed_exitcode,

@@ -134,7 +134,7 @@ def _table(catalog: Catalog, rows: list[dict[str, str]]) -> str:
 
 
 def plan(
-    manifest: Path,
+    manifests: list[Path],
     out: Path | None,
     fmt: str,
     detailed_exitcode: bool,
@@ -142,15 +142,56 @@ def plan(
     connection: Connection,
     replace: bool = False,
 ) -> int:
-    """Read the workspaces (GETs only), write the plan file, print it."""
+    """Read the workspaces (GETs only), write the plan file, print it; several manifests (a
+    folder, a glob) are planned one by one, with one summary and one exit code."""
+    from amlctl import batch
     from amlctl.render import get_renderer
 
     get_renderer(fmt)  # refuse an unknown format before reading any workspace
-    doc, path = _make_plan(manifest, out, catalog, connection, replace=replace)
+    found = batch.expand(manifests)
+    if len(found) > 1:
+        if out is not None:
+            raise UsageError("-o names the plan of one manifest; several go to plans/<stem>")
+        return _plan_several(found, fmt, detailed_exitcode, catalog, connection, replace)
+    doc, path = _make_plan(found[0], out, catalog, connection, replace=replace)
     _print_rendered(doc, fmt)
     print(f"Saved the plan to {path}", file=sys.stderr)
     changes = doc["summary"]["export"] + doc["summary"]["delete"]
     return EXIT_CHANGES if detailed_exitcode and changes else EXIT_OK
+
+
+def _plan_several(
+    manifests: list[Path],
+    fmt: str,
+    detailed_exitcode: bool,
+    catalog: str | None,
+    connection: Connection,
+    replace: bool,
+) -> int:
+    """Plan each manifest; one that fails is reported and the others still planned. Text and
+    Markdown print each plan, then the summary; json prints one document of every outcome."""
+    from amlctl import batch
+    from amlctl.errors import AmlctlError
+    from amlctl.terminal import visible_lines
+
+    outcomes: list[batch.Outcome] = []
+    for manifest, path in zip(manifests, batch.default_plan_paths(manifests), strict=True):
+        try:
+            doc, path = _make_plan(manifest, path, catalog, connection, replace=replace)
+        except AmlctlError as error:
+            print(visible_lines(f"{manifest}: {error}"), file=sys.stderr)
+            outcomes.append(batch.Outcome(manifest, path, error=str(error)))
+            continue
+        outcomes.append(batch.Outcome(manifest, path, doc["digest"], doc["summary"]))
+        if fmt != "json":
+            _print_rendered(doc, fmt)
+    code = batch.exit_code(outcomes, detailed_exitcode)
+    if fmt == "json":
+        every = [o.to_json() for o in outcomes]
+        print(json.dumps({"plans": every, "exit_code": code}, indent=2, ensure_ascii=False))
+    else:
+        print(batch.summary_text(outcomes), file=sys.stdout if fmt == "text" else sys.stderr)
+    return code
 
 
 def show(plan_file: Path, fmt: str) -> int:

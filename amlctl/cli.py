@@ -26,7 +26,13 @@ app = typer.Typer(
 catalog_app = typer.Typer(help="Inspect endpoint catalogs.", no_args_is_help=True)
 emulator_app = typer.Typer(help="The local Azure ML emulator.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
+github_app = typer.Typer(
+    help="Steps of the pull-request workflow (examples/github/): plan comments, the reviewed "
+    "digest, the receipt.",
+    no_args_is_help=True,
+)
 app.add_typer(emulator_app, name="emulator")
+app.add_typer(github_app, name="github")
 
 CatalogOption = Annotated[
     Optional[str],  # noqa: UP045 - typer needs Optional at runtime on some versions
@@ -183,6 +189,15 @@ def apply(
     format: Annotated[
         str, typer.Option("--format", help="Progress as text or json lines.")
     ] = "text",
+    expect_digest: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--expect-digest",
+            metavar="DIGEST",
+            help="Refuse unless the plan's digest is this one (the reviewed plan's).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Apply exactly a reviewed plan: exports, then deletes; resumable; leaves a receipt."""
     _run(
@@ -190,6 +205,7 @@ def apply(
         target=target,
         yes=yes,
         fmt=format,
+        expect_digest=expect_digest,
         connection=Connection(endpoint, emulator, parallelism, max_per_host),
     )
 
@@ -352,3 +368,73 @@ def package(
     """A zip for the data subject: the plan's exported files (checked against the export
     index first), the index, a readable README.txt and contents.json with SHA-256 per file."""
     _run("package", plan_file=plan_file, out=out)
+
+
+# -- the pull-request workflow: `amlctl github ...` -------------------------------------------
+
+PlanArgument = Annotated[Path, typer.Argument(metavar="PLAN", help="A plan file.")]
+PrOption = Annotated[int, typer.Option("--pr", help="The pull request's number.", min=1)]
+RepoOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--repo", help="OWNER/NAME (default: GITHUB_REPOSITORY).", show_default=False),
+]
+ApiUrlOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--api-url", help="GitHub's REST API (default: GITHUB_API_URL, else api.github.com).",
+        show_default=False,
+    ),
+]
+AuthorOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--author", help="Whose plan comments count (default: github-actions[bot]).",
+        show_default=False,
+    ),
+]
+
+
+@github_app.command("comment")
+def github_comment(
+    plan_file: PlanArgument,
+    pr: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--pr", help="The pull request's number (leave out with --print).", min=1),
+    ] = None,
+    approver: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--approver", metavar="USER|ORG/TEAM", help="Who must approve; repeat."),
+    ] = None,
+    print_only: Annotated[
+        bool, typer.Option("--print", help="Print the comment instead of posting it.")
+    ] = False,
+    repo: RepoOption = None,
+    api_url: ApiUrlOption = None,
+    author: AuthorOption = None,
+) -> None:
+    """Create or update the one comment showing this manifest's plan (found by its hidden
+    marker); older ones are marked outdated. Exit 1 when the request is past its due date."""
+    _run("github_comment", plan_file=plan_file, pr=pr, print_only=print_only,
+         approver=approver or [], repo=repo, api_url=api_url, author=author)
+
+
+@github_app.command("approved")
+def github_approved(
+    manifest: Annotated[Path, typer.Argument(metavar="MANIFEST", help="A manifest's path.")],
+    pr: PrOption, repo: RepoOption = None, api_url: ApiUrlOption = None,
+    author: AuthorOption = None,
+) -> None:
+    """Print the plan the pull request's comment showed reviewers for MANIFEST, as lines for
+    $GITHUB_OUTPUT: digest, run, artifact, plan. Exit 1 when there is none or several."""
+    _run("github_step", step="approved", plan_file=manifest, pr=pr, repo=repo,
+         api_url=api_url, author=author)
+
+
+@github_app.command("receipt")
+def github_receipt(
+    plan_file: PlanArgument, pr: PrOption, repo: RepoOption = None, api_url: ApiUrlOption = None,
+    author: AuthorOption = None,
+) -> None:
+    """Post what apply did (from the plan's receipt) to the pull request."""
+    _run("github_step", step="receipt", plan_file=plan_file, pr=pr, repo=repo,
+         api_url=api_url, author=author)

@@ -19,6 +19,7 @@ from amlctl.errors import (
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_OK,
+    ApplyRefused,
     CatalogError,
     Diagnostic,
     DiagnosticsError,
@@ -298,7 +299,35 @@ def emulator_info(db: Path | None, fmt: str) -> int:
     return emulator.info(db, fmt)
 
 
-def apply(target: Path | None, yes: bool, fmt: str, connection: Connection) -> int:
+def github_comment(
+    plan_file: Path, pr: int | None, print_only: bool, approver: list[str],
+    repo: str | None, api_url: str | None, author: str | None,
+) -> int:
+    """`amlctl github comment`: see amlctl.github.commands.comment."""
+    from amlctl.github import commands as github
+
+    if (pr is None) != print_only:
+        raise UsageError("pass --pr N to post the comment, or --print to print it")
+    where = None if pr is None else github.pull_request(repo, pr, api_url, author, os.environ)
+    return github.comment(plan_file, where, approver, os.environ)
+
+
+def github_step(
+    step: str, plan_file: Path, pr: int, repo: str | None, api_url: str | None,
+    author: str | None,
+) -> int:
+    """`amlctl github approved|receipt`: see amlctl.github.commands."""
+    from amlctl.github import commands as github
+
+    where = github.pull_request(repo, pr, api_url, author, os.environ)
+    run = github.approved if step == "approved" else github.receipt
+    return run(plan_file, where, os.environ)
+
+
+def apply(
+    target: Path | None, yes: bool, fmt: str, connection: Connection,
+    expect_digest: str | None = None,
+) -> int:
     """Apply a saved plan (or plan a manifest first), after every check and a confirmation."""
     from amlctl.apply import gate
     from amlctl.apply.interrupts import leave_now, second_interrupt_exits
@@ -309,6 +338,11 @@ def apply(target: Path | None, yes: bool, fmt: str, connection: Connection) -> i
         raise UsageError(f"--format must be text or json, not {fmt!r}")
     path = _plan_to_apply(target, yes, connection)
     loaded = gate.load_for_apply(path)
+    if expect_digest is not None and loaded.plan.digest != expect_digest:
+        raise ApplyRefused(
+            f"{path}: its digest {loaded.plan.digest} is not the expected {expect_digest}; "
+            "nothing was applied"
+        )
     # With --format json, stdout carries JSON only (one object per item, then the summary);
     # what people read goes to stderr.
     people = sys.stderr if fmt == "json" else sys.stdout

@@ -96,7 +96,11 @@ def render_markdown(doc: Mapping[str, Any], review: Review | None = None) -> str
     pull-request comment: who must approve, the request's deadline, how it gets applied."""
     counts = wording.summary_counts(doc)
     groups = list(_groups(doc))
-    context = {**_context(doc, counts), "review": review_context(doc, review)}
+    context = {
+        **_context(doc, counts),
+        "review": review_context(doc, review),
+        "marker": plan_marker(doc, review.run_id if review else None),
+    }
     multi = len(doc.get("workspaces", [])) > 1
     shell = _template().render(**context, details="", shown=None)
     headers = {group.workspace for group in groups} if multi else set()
@@ -168,7 +172,6 @@ def _context(doc: Mapping[str, Any], counts: Mapping[str, int]) -> dict[str, Any
         "warnings_left": max(0, len(doc.get("warnings", [])) - _MAX_LISTED),
         "workspaces": list(doc.get("workspaces", []))[:_MAX_LISTED],
         "workspaces_left": max(0, len(doc.get("workspaces", [])) - _MAX_LISTED),
-        "marker": plan_marker(doc),
     }
 
 

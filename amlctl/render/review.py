@@ -18,7 +18,7 @@ from amlctl.errors import UsageError
 
 SOON_DAYS = 7  # a request due within a week is flagged; past its due date the check fails
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
-_MARKER = re.compile(r"<!-- amlctl:plan digest=(\S+) manifest=(\S+) -->")
+_MARKER = re.compile(r"<!-- amlctl:plan digest=(\S+) manifest=(\S+)(?: run=([0-9]+))? -->")
 # A GitHub user (`octocat`) or team (`org/team`), with or without the leading @.
 _APPROVER = re.compile(r"@?([A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:/[A-Za-z0-9._-]{1,100})?)")
 
@@ -30,6 +30,7 @@ class Review:
     today: date
     approvers: tuple[str, ...] = ()
     previous_digest: str | None = None  # the plan this comment showed before this push
+    run_id: str | None = None  # the workflow run whose artifact holds the plan file
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Marker:
 
     digest: str
     manifest: str
+    run_id: str | None = None
 
 
 def approvers(names: Sequence[str]) -> tuple[str, ...]:
@@ -51,15 +53,17 @@ def approvers(names: Sequence[str]) -> tuple[str, ...]:
     return tuple(handles)
 
 
-def plan_marker(doc: Mapping[str, Any]) -> str:
-    """`<!-- amlctl:plan digest=sha256:... manifest=plans/x.yaml -->` for a plan document.
+def plan_marker(doc: Mapping[str, Any], run_id: str | None = None) -> str:
+    """`<!-- amlctl:plan digest=sha256:... manifest=plans/x.yaml run=123 -->` for a plan
+    document (`run=` when a workflow run's artifact holds the plan file).
 
     The path is percent-encoded (spaces, `>`, and `--`, which would end the HTML comment)."""
     digest = str(doc.get("digest", ""))
     manifest = str((doc.get("manifest") or {}).get("path", ""))
+    run = f" run={run_id}" if run_id and run_id.isdigit() else ""
     return (
         f"<!-- amlctl:plan digest={digest if _DIGEST.fullmatch(digest) else 'invalid'} "
-        f"manifest={encode_path(manifest) or '-'} -->"
+        f"manifest={encode_path(manifest) or '-'}{run} -->"
     )
 
 
@@ -72,7 +76,7 @@ def find_marker(body: str) -> Marker | None:
     match = _MARKER.search(body)
     if match is None:
         return None
-    return Marker(match.group(1), unquote(match.group(2)))
+    return Marker(match.group(1), unquote(match.group(2)), match.group(3))
 
 
 def deadline(due: str | None, today: date) -> tuple[str, int] | None:

@@ -438,3 +438,45 @@ def github_receipt(
     """Post what apply did (from the plan's receipt) to the pull request."""
     _run("github_step", step="receipt", plan_file=plan_file, pr=pr, repo=repo,
          api_url=api_url, author=author)
+
+
+# -- for editors and new users ------------------------------------------------------------------
+
+
+@app.command("schema")
+def schema(
+    name: Annotated[
+        str, typer.Argument(metavar="manifest|catalog|plan", help="Which schema to print.")
+    ],
+) -> None:
+    """Print a shipped JSON Schema, for editors: amlctl schema manifest > manifest.schema.json"""
+    _run("schema", name=name)
+
+
+@app.command("init")
+def init(
+    path: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Argument(metavar="[FILE]", help="Where to write (default manifests/<name>.yaml)."),
+    ] = None,
+    kind: Annotated[
+        str, typer.Option("--kind", help="dsr (a data-subject request), export or teardown.")
+    ] = "dsr",
+    workspace: Annotated[str, typer.Option("--workspace", help="The workspace's name.")] = (
+        "my-workspace"),
+    resource_group: Annotated[
+        str, typer.Option("--resource-group", help="Its resource group.")] = "my-rg",
+    subscription: Annotated[
+        str, typer.Option("--subscription", help="Its subscription id.")
+    ] = "00000000-0000-0000-0000-000000000000",
+    location: Annotated[str, typer.Option("--location", help="Its region.")] = "westeurope",
+    request_id: Annotated[
+        str, typer.Option("--request-id", help="The GDPR request's id (dsr).")] = "DSR-0001",
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+) -> None:
+    """Write a commented starter manifest that validates as written (and the manifest schema
+    beside it, for editors); fill in the workspace and the subject, then plan it."""
+    from amlctl.starter import Workspace
+
+    _run("init", path=path, kind=kind, request_id=request_id, force=force,
+         workspace=Workspace(subscription, resource_group, workspace, location))

@@ -30,6 +30,7 @@ from amlctl.terminal import visible
 
 if TYPE_CHECKING:  # the HTTP stack is imported only by the commands that use it
     from amlctl.azure.target import Connection
+    from amlctl.starter import Workspace
 
 
 def validate(files: list[Path], catalog: str | None, fmt: str = "text") -> int:
@@ -537,4 +538,42 @@ def package(plan_file: Path, out: Path) -> int:
             "its README.txt says which and why",
             file=sys.stderr,
         )
+    return EXIT_OK
+
+
+# -- for editors and new users: `amlctl schema` and `amlctl init` ------------------------------
+
+
+def schema(name: str) -> int:
+    """Print a shipped JSON Schema (manifest, catalog or plan) as it is in the package."""
+    from amlctl.starter import schema_text
+
+    sys.stdout.write(schema_text(name))
+    return EXIT_OK
+
+
+def init(
+    path: Path | None, kind: str, workspace: Workspace, request_id: str, force: bool,
+) -> int:
+    """Write a commented starter manifest (and the manifest schema beside it, for editors),
+    checked by the loader `validate` uses; an existing file is kept unless `force`."""
+    from amlctl import starter
+    from amlctl.apply.dossier import today
+    from amlctl.fsio import write_file_atomic
+
+    target = path or starter.default_path(kind, workspace, request_id)
+    if target.exists() and not force:
+        raise UsageError(f"{target} exists; pass --force to replace it")
+    text = starter.starter(kind, workspace, request_id, today(os.environ))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_file_atomic(target, text.encode("utf-8"), mode=0o644)
+    schema_file = target.parent / "manifest.schema.json"
+    if not schema_file.exists():
+        write_file_atomic(schema_file, starter.schema_text("manifest").encode("utf-8"), mode=0o644)
+    try:
+        load_manifest(target)  # e.g. a workspace name Azure would refuse: said with its place
+    except DiagnosticsError:
+        target.unlink()
+        raise
+    print(f"Wrote {target} ({kind}); check it with: amlctl validate {target}")
     return EXIT_OK

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import re
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
+from typer.core import TyperArgument, TyperCommand, TyperOption
 
 from amlctl import __version__
 from amlctl.azure.target import Connection
@@ -16,20 +19,62 @@ from amlctl.errors import EXIT_ERROR, error_boundary
 # "changes present", so main() tells the two apart by whether a command ran at all.
 _command_exit: ContextVar[int | None] = ContextVar("_command_exit", default=None)
 
-app = typer.Typer(
+# typer labels every value with its Python type (`<str>`, `<list[Path]>`, `{FILE}`): noise to
+# a reader. amlctl's help names values the Unix way (TEXT, N, PATH) unless a metavar says more.
+_METAVARS = {"str": "TEXT", "int": "N", "int range": "N", "float": "NUMBER",
+             "float range": "NUMBER", "path": "PATH", "Path": "PATH"}
+_BRACES = re.compile(r"\{([^{}]+)\}")
+
+
+class _TidyCommand(TyperCommand):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, TyperArgument):
+                param.metavar = param.metavar or param.name.upper() if param.name else None
+                param.display_type_rich = _no_label  # type: ignore[method-assign]
+            elif isinstance(param, TyperOption) and not param.is_flag and param.metavar is None:
+                label = param.display_type(None).strip("<>")  # type: ignore[arg-type]
+                param.metavar = _METAVARS.get(label, label)
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:  # typer's click Context
+        return [_BRACES.sub(r"\1", piece) for piece in super().collect_usage_pieces(ctx)]
+
+
+def _no_label(ctx: Any) -> None:
+    return None
+
+
+def _choices(*names: str) -> dict[str, Any]:
+    """An option's choices, shown as its value (`--format text|json`) and completed by the
+    shell; amlctl itself checks the value, so a wrong one gets amlctl's own message."""
+
+    def complete(incomplete: str) -> list[str]:
+        return [name for name in names if name.startswith(incomplete)]
+
+    return {"metavar": "|".join(names), "autocompletion": complete}
+
+
+def _typer(**options: Any) -> typer.Typer:
+    """A typer app with amlctl's help: -h as well as --help, plain text, no type labels."""
+    return typer.Typer(
+        no_args_is_help=True, rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]}, **options,
+    )
+
+
+app = _typer(
     name="amlctl",
     help="Plan and apply exports and erasures of Azure Machine Learning workspace data.",
-    no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion (bash, zsh, fish, pwsh)
     pretty_exceptions_enable=False,
 )
-catalog_app = typer.Typer(help="Inspect endpoint catalogs.", no_args_is_help=True)
-emulator_app = typer.Typer(help="The local Azure ML emulator.", no_args_is_help=True)
+catalog_app = _typer(help="Inspect endpoint catalogs.")
+emulator_app = _typer(help="The local Azure ML emulator.")
 app.add_typer(catalog_app, name="catalog")
-github_app = typer.Typer(
+github_app = _typer(
     help="Steps of the pull-request workflow (examples/github/): plan comments, the reviewed "
     "digest, the receipt.",
-    no_args_is_help=True,
 )
 app.add_typer(emulator_app, name="emulator")
 app.add_typer(github_app, name="github")
@@ -51,8 +96,13 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="No colour, as with NO_COLOR=1.")
+    ] = False,
 ) -> None:
     """amlctl: validate a manifest, plan, review, apply."""
+    if no_color:  # every colour decision reads NO_COLOR (render.text.use_color); main restores it
+        os.environ["NO_COLOR"] = "1"
 
 
 def _run(command: str, **kwargs: object) -> NoReturn:
@@ -71,22 +121,23 @@ def _run(command: str, **kwargs: object) -> NoReturn:
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(cls=_TidyCommand)
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Manifest files to validate.")],
     catalog: CatalogOption = None,
     format: Annotated[
-        str, typer.Option("--format", help="text, or json: one document on stdout.")
+        str,
+        typer.Option("--format", **_choices("text", "json"), help="json: one document on stdout."),
     ] = "text",
 ) -> None:
     """Validate manifests; print every problem as FILE:LINE:COL: error: PATH: MESSAGE."""
     _run("validate", files=files, catalog=catalog, fmt=format)
 
 
-@catalog_app.command("list")
+@catalog_app.command("list", cls=_TidyCommand)
 def catalog_list(
     catalog: CatalogOption = None,
-    format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    format: Annotated[str, typer.Option("--format", **_choices("table", "json"))] = "table",
 ) -> None:
     """List every operation of a catalog."""
     _run("catalog_list", catalog=catalog, fmt=format)
@@ -115,10 +166,13 @@ MaxPerHostOption = Annotated[
         show_default=False,
     ),
 ]
-FormatOption = Annotated[str, typer.Option("--format", help="text, markdown or json.")]
+FormatOption = Annotated[
+    str, typer.Option("--format", **_choices("text", "markdown", "json"),
+                      help="markdown: a pull-request comment; json: the plan file.")
+]
 
 
-@app.command()
+@app.command(cls=_TidyCommand)
 def plan(
     manifests: Annotated[
         list[Path],
@@ -160,7 +214,7 @@ def plan(
     )
 
 
-@app.command()
+@app.command(cls=_TidyCommand)
 def show(
     plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="A saved plan file.")],
     format: FormatOption = "text",
@@ -169,12 +223,12 @@ def show(
     _run("show", plan_file=plan_file, fmt=format)
 
 
-@app.command()
+@app.command(cls=_TidyCommand)
 def apply(
     target: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Argument(
-            metavar="[PLAN|MANIFEST]",
+            metavar="PLAN|MANIFEST",
             help="A saved plan, or a manifest to plan "
             "first; default: the one pending plan under plans/.",
         ),
@@ -187,7 +241,7 @@ def apply(
     endpoint: EndpointOption = None,
     emulator: EmulatorFlag = False,
     format: Annotated[
-        str, typer.Option("--format", help="Progress as text or json lines.")
+        str, typer.Option("--format", **_choices("text", "json"), help="Progress as json lines.")
     ] = "text",
     expect_digest: Annotated[
         Optional[str],  # noqa: UP045
@@ -210,7 +264,7 @@ def apply(
     )
 
 
-@app.command()
+@app.command(cls=_TidyCommand)
 def verify(
     plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="An applied plan file.")],
     manual_done: Annotated[
@@ -234,7 +288,7 @@ def verify(
     )
 
 
-@emulator_app.command("serve")
+@emulator_app.command("serve", cls=_TidyCommand)
 def emulator_serve(
     host: Annotated[str, typer.Option("--host", help="Loopback address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port (0 picks a free one).")] = 8765,
@@ -297,13 +351,13 @@ def emulator_serve(
     )
 
 
-@emulator_app.command("info")
+@emulator_app.command("info", cls=_TidyCommand)
 def emulator_info(
     db: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option("--db", help="SQLite database (default: the default emulator database)."),
     ] = None,
-    format: Annotated[str, typer.Option("--format", help="json or table.")] = "json",
+    format: Annotated[str, typer.Option("--format", **_choices("table", "json"))] = "table",
 ) -> None:
     """The workspaces in an emulator database, with item counts per kind."""
     _run("emulator_info", db=db, fmt=format)
@@ -313,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point. Usage errors exit 1 (not 2), so that 2 always means "changes present"."""
     command = typer.main.get_command(app)
     reset = _command_exit.set(None)
+    no_color = os.environ.get("NO_COLOR")
     try:
         command.main(args=argv, prog_name="amlctl", standalone_mode=True)
         return 0
@@ -324,12 +379,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR if code == 2 else code
     finally:
         _command_exit.reset(reset)
+        if no_color is None:
+            os.environ.pop("NO_COLOR", None)
 
 
 # -- the evidence of a request (defined after main() only to keep them together at the end) ---
 
 
-@app.command("receipt")
+@app.command("receipt", cls=_TidyCommand)
 def receipt(
     request_id: Annotated[
         str, typer.Argument(metavar="REQUEST-ID", help="The GDPR request, e.g. DSR-2026-0042.")
@@ -343,7 +400,8 @@ def receipt(
         Optional[str],  # noqa: UP045
         typer.Option(
             "--format",
-            help="text, markdown or json (default: -o's suffix, else text on a terminal and "
+            **_choices("text", "markdown", "json"),
+            help="Default: -o's suffix, else text on a terminal and "
             "json otherwise).",
             show_default=False,
         ),
@@ -358,7 +416,7 @@ def receipt(
     _run("request_record", request_id=request_id, plans=plans, fmt=format, out=out)
 
 
-@app.command("package")
+@app.command("package", cls=_TidyCommand)
 def package(
     plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="An applied plan file.")],
     out: Annotated[
@@ -394,7 +452,7 @@ AuthorOption = Annotated[
 ]
 
 
-@github_app.command("comment")
+@github_app.command("comment", cls=_TidyCommand)
 def github_comment(
     plan_file: PlanArgument,
     pr: Annotated[
@@ -418,7 +476,7 @@ def github_comment(
          approver=approver or [], repo=repo, api_url=api_url, author=author)
 
 
-@github_app.command("approved")
+@github_app.command("approved", cls=_TidyCommand)
 def github_approved(
     manifest: Annotated[Path, typer.Argument(metavar="MANIFEST", help="A manifest's path.")],
     pr: PrOption, repo: RepoOption = None, api_url: ApiUrlOption = None,
@@ -430,7 +488,7 @@ def github_approved(
          api_url=api_url, author=author)
 
 
-@github_app.command("receipt")
+@github_app.command("receipt", cls=_TidyCommand)
 def github_receipt(
     plan_file: PlanArgument, pr: PrOption, repo: RepoOption = None, api_url: ApiUrlOption = None,
     author: AuthorOption = None,
@@ -443,7 +501,7 @@ def github_receipt(
 # -- for editors and new users ------------------------------------------------------------------
 
 
-@app.command("schema")
+@app.command("schema", cls=_TidyCommand)
 def schema(
     name: Annotated[
         str, typer.Argument(metavar="manifest|catalog|plan", help="Which schema to print.")
@@ -453,11 +511,11 @@ def schema(
     _run("schema", name=name)
 
 
-@app.command("init")
+@app.command("init", cls=_TidyCommand)
 def init(
     path: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Argument(metavar="[FILE]", help="Where to write (default manifests/<name>.yaml)."),
+        typer.Argument(metavar="FILE", help="Where to write (default manifests/<name>.yaml)."),
     ] = None,
     kind: Annotated[
         str, typer.Option("--kind", help="dsr (a data-subject request), export or teardown.")

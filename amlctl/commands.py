@@ -261,6 +261,13 @@ def _print_rendered(doc: dict[str, Any], fmt: str, stream: TextIO | None = None)
     print(text, end="" if text.endswith("\n") else "\n", file=out)
 
 
+def _print_brief(doc: dict[str, Any], path: Path, stream: TextIO) -> None:
+    """Before apply's prompt: the summary and every delete, not the whole plan."""
+    from amlctl.render.text import render_brief
+
+    print(render_brief(doc, path.as_posix(), color=_color("text", stream)), end="", file=stream)
+
+
 def _color(fmt: str, stream: TextIO | None = None) -> bool:
     from amlctl.render.text import use_color
 
@@ -347,7 +354,7 @@ def apply(
     # With --format json, stdout carries JSON only (one object per item, then the summary);
     # what people read goes to stderr.
     people = sys.stderr if fmt == "json" else sys.stdout
-    show = partial(_print_rendered, fmt="text", stream=people)
+    show = partial(_print_brief, path=path, stream=people)
     with (
         open_client(loaded.catalog, connection) as client,
         gate.approve(loaded, client, confirmed=yes, show=show) as approved,

@@ -29,6 +29,8 @@ from amlctl.manifest import load_manifest
 from amlctl.terminal import visible
 
 if TYPE_CHECKING:  # the HTTP stack is imported only by the commands that use it
+    from amlctl.apply.gate import Approved
+    from amlctl.apply.progress import Progress
     from amlctl.azure.target import Connection
     from amlctl.starter import Workspace
 
@@ -340,7 +342,6 @@ def apply(
     from amlctl.apply import gate
     from amlctl.apply.interrupts import leave_now, second_interrupt_exits
     from amlctl.azure.connect import open_client
-    from amlctl.plan.model import Action
 
     if fmt not in ("text", "json"):
         raise UsageError(f"--format must be text or json, not {fmt!r}")
@@ -360,7 +361,7 @@ def apply(
         gate.approve(loaded, client, confirmed=yes, show=show) as approved,
     ):
         plan = loaded.plan
-        progress = _apply_progress(plan.summary[Action.EXPORT] + plan.summary[Action.DELETE], fmt)
+        progress = _apply_progress(approved, fmt)
         with second_interrupt_exits():
             result, doc = gate.run(
                 approved, client, parallelism=connection.parallelism, on_outcome=progress
@@ -395,11 +396,20 @@ def _plan_to_apply(target: Path | None, yes: bool, connection: Connection) -> Pa
     return target
 
 
-def _apply_progress(total: int, fmt: str) -> Any:
+def _apply_progress(approved: Approved, fmt: str) -> Progress:
+    """Progress for the plan's exports and deletes; what the journal says an earlier run
+    finished is counted once, not announced again."""
     from amlctl.apply.progress import Progress
+    from amlctl.plan.model import Action
 
+    acting = [c for c in approved.loaded.plan.changes if c.action in (Action.EXPORT, Action.DELETE)]
+    finished = [
+        c.address for c in acting
+        if (state := approved.journal.state(c.address)) is not None and state.terminal
+    ]
     live = fmt == "text" and sys.stderr.isatty()
-    return Progress(total, sys.stderr if live else sys.stdout, live=live, fmt=fmt)
+    return Progress(len(acting), sys.stderr if live else sys.stdout, live=live, fmt=fmt,
+                    finished=finished)
 
 
 def _print_apply_summary(

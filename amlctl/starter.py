@@ -90,6 +90,8 @@ export:
 delete:
   select:
     - {{kind: model_version, subject: true}}  # review the plan: a delete has no undo
+    # - {{kind: job, subject: true, not: {{ids: [keep-this-job]}}}}   # all of hers but these
+    # - {{kind: compute, subject: true, workspace: {ws}}}           # in one workspace only
 limits:
   maxDeletes: 50                 # apply refuses a plan that deletes more
 """

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -40,7 +41,8 @@ class GitHubApi:
     ) -> None:
         if not _REPO.fullmatch(repo):
             raise UsageError(f"--repo {repo!r}: expected OWNER/NAME")
-        self.repo, self.base_url = repo, base_url.rstrip("/")
+        self.repo, self.base_url = repo, _checked_base(base_url)
+        self.origin = _origin(self.base_url)
         self.session = session or requests.Session()
         self._headers = {
             "Authorization": f"Bearer {token}",
@@ -57,6 +59,9 @@ class GitHubApi:
                 yield _comment(item)
             found = _NEXT.search(response.headers.get("Link", ""))
             url = found.group(1) if found else None
+            if url is not None and _origin(url) != self.origin:
+                # The token goes with every page: never to another host than the API's.
+                raise ApiError("GET", url, None, message=f"next page is not on {self.origin}")
 
     def create_comment(self, pr: int, body: str) -> Comment:
         url = f"{self.base_url}/repos/{self.repo}/issues/{pr}/comments"
@@ -79,6 +84,20 @@ class GitHubApi:
         if response.status_code >= 300:
             raise ApiError(method, url, response.status_code, message=_message(response))
         return response
+
+
+def _checked_base(url: str) -> str:
+    """The API's base URL: https, or http on this machine only (a test's fake GitHub)."""
+    split = urlsplit(url)
+    loopback = split.hostname in ("127.0.0.1", "::1", "localhost")
+    if split.scheme != "https" and not (split.scheme == "http" and loopback):
+        raise UsageError(f"--api-url {url!r}: GitHub's API is reached over https only")
+    return url.rstrip("/")
+
+
+def _origin(url: str) -> str:
+    split = urlsplit(url)
+    return f"{split.scheme}://{split.netloc}".lower()
 
 
 def _comment(item: Mapping[str, Any]) -> Comment:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from amlctl.errors import ApiError, ApplyRefused
+from amlctl.errors import ApiError, ApplyRefused, UsageError
 from amlctl.github.api import GitHubApi
 from amlctl.github.pullrequest import approved_plan, plan_comments, post_plan, receipt_body
 from amlctl.render.markdown import render_markdown
@@ -91,3 +91,21 @@ def test_the_receipt_comment_says_whether_everything_was_done() -> None:
     assert f"<!-- amlctl:receipt digest={DOC['digest']} -->" in body
     partial = receipt_body({**receipt, "complete": False, "plan": {"digest": "<!--x"}}, "r")
     assert "Not every planned change was done" in partial and "digest=invalid" in partial
+
+
+def test_the_token_never_follows_a_next_page_to_another_host() -> None:
+    with fake_github() as github:
+        api = _api(github)
+        for n in range(3):
+            github.add(REPO, PR, f"c{n}", "alice")
+        elsewhere = github.url.replace("127.0.0.1", "localhost")
+        with pytest.raises(ApiError, match="next page is not on"):
+            list(GitHubApi(REPO, "bot-token", base_url=elsewhere).comments(PR))
+        assert len(list(api.comments(PR))) == 3  # the same origin: every page
+
+
+def test_the_api_is_reached_over_https_only() -> None:
+    with pytest.raises(UsageError, match="over https only"):
+        GitHubApi(REPO, "t", base_url="http://api.github.example")
+    with pytest.raises(UsageError, match="expected OWNER/NAME"):
+        GitHubApi("not a repo", "t")

@@ -131,3 +131,18 @@ def test_a_plan_that_fits_lists_everything() -> None:
     out = render(bulk_doc(200), "markdown")
     assert "not listed" not in out and "not shown" not in out
     assert out.count("\n- delete ") + out.count("\n+ export ") == 200
+
+
+def test_a_100k_plan_comment_with_its_review_section_still_fits() -> None:
+    from datetime import date
+
+    from amlctl.render.markdown import render_markdown
+    from amlctl.render.review import Review
+
+    review = Review(date(2026, 12, 16), ("@dpo-team", "@contoso/privacy"), "sha256:" + "0" * 64,
+                    "123456")
+    out = render_markdown(bulk_doc(100_000), review)
+    assert len(out.encode("utf-8")) < COMMENT_LIMIT
+    assert "@dpo-team, @contoso/privacy must approve" in out and "is due in 4 days" in out
+    assert out.count("\n- delete ") > 500
+    assert out.rstrip().endswith("run=123456 -->")

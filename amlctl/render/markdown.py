@@ -5,8 +5,10 @@ the template autoescapes HTML by default, ids go into code spans (`code`) or the
 and prose goes through `md`, which escapes only what would otherwise become markup (no HTML
 entities, no backslash before a harmless `-` or `.`: the comment's source reads as it renders).
 The comment stays under GitHub's 65,536-character limit by listing only the first N changes of
-each (workspace, kind, action) when the full list would not fit, and saying how many were left out;
-deletes are fitted first, so every delete that can be named is.
+each (workspace, kind, action) when the full list would not fit, and saying how many were left out.
+Deletes are fitted first; when they do not all fit as diff lines, each becomes one short line
+(symbol, id, name) under a header saying what they are and why, so a 100,000-item plan's comment
+still names some 4,500 deletes.
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ class _Group:
     kind: str
     action: str
     lines: list[str]
+    header: str | None = None  # compact groups: what every line of it does, and why
 
 
 def render_markdown(doc: Mapping[str, Any], review: Review | None = None) -> str:
@@ -106,7 +109,11 @@ def render_markdown(doc: Mapping[str, Any], review: Review | None = None) -> str
     headers = {group.workspace for group in groups} if multi else set()
     budget = COMMENT_LIMIT - _size(shell) - _MARGIN - sum(_size(_workspace_line(w)) + 1
                                                           for w in headers)
-    details, shown = _details(groups, _limits(groups, budget), multi=multi)
+    limits = _limits(groups, budget)
+    if limits[True] is not None:  # not every delete fits as a diff line: name them compactly
+        groups = [_compact(g, doc) if _destroys(g) else g for g in groups]
+        limits = _limits(groups, budget)
+    details, shown = _details(groups, limits, multi=multi)
     result = _template().render(**context, details=details, shown=shown)
     if _size(result) >= COMMENT_LIMIT:  # only if the fixed parts alone are too big
         result = _template().render(**context, details="", shown=(0, len(doc["changes"])))
@@ -122,6 +129,30 @@ def _limits(groups: Sequence[_Group], budget: int) -> dict[bool, int | None]:
     return {True: first, False: _fit([g for g in groups if not _destroys(g)], budget - used)}
 
 
+def _compact(group: _Group, doc: Mapping[str, Any]) -> _Group:
+    """The group with one short line per item (symbol, id, name) under one header saying
+    what they all are and why: four to five times as many deletes fit in a comment."""
+    changes = [c for c in doc.get("changes", []) if (
+        str(c.get("workspace")), str(c.get("kind")), str(c.get("action"))) == (
+        group.workspace, group.kind, group.action)]
+    v = wording.visible
+    reasons = list(dict.fromkeys(str(c.get("reason") or "") for c in changes))
+    why = "; ".join(wording.shorten(v(r), 80) for r in reasons[:2] if r)
+    more = f" (+{len(reasons) - 2} more reasons)" if len(reasons) > 2 else ""
+    header = f"# {v(group.action)} {v(group.kind)}: {len(changes)} items, {why}{more}"
+    return _Group(group.workspace, group.kind, group.action,
+                  [_short_line(c) for c in changes], header=header)
+
+
+def _short_line(change: Mapping[str, Any]) -> str:
+    v = wording.visible
+    line = f"{wording.symbol(change)} {wording.shorten(v(change.get('id')), _MAX_ID)}"
+    name = change.get("name")
+    if name and str(name) not in str(change.get("id")):
+        line += f" ({wording.shorten(v(name), _MAX_NAME)})"
+    return line
+
+
 def _destroys(group: _Group) -> bool:
     return group.action in ("delete", "blocked")
 
@@ -129,7 +160,11 @@ def _destroys(group: _Group) -> bool:
 def _group_size(group: _Group, limit: int | None) -> int:
     kept = group.lines if limit is None else group.lines[:limit]
     note = _size(_omitted(group, 0)) + 8 if len(kept) < len(group.lines) else 0
-    return sum(_size(line) + 1 for line in kept) + note
+    return sum(_size(line) + 1 for line in kept) + note + _header_size(group)
+
+
+def _header_size(group: _Group) -> int:
+    return _size(group.header) + 1 if group.header else 0
 
 
 @cache
@@ -215,6 +250,7 @@ def _diff_line(change: Mapping[str, Any], kind_width: int) -> str:
 def _fit(groups: Sequence[_Group], budget: int) -> int | None:
     """The largest number of lines per group that fits `budget`; None when all of them fit."""
     sizes = [[_size(line) + 1 for line in group.lines] for group in groups]
+    budget -= sum(_header_size(group) for group in groups)
     if sum(map(sum, sizes)) <= budget:
         return None
     if budget <= 0:
@@ -254,6 +290,8 @@ def _details(
             lines.append(_workspace_line(workspace))
         per_group = limits[_destroys(group)]
         keep = group.lines if per_group is None else group.lines[:per_group]
+        if group.header:
+            lines.append(group.header)
         lines += keep
         shown, total = shown + len(keep), total + len(group.lines)
         if len(keep) < len(group.lines):

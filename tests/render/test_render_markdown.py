@@ -105,8 +105,11 @@ def test_each_item_shows_its_name_beside_its_id() -> None:
 
 def test_a_100k_plan_names_deletes_before_exports() -> None:
     out = render(bulk_doc(100_000), "markdown")
-    deletes, exports = out.count("\n- delete "), out.count("\n+ export ")
-    assert deletes > 500 and exports == 0  # 50,000 deletes cannot all fit: no export crowds one
+    deletes, exports = len(re.findall(r"\n- item-", out)), out.count("\n+ export ")
+    assert deletes > 4_000 and exports == 0  # 50,000 deletes cannot all fit: no export crowds one
+    # ... so each is one short line, under a header that says what they are and why
+    header = "# delete model: 25000 items, delete.select[0]: subject's models"
+    assert f"\n{header}\n- item-000003\n" in out
     small = render(bulk_doc(1_600), "markdown")
     assert small.count("\n- delete ") == 800 and 0 < small.count("\n+ export ") < 800
 
@@ -144,5 +147,5 @@ def test_a_100k_plan_comment_with_its_review_section_still_fits() -> None:
     out = render_markdown(bulk_doc(100_000), review)
     assert len(out.encode("utf-8")) < COMMENT_LIMIT
     assert "@dpo-team, @contoso/privacy must approve" in out and "is due in 4 days" in out
-    assert out.count("\n- delete ") > 500
+    assert len(re.findall(r"\n- item-", out)) > 4_000
     assert out.rstrip().endswith("run=123456 -->")

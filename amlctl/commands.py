@@ -188,6 +188,8 @@ def _plan_several(
             continue
         outcomes.append(batch.Outcome(manifest, path, doc["digest"], doc["summary"]))
         if fmt != "json":
+            if len(outcomes) > 1:
+                print("\n---\n" if fmt == "markdown" else "")  # one plan from the next
             _print_rendered(doc, fmt)
     code = batch.exit_code(outcomes, detailed_exitcode)
     if fmt == "json":

@@ -4,6 +4,7 @@ the shipped schemas; the pre-commit hook runs `amlctl validate` on manifest file
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,9 @@ def test_the_pre_commit_hook_runs_validate_on_yaml() -> None:
     assert hook["entry"].split() == ["amlctl", "validate"]
     assert set(hook) <= {"id", "name", "description", "entry", "language", "files", "types",
                          "require_serial", "pass_filenames", "args", "exclude"}
+    files = re.compile(hook["files"])
+    assert files.search("manifests/dsr-0042.yaml") and files.search("a/manifests/x.yml")
+    assert not files.search(".github/workflows/amlctl-plan.yml")  # YAML, but no manifest
     entry = hook["entry"].split()[1:]
     examples = sorted(str(p) for p in (ROOT / "plans" / "examples").glob("*.yaml"))
     assert main([*entry, *examples]) == 0  # pre-commit passes the staged files as arguments

@@ -109,3 +109,22 @@ def test_the_api_is_reached_over_https_only() -> None:
         GitHubApi(REPO, "t", base_url="http://api.github.example")
     with pytest.raises(UsageError, match="expected OWNER/NAME"):
         GitHubApi("not a repo", "t")
+
+
+def test_comment_needs_pr_or_print_and_approved_needs_a_run(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from amlctl.cli import main
+
+    plan = str(ROOT / "plans/examples/dsr-export-erase.plan.json")
+    assert main(["github", "comment", plan]) == 1
+    assert "pass --pr N to post the comment, or --print" in capsys.readouterr().err
+    with fake_github() as github:
+        github.add(REPO, PR, render_markdown(DOC, Review(date(2026, 12, 2))), "github-actions[bot]")
+        monkeypatch.setenv("GITHUB_TOKEN", "bot-token")
+        args = ["--pr", str(PR), "--repo", REPO, "--api-url", github.url]
+        assert main(["github", "approved", MANIFEST, *args]) == 1
+        assert "names no workflow run" in capsys.readouterr().err
+        monkeypatch.delenv("GITHUB_TOKEN")
+        assert main(["github", "approved", MANIFEST, *args]) == 1
+        assert "set GITHUB_TOKEN" in capsys.readouterr().err

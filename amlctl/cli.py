@@ -177,7 +177,7 @@ def plan(
     manifests: Annotated[
         list[Path],
         typer.Argument(
-            metavar="MANIFEST|DIR|GLOB...",
+            metavar="MANIFEST|DIR|GLOB",
             help="Manifests to plan: files, folders (their *.yaml) or quoted globs.",
         ),
     ],

@@ -28,6 +28,7 @@ def test_dash_h_is_help_without_type_noise(
     assert out.startswith("Usage: amlctl") and "-h, --help" in out
     for noise in ("<bool>", "<str>", "<path>", "<int", "list[", "{", "[["):
         assert noise not in out.split("\n", 1)[0] if noise == "{" else noise not in out, noise
+    assert "...." not in out  # a list argument says ... once
 
 
 def test_format_shows_its_choices(capsys: pytest.CaptureFixture[str]) -> None:

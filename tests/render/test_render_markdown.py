@@ -149,3 +149,15 @@ def test_a_100k_plan_comment_with_its_review_section_still_fits() -> None:
     assert "@dpo-team, @contoso/privacy must approve" in out and "is due in 4 days" in out
     assert len(re.findall(r"\n- item-", out)) > 4_000
     assert out.rstrip().endswith("run=123456 -->")
+
+
+def test_compact_delete_lines_are_as_safe_as_diff_lines() -> None:
+    hostile = [delete("model", f"<script>{i}</script>\n```|@x", name="<b>n</b>")
+               for i in range(3000)]
+    out = render(make_doc(hostile), "markdown")
+    assert len(out.encode("utf-8")) < COMMENT_LIMIT
+    assert "# delete model: 3000 items" in out  # the compact form
+    html = html_of(out)
+    assert "<script" not in html and "<b>" not in html and html.count("</details>") == 1
+    diff = re.search(r'<pre><code class="language-diff">(.*?)</code></pre>', html, re.S)
+    assert diff is not None and diff.group(1).count("&lt;script&gt;") > 1000

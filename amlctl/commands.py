@@ -19,6 +19,7 @@ from amlctl.errors import (
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_OK,
+    ApplyRefused,
     CatalogError,
     Diagnostic,
     DiagnosticsError,
@@ -28,7 +29,10 @@ from amlctl.manifest import load_manifest
 from amlctl.terminal import visible
 
 if TYPE_CHECKING:  # the HTTP stack is imported only by the commands that use it
+    from amlctl.apply.gate import Approved
+    from amlctl.apply.progress import Progress
     from amlctl.azure.target import Connection
+    from amlctl.starter import Workspace
 
 
 def validate(files: list[Path], catalog: str | None, fmt: str = "text") -> int:
@@ -134,7 +138,7 @@ def _table(catalog: Catalog, rows: list[dict[str, str]]) -> str:
 
 
 def plan(
-    manifest: Path,
+    manifests: list[Path],
     out: Path | None,
     fmt: str,
     detailed_exitcode: bool,
@@ -142,15 +146,58 @@ def plan(
     connection: Connection,
     replace: bool = False,
 ) -> int:
-    """Read the workspaces (GETs only), write the plan file, print it."""
+    """Read the workspaces (GETs only), write the plan file, print it; several manifests (a
+    folder, a glob) are planned one by one, with one summary and one exit code."""
+    from amlctl import batch
     from amlctl.render import get_renderer
 
     get_renderer(fmt)  # refuse an unknown format before reading any workspace
-    doc, path = _make_plan(manifest, out, catalog, connection, replace=replace)
+    found = batch.expand(manifests)
+    if len(found) > 1:
+        if out is not None:
+            raise UsageError("-o names the plan of one manifest; several go to plans/<stem>")
+        return _plan_several(found, fmt, detailed_exitcode, catalog, connection, replace)
+    doc, path = _make_plan(found[0], out, catalog, connection, replace=replace)
     _print_rendered(doc, fmt)
     print(f"Saved the plan to {path}", file=sys.stderr)
     changes = doc["summary"]["export"] + doc["summary"]["delete"]
     return EXIT_CHANGES if detailed_exitcode and changes else EXIT_OK
+
+
+def _plan_several(
+    manifests: list[Path],
+    fmt: str,
+    detailed_exitcode: bool,
+    catalog: str | None,
+    connection: Connection,
+    replace: bool,
+) -> int:
+    """Plan each manifest; one that fails is reported and the others still planned. Text and
+    Markdown print each plan, then the summary; json prints one document of every outcome."""
+    from amlctl import batch
+    from amlctl.errors import AmlctlError
+    from amlctl.terminal import visible_lines
+
+    outcomes: list[batch.Outcome] = []
+    for manifest, path in zip(manifests, batch.default_plan_paths(manifests), strict=True):
+        try:
+            doc, path = _make_plan(manifest, path, catalog, connection, replace=replace)
+        except AmlctlError as error:
+            print(visible_lines(f"{manifest}: {error}"), file=sys.stderr)
+            outcomes.append(batch.Outcome(manifest, path, error=str(error)))
+            continue
+        outcomes.append(batch.Outcome(manifest, path, doc["digest"], doc["summary"]))
+        if fmt != "json":
+            if len(outcomes) > 1:
+                print("\n---\n" if fmt == "markdown" else "")  # one plan from the next
+            _print_rendered(doc, fmt)
+    code = batch.exit_code(outcomes, detailed_exitcode)
+    if fmt == "json":
+        every = [o.to_json() for o in outcomes]
+        print(json.dumps({"plans": every, "exit_code": code}, indent=2, ensure_ascii=False))
+    else:
+        print(batch.summary_text(outcomes), file=sys.stdout if fmt == "text" else sys.stderr)
+    return code
 
 
 def show(plan_file: Path, fmt: str) -> int:
@@ -218,6 +265,13 @@ def _print_rendered(doc: dict[str, Any], fmt: str, stream: TextIO | None = None)
     print(text, end="" if text.endswith("\n") else "\n", file=out)
 
 
+def _print_brief(doc: dict[str, Any], path: Path, stream: TextIO) -> None:
+    """Before apply's prompt: the summary and every delete, not the whole plan."""
+    from amlctl.render.text import render_brief
+
+    print(render_brief(doc, path.as_posix(), color=_color("text", stream)), end="", file=stream)
+
+
 def _color(fmt: str, stream: TextIO | None = None) -> bool:
     from amlctl.render.text import use_color
 
@@ -257,27 +311,59 @@ def emulator_info(db: Path | None, fmt: str) -> int:
     return emulator.info(db, fmt)
 
 
-def apply(target: Path | None, yes: bool, fmt: str, connection: Connection) -> int:
+def github_comment(
+    plan_file: Path, pr: int | None, print_only: bool, approver: list[str],
+    repo: str | None, api_url: str | None, author: str | None,
+) -> int:
+    """`amlctl github comment`: see amlctl.github.commands.comment."""
+    from amlctl.github import commands as github
+
+    if (pr is None) != print_only:
+        raise UsageError("pass --pr N to post the comment, or --print to print it")
+    where = None if pr is None else github.pull_request(repo, pr, api_url, author, os.environ)
+    return github.comment(plan_file, where, approver, os.environ)
+
+
+def github_step(
+    step: str, plan_file: Path, pr: int, repo: str | None, api_url: str | None,
+    author: str | None,
+) -> int:
+    """`amlctl github approved|receipt`: see amlctl.github.commands."""
+    from amlctl.github import commands as github
+
+    where = github.pull_request(repo, pr, api_url, author, os.environ)
+    run = github.approved if step == "approved" else github.receipt
+    return run(plan_file, where, os.environ)
+
+
+def apply(
+    target: Path | None, yes: bool, fmt: str, connection: Connection,
+    expect_digest: str | None = None,
+) -> int:
     """Apply a saved plan (or plan a manifest first), after every check and a confirmation."""
     from amlctl.apply import gate
     from amlctl.apply.interrupts import leave_now, second_interrupt_exits
     from amlctl.azure.connect import open_client
-    from amlctl.plan.model import Action
 
     if fmt not in ("text", "json"):
         raise UsageError(f"--format must be text or json, not {fmt!r}")
     path = _plan_to_apply(target, yes, connection)
     loaded = gate.load_for_apply(path)
+    if expect_digest is not None and loaded.plan.digest != expect_digest:
+        raise ApplyRefused(
+            f"{path}: its digest {loaded.plan.digest} is not the expected {expect_digest}; "
+            "nothing was applied"
+        )
     # With --format json, stdout carries JSON only (one object per item, then the summary);
     # what people read goes to stderr.
     people = sys.stderr if fmt == "json" else sys.stdout
-    show = partial(_print_rendered, fmt="text", stream=people)
+    show = partial(_print_brief, path=path, stream=people)
     with (
         open_client(loaded.catalog, connection) as client,
         gate.approve(loaded, client, confirmed=yes, show=show) as approved,
     ):
         plan = loaded.plan
-        progress = _apply_progress(plan.summary[Action.EXPORT] + plan.summary[Action.DELETE], fmt)
+        progress = _apply_progress(approved, fmt)
         with second_interrupt_exits():
             result, doc = gate.run(
                 approved, client, parallelism=connection.parallelism, on_outcome=progress
@@ -312,11 +398,20 @@ def _plan_to_apply(target: Path | None, yes: bool, connection: Connection) -> Pa
     return target
 
 
-def _apply_progress(total: int, fmt: str) -> Any:
+def _apply_progress(approved: Approved, fmt: str) -> Progress:
+    """Progress for the plan's exports and deletes; what the journal says an earlier run
+    finished is counted once, not announced again."""
     from amlctl.apply.progress import Progress
+    from amlctl.plan.model import Action
 
+    acting = [c for c in approved.loaded.plan.changes if c.action in (Action.EXPORT, Action.DELETE)]
+    finished = [
+        c.address for c in acting
+        if (state := approved.journal.state(c.address)) is not None and state.terminal
+    ]
     live = fmt == "text" and sys.stderr.isatty()
-    return Progress(total, sys.stderr if live else sys.stdout, live=live, fmt=fmt)
+    return Progress(len(acting), sys.stderr if live else sys.stdout, live=live, fmt=fmt,
+                    finished=finished)
 
 
 def _print_apply_summary(
@@ -462,4 +557,42 @@ def package(plan_file: Path, out: Path) -> int:
             "its README.txt says which and why",
             file=sys.stderr,
         )
+    return EXIT_OK
+
+
+# -- for editors and new users: `amlctl schema` and `amlctl init` ------------------------------
+
+
+def schema(name: str) -> int:
+    """Print a shipped JSON Schema (manifest, catalog or plan) as it is in the package."""
+    from amlctl.starter import schema_text
+
+    sys.stdout.write(schema_text(name))
+    return EXIT_OK
+
+
+def init(
+    path: Path | None, kind: str, workspace: Workspace, request_id: str, force: bool,
+) -> int:
+    """Write a commented starter manifest (and the manifest schema beside it, for editors),
+    checked by the loader `validate` uses; an existing file is kept unless `force`."""
+    from amlctl import starter
+    from amlctl.apply.dossier import today
+    from amlctl.fsio import write_file_atomic
+
+    target = path or starter.default_path(kind, workspace, request_id)
+    if target.exists() and not force:
+        raise UsageError(f"{target} exists; pass --force to replace it")
+    text = starter.starter(kind, workspace, request_id, today(os.environ))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_file_atomic(target, text.encode("utf-8"), mode=0o644)
+    schema_file = target.parent / "manifest.schema.json"
+    if not schema_file.exists():
+        write_file_atomic(schema_file, starter.schema_text("manifest").encode("utf-8"), mode=0o644)
+    try:
+        load_manifest(target)  # e.g. a workspace name Azure would refuse: said with its place
+    except DiagnosticsError:
+        target.unlink()
+        raise
+    print(f"Wrote {target} ({kind}); check it with: amlctl validate {target}")
     return EXIT_OK

@@ -39,7 +39,7 @@ def needs(manifest: Manifest, catalog: Catalog) -> Needs:
         else:
             listed |= with_parents(catalog, kind)
         link = kind.subject
-        if link is not None and link.via and any(s.subject for s in selectors):
+        if link is not None and link.via and any(s.names_subject for s in selectors):
             # The subject's items of this kind are known only once hers of `via` are.
             listed |= with_parents(catalog, catalog.kind(link.via))
     for name in {s.kind for s in manifest.delete}:
@@ -66,7 +66,8 @@ def needs(manifest: Manifest, catalog: Catalog) -> Needs:
 def by_id_alone(kind: Kind, catalog: Catalog, selectors: list[Selector]) -> bool:
     """Selected by ids only, and each id can be fetched without knowing a parent."""
     only_ids = all(
-        s.ids is not None and not (s.name or s.where or s.subject or s.all) for s in selectors
+        s.ids is not None and not (s.name or s.where or s.subject or s.all or s.exclude)
+        for s in selectors
     )
     parent = catalog.kinds.get(kind.parent) if kind.parent else None
     top_level = parent is None or parent.scope
@@ -106,7 +107,7 @@ def fields_to_keep(
         for residue in kind.residue:  # the paths a deleted item leaves name these
             keep[kind.name] |= set(residue.fields)
     for name, selectors in by_kind.items():
-        keep[name] |= {condition.path for s in selectors for condition in s.where}
+        keep[name] |= {condition.path for s in selectors for condition in s.conditions}
     return {name: frozenset(paths) for name, paths in keep.items()}
 
 

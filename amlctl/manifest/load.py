@@ -106,6 +106,7 @@ def one_month_after(day: dt.date) -> dt.date:
 
 
 def _selector(section: str, index: int, data: dict[str, Any]) -> Selector:
+    exclude = data.get("not")
     where = tuple(
         Condition(path, test, value)
         for path, condition in data.get("where", {}).items()
@@ -124,4 +125,6 @@ def _selector(section: str, index: int, data: dict[str, Any]) -> Selector:
         all=bool(data.get("all")),
         confirm=data.get("confirm"),
         mode=data.get("mode"),
+        workspace=data.get("workspace"),
+        exclude=_selector(section, index, {"kind": data["kind"], **exclude}) if exclude else None,
     )

@@ -72,10 +72,27 @@ class Selector:
     all: bool = False
     confirm: str | None = None
     mode: str | None = None  # a delete mode the catalog offers (purge), else its default
+    workspace: str | None = None  # only in this workspace (by name); None: in every one
+    exclude: Selector | None = None  # `not:`: what these criteria select is left out
 
     @property
     def label(self) -> str:
         return f"{self.section}.select[{self.index}]"
+
+    @property
+    def conditions(self) -> tuple[Condition, ...]:
+        """Every field test, the exclusion's too: each path must be read, and must exist
+        (a misspelt path under `not:` would leave nothing out, widening a delete)."""
+        return self.where + (self.exclude.where if self.exclude else ())
+
+    @property
+    def names_subject(self) -> bool:
+        """Whether the data subject's items must be known to apply it (`subject: true`,
+        here or under `not:`)."""
+        return self.subject or bool(self.exclude and self.exclude.subject)
+
+    def applies_in(self, workspace: str) -> bool:
+        return self.workspace is None or self.workspace == workspace
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,36 @@ def _selector_problems(
             )
         )
     found += _moment_problems(doc, where, selector)
+    found += _scope_problems(doc, where, selector, data, names)
+    return found
+
+
+def _scope_problems(
+    doc: Document, where: JsonPath, selector: dict[str, Any], data: dict[str, Any],
+    names: set[str],
+) -> list[Diagnostic]:
+    """`workspace:` names a workspace of the manifest; `not:` is checked like a selector's
+    criteria (its dates real, its subject known)."""
+    found = []
+    scoped = selector.get("workspace")
+    if scoped is not None and scoped not in names:
+        found.append(
+            doc.diagnostic(
+                (*where, "workspace"),
+                f"{scoped!r} is not the name of a workspace in `workspaces` "
+                f"({', '.join(sorted(names))})",
+            )
+        )
+    excluded = selector.get("not")
+    if excluded is not None:
+        found += _moment_problems(doc, (*where, "not"), excluded)
+        if excluded.get("subject") and not data.get("request"):
+            found.append(
+                doc.diagnostic(
+                    (*where, "not", "subject"),
+                    "subject: true needs a `request:` naming the data subject",
+                )
+            )
     return found
 
 

@@ -32,6 +32,7 @@ def warnings(
         *_due(manifest, created),
         *_gone(inventory),
         *_nothing_matched(manifest, inventory, matched),
+        *_ids_nowhere(manifest, catalog, inventory),
         *_not_erasable(manifest, catalog),
     ]
 
@@ -96,10 +97,10 @@ def _nothing_matched(
     the officer records, so it says what was read to find it: a kind whose list answered 404
     somewhere was not read there, which is not the same as nothing found."""
     found = []
-    names = [ws.name for ws in manifest.workspaces]
     for selector in (*manifest.export, *manifest.delete):
         if matched[selector.label] or selector.ids is not None:
             continue  # named ids not found show as absent changes
+        names = [ws.name for ws in manifest.workspaces if selector.applies_in(ws.name)]
         unread = sorted({ws for ws, kind in inventory.gone if kind == selector.kind})
         read = [ws for ws in names if ws not in unread]
         if read:
@@ -113,6 +114,47 @@ def _nothing_matched(
                 "(its list answered 404), so nothing is known of it there"
             )
     return found
+
+
+def _ids_nowhere(manifest: Manifest, catalog: Catalog, inventory: Inventory) -> list[str]:
+    """One warning per named id that no workspace the selector applies in has: a typo, most
+    likely. Under `not:` it matters most, since a misspelt id there keeps nothing back.
+    Workspaces that are gone, or where the kind's list answered 404, say nothing either way
+    (their own warnings say so)."""
+    found = []
+    scope = catalog.scope_kind.name
+    for selector in (*manifest.export, *manifest.delete):
+        names = [
+            ws.name for ws in manifest.workspaces
+            if selector.applies_in(ws.name) and (ws.name, selector.kind) not in inventory.gone
+            and inventory.lookups.get((ws.name, scope, ws.name)) is not None
+        ]
+        for label, ids in _named_ids(selector) if names else ():
+            missing = [x for x in ids if not any(_has(inventory, ws, selector.kind, x)
+                                                 for ws in names)]
+            if not missing:
+                continue
+            where = "the workspace" if len(names) == 1 else f"any of the {len(names)} workspaces"
+            effect = ("so nothing is left out for it" if label.endswith(".not.ids")
+                      else "shown as already absent")
+            found.append(
+                f"{label}: {', '.join(missing)} not found in {where} ({', '.join(names)}), "
+                f"{effect}: check the spelling"
+            )
+    return found
+
+
+def _named_ids(selector: Selector) -> list[tuple[str, tuple[str, ...]]]:
+    named = [(f"{selector.label}.ids", selector.ids)]
+    if selector.exclude is not None:
+        named.append((f"{selector.label}.not.ids", selector.exclude.ids))
+    return [(label, ids) for label, ids in named if ids]
+
+
+def _has(inventory: Inventory, workspace: str, kind: str, item_id: str) -> bool:
+    if inventory.lookups.get((workspace, kind, item_id)) is not None:
+        return True
+    return any(item.id == item_id for item in inventory.of(workspace, kind))
 
 
 def _what(selector: Selector) -> str:

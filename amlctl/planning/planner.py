@@ -96,7 +96,7 @@ def check_where_paths(manifest: Manifest, inventory: Inventory) -> None:
     """Every field a `where` tests is one that some listed item of the kind has; else the
     path is misspelt (`runIdd`), and the plan is refused naming it and the fields there are."""
     for selector in (*manifest.export, *manifest.delete):
-        tested = [c.path for c in selector.where if c.test != "absent"]
+        tested = [c.path for c in selector.conditions if c.test != "absent"]
         if not tested:
             continue
         items = [
@@ -130,6 +130,8 @@ def _workspace_changes(
     subject = SubjectLinks(SubjectMatcher.for_request(manifest.request), catalog, through)
     subject.shared = shared
     for selector in (*manifest.delete, *manifest.export):
+        if not selector.applies_in(ws.name):
+            continue
         kind = catalog.kind(selector.kind)
         found, missing = _selected(selector, kind, catalog, inventory, ws, subject)
         candidates = _candidates(selector, kind, inventory, ws, subject)
@@ -400,6 +402,8 @@ def _criteria(selector: Selector) -> str:
     parts += [f"{c.path} {c.test} {json.dumps(c.value)}" for c in selector.where]
     if selector.subject:
         parts.append("the data subject's")
+    if selector.exclude is not None:
+        parts.append(f"except {_criteria(selector.exclude)}")
     return ", ".join(parts)
 
 

@@ -96,7 +96,14 @@ def _key(item: Item, field: str | None) -> str:
 
 
 def matches(selector: Selector, kind: Kind, item: Item, subject: SubjectLinks) -> bool:
-    """Whether `item` is selected: every criterion the selector gives must hold."""
+    """Whether `item` is selected: every criterion the selector gives must hold, and its
+    `not:` (if any) must not."""
+    if selector.exclude is not None and _picks(selector.exclude, kind, item, subject):
+        return False
+    return _picks(selector, kind, item, subject)
+
+
+def _picks(selector: Selector, kind: Kind, item: Item, subject: SubjectLinks) -> bool:
     if selector.all:
         return True
     if selector.ids is not None and item.id not in selector.ids:

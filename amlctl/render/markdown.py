@@ -2,9 +2,13 @@
 
 Ids, names and paths come from the service, so nothing from the plan reaches the comment raw:
 the template autoescapes HTML by default, ids go into code spans (`code`) or the diff code block,
-and prose goes through `md` (HTML entities, Markdown punctuation escaped, @mentions defused).
+and prose goes through `md`, which escapes only what would otherwise become markup (no HTML
+entities, no backslash before a harmless `-` or `.`: the comment's source reads as it renders).
 The comment stays under GitHub's 65,536-character limit by listing only the first N changes of
 each (workspace, kind, action) when the full list would not fit, and saying how many were left out.
+Deletes are fitted first; when they do not all fit as diff lines, each becomes one short line
+(symbol, id, name) under a header saying what they are and why, so a 100,000-item plan's comment
+still names some 4,500 deletes.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from itertools import groupby
 from typing import Any
 
 import jinja2
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from amlctl.render import wording
+from amlctl.render.review import Review, plan_marker, review_context
 
 COMMENT_LIMIT = 65_536  # GitHub's maximum comment body, in characters
 # Sizes are measured in UTF-8 bytes: never fewer than characters or UTF-16 units, so the comment
@@ -27,9 +32,16 @@ COMMENT_LIMIT = 65_536  # GitHub's maximum comment body, in characters
 _MARGIN = 512  # headroom for the omission note and rounding in the size arithmetic
 _MAX_ID = 160  # ids longer than this are cut in the comment (the plan file has them whole)
 _MAX_LISTED = 50  # manual steps, warnings and workspaces shown before "and N more"
-# Every ASCII punctuation mark that means something in GitHub Markdown (CommonMark lets any
-# of them be backslash-escaped); &, <, > and quotes become HTML entities instead.
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:=])")
+# What makes markup anywhere in a line of GitHub Markdown: emphasis, code, links, tables,
+# strikethrough, math; `_` only where it can open or close emphasis (not inside a word), `<` only
+# where it can open a tag or an autolink, `&` only where it can start an entity.
+_MD_SPECIAL = re.compile(
+    r"[\\`*\[\]|~$]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|<(?=[A-Za-z/!?])|&(?=#?\w+;)"
+)
+# What makes markup only at the start of a line: headings, quotes, lists, rules, setext lines.
+_MD_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])")
+_NO_MENTION = "@\u200b"  # a zero-width space after @ stops GitHub's mention (and its e-mail)
+_MAX_NAME = 80  # item names beside their ids are cut here
 _HEADER_SYMBOLS = {
     "delete": "-",
     "blocked": "x",
@@ -39,7 +51,6 @@ _HEADER_SYMBOLS = {
     "unchanged": "=",
     "manual": "!",
 }
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def code(value: object, limit: int = _MAX_ID) -> Markup:
@@ -58,10 +69,18 @@ def cell(value: object) -> Markup:
 
 
 def md(value: object) -> Markup:
-    """Plain text safe in Markdown: punctuation escaped, HTML escaped, no @mentions."""
-    text = _MD_SPECIAL.sub(r"\\\1", wording.visible(value))
-    text = str(escape(text))  # after the backslashes, so the entities stay intact
-    return Markup(text.replace("@", "@&#8203;"))  # a zero-width space stops the mention
+    """Plain text safe in Markdown: what would become markup or HTML backslash-escaped, and
+    no @mentions; nothing else changes (no entities), so the source reads as it renders."""
+    text = _MD_SPECIAL.sub(lambda m: "\\" + m.group(), wording.visible(value))
+    text = _MD_LINE_START.sub(_escape_line_start, text)
+    return Markup(text.replace("@", _NO_MENTION))
+
+
+def _escape_line_start(match: re.Match[str]) -> str:
+    indent, mark = match.groups()
+    if mark[0].isdigit():  # `1.` opens a list; `1\.` does not
+        return f"{indent}{mark[:-1]}\\{mark[-1]}"
+    return f"{indent}\\{mark}"
 
 
 @dataclass(frozen=True)
@@ -72,23 +91,80 @@ class _Group:
     kind: str
     action: str
     lines: list[str]
+    header: str | None = None  # compact groups: what every line of it does, and why
 
 
-def render_markdown(doc: Mapping[str, Any]) -> str:
-    """The plan as one GitHub comment of fewer than 65,536 characters."""
+def render_markdown(doc: Mapping[str, Any], review: Review | None = None) -> str:
+    """The plan as one GitHub comment of fewer than 65,536 characters; with `review`, the
+    pull-request comment: who must approve, the request's deadline, how it gets applied."""
     counts = wording.summary_counts(doc)
     groups = list(_groups(doc))
-    context = _context(doc, counts)
+    context = {
+        **_context(doc, counts),
+        "review": review_context(doc, review),
+        "marker": plan_marker(doc, review.run_id if review else None),
+    }
     multi = len(doc.get("workspaces", [])) > 1
     shell = _template().render(**context, details="", shown=None)
     headers = {group.workspace for group in groups} if multi else set()
     budget = COMMENT_LIMIT - _size(shell) - _MARGIN - sum(_size(_workspace_line(w)) + 1
                                                           for w in headers)
-    details, shown = _details(groups, _fit(groups, budget), multi=multi)
+    limits = _limits(groups, budget)
+    if limits[True] is not None:  # not every delete fits as a diff line: name them compactly
+        groups = [_compact(g, doc) if _destroys(g) else g for g in groups]
+        limits = _limits(groups, budget)
+    details, shown = _details(groups, limits, multi=multi)
     result = _template().render(**context, details=details, shown=shown)
     if _size(result) >= COMMENT_LIMIT:  # only if the fixed parts alone are too big
         result = _template().render(**context, details="", shown=(0, len(doc["changes"])))
     return result
+
+
+def _limits(groups: Sequence[_Group], budget: int) -> dict[bool, int | None]:
+    """Lines per group, deletes first: a reviewer must see what is destroyed before what is
+    copied, so exports get only the room the deletes leave. Keyed by `_destroys(group)`."""
+    deletes = [g for g in groups if _destroys(g)]
+    first = _fit(deletes, budget)
+    used = sum(_group_size(g, first) for g in deletes)
+    return {True: first, False: _fit([g for g in groups if not _destroys(g)], budget - used)}
+
+
+def _compact(group: _Group, doc: Mapping[str, Any]) -> _Group:
+    """The group with one short line per item (symbol, id, name) under one header saying
+    what they all are and why: four to five times as many deletes fit in a comment."""
+    changes = [c for c in doc.get("changes", []) if (
+        str(c.get("workspace")), str(c.get("kind")), str(c.get("action"))) == (
+        group.workspace, group.kind, group.action)]
+    v = wording.visible
+    reasons = list(dict.fromkeys(str(c.get("reason") or "") for c in changes))
+    why = "; ".join(wording.shorten(v(r), 80) for r in reasons[:2] if r)
+    more = f" (+{len(reasons) - 2} more reasons)" if len(reasons) > 2 else ""
+    header = f"# {v(group.action)} {v(group.kind)}: {len(changes)} items, {why}{more}"
+    return _Group(group.workspace, group.kind, group.action,
+                  [_short_line(c) for c in changes], header=header)
+
+
+def _short_line(change: Mapping[str, Any]) -> str:
+    v = wording.visible
+    line = f"{wording.symbol(change)} {wording.shorten(v(change.get('id')), _MAX_ID)}"
+    name = change.get("name")
+    if name and str(name) not in str(change.get("id")):
+        line += f" ({wording.shorten(v(name), _MAX_NAME)})"
+    return line
+
+
+def _destroys(group: _Group) -> bool:
+    return group.action in ("delete", "blocked")
+
+
+def _group_size(group: _Group, limit: int | None) -> int:
+    kept = group.lines if limit is None else group.lines[:limit]
+    note = _size(_omitted(group, 0)) + 8 if len(kept) < len(group.lines) else 0
+    return sum(_size(line) + 1 for line in kept) + note + _header_size(group)
+
+
+def _header_size(group: _Group) -> int:
+    return _size(group.header) + 1 if group.header else 0
 
 
 @cache
@@ -112,7 +188,6 @@ def _context(doc: Mapping[str, Any], counts: Mapping[str, int]) -> dict[str, Any
     doomed = [c.get("workspace") for c in whole]
     # A soft delete keeps the workspace recoverable for a time: saying "no undo" would overstate.
     soft = bool(whole) and all(c.get("erasure") == "soft" for c in whole)
-    digest = doc.get("digest", "")
     return {
         "doc": doc,
         "summary": wording.summary_line(counts),
@@ -132,7 +207,6 @@ def _context(doc: Mapping[str, Any], counts: Mapping[str, int]) -> dict[str, Any
         "warnings_left": max(0, len(doc.get("warnings", [])) - _MAX_LISTED),
         "workspaces": list(doc.get("workspaces", []))[:_MAX_LISTED],
         "workspaces_left": max(0, len(doc.get("workspaces", [])) - _MAX_LISTED),
-        "digest": digest if _DIGEST.fullmatch(str(digest)) else "invalid",
     }
 
 
@@ -163,6 +237,9 @@ def _diff_line(change: Mapping[str, Any], kind_width: int) -> str:
     kind = f"{v(change.get('kind')):<{kind_width}}"
     item = wording.shorten(v(change.get("id")), _MAX_ID)
     parts = [wording.symbol(change), f"{v(change.get('action')):<9}", kind, item]
+    name = change.get("name")
+    if name and str(name) not in str(change.get("id")):  # a hash tells a reviewer nothing
+        parts.append(f"({wording.shorten(v(name), _MAX_NAME)})")
     if change.get("long_running"):
         parts.append("[long-running]")
     if change.get("reason"):
@@ -173,8 +250,11 @@ def _diff_line(change: Mapping[str, Any], kind_width: int) -> str:
 def _fit(groups: Sequence[_Group], budget: int) -> int | None:
     """The largest number of lines per group that fits `budget`; None when all of them fit."""
     sizes = [[_size(line) + 1 for line in group.lines] for group in groups]
+    budget -= sum(_header_size(group) for group in groups)
     if sum(map(sum, sizes)) <= budget:
         return None
+    if budget <= 0:
+        return 0
     notes = [_size(_omitted(group, len(group.lines))) + 1 for group in groups]
     low, high = 0, max(map(len, sizes))
     while low < high:
@@ -199,7 +279,7 @@ def _workspace_line(workspace: str) -> str:
 
 
 def _details(
-    groups: Sequence[_Group], per_group: int | None, *, multi: bool
+    groups: Sequence[_Group], limits: Mapping[bool, int | None], *, multi: bool
 ) -> tuple[str, tuple[int, int] | None]:
     lines: list[str] = []
     shown = total = 0
@@ -208,9 +288,12 @@ def _details(
         if multi and group.workspace != workspace:
             workspace = group.workspace
             lines.append(_workspace_line(workspace))
+        per_group = limits[_destroys(group)]
         keep = group.lines if per_group is None else group.lines[:per_group]
+        if group.header:
+            lines.append(group.header)
         lines += keep
         shown, total = shown + len(keep), total + len(group.lines)
         if len(keep) < len(group.lines):
             lines.append(_omitted(group, len(group.lines) - len(keep)))
-    return Markup("\n".join(lines)), None if per_group is None else (shown, total)
+    return Markup("\n".join(lines)), None if shown == total else (shown, total)

@@ -81,6 +81,31 @@ def render_text(doc: Mapping[str, Any], *, color: bool = False) -> str:
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
+BRIEF_DELETES = 200  # deletes listed before the prompt; the rest are counted, and in the plan
+
+
+def render_brief(
+    doc: Mapping[str, Any], plan_path: str, *, color: bool = False, limit: int = BRIEF_DELETES
+) -> str:
+    """What apply shows before it asks: the header, the summary, every delete (up to `limit`),
+    and where the whole plan is. A big plan printed whole (thousands of exports) would bury
+    the deletes the person is about to confirm."""
+    paint = _Paint(color)
+    counts = wording.summary_counts(doc)
+    lines = [*_header(doc, paint), "", paint("bold", wording.summary_line(counts))]
+    doomed = [c for c in doc.get("changes", []) if c.get("action") in ("delete", "blocked")]
+    if doomed:
+        lines += ["", paint("red", f"Deletes ({len(doomed)}):")]
+        widths = _widths(doomed[:limit])
+        for workspace, changes in groupby(doomed[:limit], key=lambda c: c.get("workspace")):
+            lines += [paint("bold", f"Workspace {wording.visible(workspace)}:")]
+            lines += _change_lines(changes, widths, paint)
+        if len(doomed) > limit:
+            lines.append(f"  ... and {len(doomed) - limit} more deletes")
+    lines += ["", f"The whole plan: amlctl show {wording.visible(plan_path)}"]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
 def _header(doc: Mapping[str, Any], paint: _Paint) -> Iterator[str]:
     v = wording.visible
     yield paint("bold", f"amlctl plan: {v(doc.get('name', ''))}")

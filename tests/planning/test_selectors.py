@@ -219,3 +219,13 @@ def test_without_a_request_no_item_is_the_subjects() -> None:
 
 def test_a_kind_with_no_subject_link_is_never_the_subjects() -> None:
     assert picked(select("compute", subject=True), [compute("cpu-cluster")]) == []
+
+
+def test_not_leaves_out_what_its_criteria_select_together() -> None:
+    keep = select("model", ids=("churn-model:1", "fraud-model:1"), name="churn-*")
+    selector = replace(select("model", all=True), exclude=keep)
+    assert picked(selector, MODELS) == ["churn-model:2", "Churn-Model:3", "fraud-model:1"]
+    assert selector.conditions == () and not selector.names_subject
+    by_field = replace(select("model", all=True), exclude=select("model", where=where(
+        "name", "equals", "churn-model")))
+    assert by_field.exclude is not None and by_field.conditions == by_field.exclude.where

@@ -27,7 +27,8 @@ def test_heading_summary_and_digest_footer() -> None:
     assert out.startswith("## amlctl plan: `dsr-2026-0042`\n")
     summary = "Plan: 4 to export, 3 to delete, 1 already absent, 1 unchanged, 1 manual step."
     assert f"```\n{summary}\n```" in out
-    assert out.endswith(f"<!-- amlctl-plan-digest: {doc['digest']} -->\n")
+    assert out.endswith(
+        f"<!-- amlctl:plan digest={doc['digest']} manifest=plans/dsr-2026-0042.yaml -->\n")
     assert "<details><summary>Changes (10)</summary>" in out
 
 
@@ -82,8 +83,35 @@ def test_code_spans(value: str, expected: str) -> None:
 
 def test_cells_escape_pipes_and_text_escapes_markup() -> None:
     assert str(cell("a|b")) == "`a\\|b`"
-    assert str(md("<i>@me* [x](y) 1. #2")) == (
-        "&lt;i&gt;@&#8203;me\\* \\[x\\]\\(y\\) 1\\. \\#2")
+    assert str(md("<i>@me* [x](y) 1. #2")) == "\\<i>@\u200bme\\* \\[x\\](y) 1. #2"
+    assert str(md("1. # - x")) == "1\\. # - x"  # only a line's start opens a list
+
+
+def test_prose_has_no_entities_or_stray_escapes() -> None:
+    """The comment's source reads as it renders: `workspace's`, `demo-ws`, `v2.0` stay as is."""
+    text = "delete it in the workspace's storage (azureml-2019-11-01, v2.0): a & b, snake_case"
+    assert str(md(text)) == text
+    assert str(md("a <b> &amp; _x_")) == "a \\<b> \\&amp; \\_x\\_"
+    out = render(CASES["subject"](), "markdown")
+    assert "&#" not in out and "&lt;" not in out and "\\-" not in out and "\\." not in out
+
+
+def test_each_item_shows_its_name_beside_its_id() -> None:
+    out = render(make_doc([delete("asset", "702109220c08d4c1", name="churn-model"),
+                           delete("model", "churn-model:1", name="churn-model")]), "markdown")
+    assert "- delete    asset 702109220c08d4c1 (churn-model)" in out
+    assert "churn-model:1  #" in out or "churn-model:1\n" in out  # no name repeated in its id
+
+
+def test_a_100k_plan_names_deletes_before_exports() -> None:
+    out = render(bulk_doc(100_000), "markdown")
+    deletes, exports = len(re.findall(r"\n- item-", out)), out.count("\n+ export ")
+    assert deletes > 4_000 and exports == 0  # 50,000 deletes cannot all fit: no export crowds one
+    # ... so each is one short line, under a header that says what they are and why
+    header = "# delete model: 25000 items, delete.select[0]: subject's models"
+    assert f"\n{header}\n- item-000003\n" in out
+    small = render(bulk_doc(1_600), "markdown")
+    assert small.count("\n- delete ") == 800 and 0 < small.count("\n+ export ") < 800
 
 
 def test_a_100k_change_plan_fits_in_one_comment() -> None:
@@ -106,3 +134,30 @@ def test_a_plan_that_fits_lists_everything() -> None:
     out = render(bulk_doc(200), "markdown")
     assert "not listed" not in out and "not shown" not in out
     assert out.count("\n- delete ") + out.count("\n+ export ") == 200
+
+
+def test_a_100k_plan_comment_with_its_review_section_still_fits() -> None:
+    from datetime import date
+
+    from amlctl.render.markdown import render_markdown
+    from amlctl.render.review import Review
+
+    review = Review(date(2026, 12, 16), ("@dpo-team", "@contoso/privacy"), "sha256:" + "0" * 64,
+                    "123456")
+    out = render_markdown(bulk_doc(100_000), review)
+    assert len(out.encode("utf-8")) < COMMENT_LIMIT
+    assert "@dpo-team, @contoso/privacy must approve" in out and "is due in 4 days" in out
+    assert len(re.findall(r"\n- item-", out)) > 4_000
+    assert out.rstrip().endswith("run=123456 -->")
+
+
+def test_compact_delete_lines_are_as_safe_as_diff_lines() -> None:
+    hostile = [delete("model", f"<script>{i}</script>\n```|@x", name="<b>n</b>")
+               for i in range(3000)]
+    out = render(make_doc(hostile), "markdown")
+    assert len(out.encode("utf-8")) < COMMENT_LIMIT
+    assert "# delete model: 3000 items" in out  # the compact form
+    html = html_of(out)
+    assert "<script" not in html and "<b>" not in html and html.count("</details>") == 1
+    diff = re.search(r'<pre><code class="language-diff">(.*?)</code></pre>', html, re.S)
+    assert diff is not None and diff.group(1).count("&lt;script&gt;") > 1000

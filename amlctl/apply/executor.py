@@ -32,6 +32,7 @@ from amlctl.apply.journal import (
     SKIPPED,
     Journal,
 )
+from amlctl.apply.listcheck import ListCheck
 from amlctl.apply.outcomes import DONE, ApplyResult, Outcome, Result
 from amlctl.azure.client import Client, PollLink, Reply, error_fields
 from amlctl.catalog import Catalog, Kind
@@ -54,10 +55,13 @@ class Executor:
         *,
         parallelism: int = 10,
         on_outcome: Callable[[Change, Outcome], None] | None = None,
+        list_from: int | None = None,  # deletes per collection that make it listed; see listcheck
     ) -> None:
         self.plan, self.catalog, self.client = plan, catalog, client
         self.journal, self.exporter, self.parallelism = journal, exporter, parallelism
         self.on_outcome = on_outcome
+        deletes = (c for c in plan.changes if c.action is Action.DELETE)
+        self.listed = ListCheck(catalog, client, plan.workspaces, deletes, list_from=list_from)
         self._lock = threading.Lock()
 
     def run(self) -> ApplyResult:
@@ -236,13 +240,25 @@ class Executor:
             if kind.op("delete").if_match and planned.startswith("etag:") and in_flight is None:
                 if_match = planned[len("etag:") :]
             else:
-                # Also the rule after a DELETE whose answer was lost: look before sending again.
-                check = self._still_as_planned(change, kind, after_unknown=in_flight == DELETE_SENT)
+                check = self._check_before_delete(change, kind, in_flight)
                 if check is not None:
                     return check
             return self._send_delete(change, kind, if_match)
         except ApiError as error:
             return self._fail(change, error)
+
+    def _check_before_delete(
+        self, change: Change, kind: Kind, in_flight: str | None
+    ) -> Outcome | None:
+        """None when the item is as the plan saw it: read from its collection's list where
+        many of its items go (one list for them all), else by its own GET."""
+        listed = self.listed.find(change) if in_flight is None else None
+        if listed is not None:
+            if listed.fingerprint == change.fingerprint:
+                return None
+            return self._skip(change, "changed-since-plan", listed.reply)
+        # Also the rule after a DELETE whose answer was lost: look before sending again.
+        return self._still_as_planned(change, kind, after_unknown=in_flight == DELETE_SENT)
 
     def _still_as_planned(
         self, change: Change, kind: Kind, *, after_unknown: bool = False

@@ -32,7 +32,7 @@ from amlctl.apply.journal import (
     SKIPPED,
     Journal,
 )
-from amlctl.apply.listcheck import ListCheck
+from amlctl.apply.listcheck import ListCheck, SharedLists, shares_list
 from amlctl.apply.outcomes import DONE, ApplyResult, Outcome, Result
 from amlctl.azure.client import Client, PollLink, Reply, error_fields
 from amlctl.catalog import Catalog, Kind
@@ -62,6 +62,9 @@ class Executor:
         self.on_outcome = on_outcome
         deletes = (c for c in plan.changes if c.action is Action.DELETE)
         self.listed = ListCheck(catalog, client, plan.workspaces, deletes, list_from=list_from)
+        self.shared = SharedLists(
+            c for c in plan.changes if c.action is Action.EXPORT and _shares_list(catalog, c)
+        )
         self._lock = threading.Lock()
 
     def run(self) -> ApplyResult:
@@ -170,7 +173,7 @@ class Executor:
         assert change.url is not None and change.file is not None and self.exporter is not None
         kind = self.catalog.kind(change.kind)
         try:
-            reply, item = lookup.current(self.client, kind, change)
+            reply, item = self._current(change, kind)
             if item is None:
                 return self._skip(change, "gone-since-plan", reply)
             if kind.fingerprint(item) != change.fingerprint:
@@ -200,6 +203,12 @@ class Executor:
         return Outcome(
             change.address, Result.EXPORTED, reply.status, reply.request_id, record=fields
         )
+
+    def _current(self, change: Change, kind: Kind) -> tuple[Reply, dict[str, Any] | None]:
+        """The item as it is now; one listing for all the exports that share a list."""
+        if shares_list(kind):
+            return self.shared.item(self.client, change, kind)
+        return lookup.current(self.client, kind, change)
 
     def _exportable(self, kind: Kind, item: dict[str, Any]) -> dict[str, Any]:
         """The item as exported: a content link keeps where the bytes were (as the service
@@ -380,6 +389,11 @@ class Executor:
 # Planned, yet never acted on: a delete the service would refuse, an item that names the subject
 # by display name only. They count as not done, so no receipt of such a plan says "complete".
 _NOT_ACTED_ON = (Action.BLOCKED, Action.CANDIDATE)
+
+
+def _shares_list(catalog: Catalog, change: Change) -> bool:
+    kind = catalog.kinds.get(change.kind)
+    return kind is not None and shares_list(kind)
 
 
 def _foreseen(change: Change) -> Outcome:

@@ -15,7 +15,9 @@ import threading
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
+from amlctl.apply import lookup
 from amlctl.azure.client import Client, Reply
 from amlctl.canonical import dotted
 from amlctl.catalog import Catalog, Kind, expand
@@ -68,8 +70,12 @@ class ListCheck:
         return self._lists[key].get(change.id)
 
     def _listable(self, change: Change) -> bool:
+        """Top-level items read by their own get and listed one per entry: not those read
+        elsewhere than they are deleted (`check`), off a parent, or gathered whole."""
         kind = self.catalog.kinds.get(change.kind)
-        if kind is None or not kind.can("list") or change.workspace not in self.scopes:
+        if kind is None or change.check is not None or change.workspace not in self.scopes:
+            return False
+        if not (kind.can("list") and kind.can("get")) or kind.as_one or kind.from_field:
             return False
         parent = self.catalog.kinds.get(kind.parent) if kind.parent else None
         return parent is None or parent.scope
@@ -80,7 +86,8 @@ class ListCheck:
         url = expand(operation, self.scopes[workspace], self.catalog.hosts)
         found: dict[str, Listed] = {}
         try:
-            for page, reply in self.client.pages_with_replies(url, operation.paging):
+            pages = self.client.pages_with_replies(url, operation.paging, operation.query)
+            for page, reply in pages:
                 for item in page:
                     found[str(dotted(item, kind.id_field))] = Listed(kind.fingerprint(item), reply)
         except ApiError:  # the collection cannot be read now: each of its deletes GETs instead
@@ -95,3 +102,62 @@ def _scope_values(ws: WorkspaceRef) -> dict[str, str]:
         "workspaceName": ws.workspace,
         "location": ws.location,
     }
+
+
+def shares_list(kind: Kind) -> bool:
+    """Whether items of `kind` are read one by one from a list several of them share (an
+    artifact from its run's container), rather than by a get, off a parent or gathered whole."""
+    return not (kind.can("get") or kind.as_one or kind.from_field)
+
+
+class SharedLists:
+    """The export side: items of kinds with no get call are read from their list (an artifact
+    from its run's container), and a list shared by several exports is read once for all of
+    them, not once each. A list is dropped once its last export has read it, so memory holds
+    only the lists still in use."""
+
+    def __init__(self, exports: Iterable[Change]) -> None:
+        self._waiting = Counter(lookup.read_url(c) for c in exports if c.url is not None)
+        self._lists: dict[str, tuple[Reply, dict[str, tuple[Reply, dict[str, Any]]]]] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def item(
+        self, client: Client, change: Change, kind: Kind
+    ) -> tuple[Reply, dict[str, Any] | None]:
+        """The item as its list shows it now (None: not there), with the reply of its page."""
+        url = lookup.read_url(change)
+        with self._guard:
+            lock = self._locks.setdefault(url, threading.Lock())
+        with lock:
+            if url not in self._lists:
+                self._lists[url] = _read_list(client, url, kind)
+            last, items = self._lists[url]
+            self._waiting[url] -= 1
+            if self._waiting[url] <= 0:
+                del self._lists[url]
+        # `<parent id>/<own id>`: the own id may hold slashes itself (an artifact's path)
+        own_id = change.id.split("/", 1)[-1] if kind.id_in_parent else change.id
+        return items.get(own_id, (last, None))
+
+
+def _read_list(
+    client: Client, url: str, kind: Kind
+) -> tuple[Reply, dict[str, tuple[Reply, dict[str, Any]]]]:
+    """Every page of `url`: the last reply, and each item by id with the reply it came in. A
+    collection that is gone (its run was deleted) holds nothing."""
+    operation = kind.op("list")
+    assert operation.paging is not None
+    found: dict[str, tuple[Reply, dict[str, Any]]] = {}
+    last: Reply | None = None
+    try:
+        for page, reply in client.pages_with_replies(url, operation.paging, operation.query):
+            last = reply
+            for item in page:
+                found.setdefault(str(item.get(kind.id_field)), (reply, item))
+    except ApiError as error:
+        if error.status != 404:
+            raise
+        return Reply("GET", url, 404, {}, None, None), {}
+    assert last is not None
+    return last, found

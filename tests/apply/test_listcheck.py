@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from apply_helpers import DSR, Emulator, cli, log_path_of, make_plan, ws_key
+from apply_helpers import DSR, FULL_EXPORT, Emulator, cli, log_path_of, make_plan, ws_key
 
 from amlctl.apply import listcheck
 from amlctl.emulator.seed import WORKSPACE
@@ -37,3 +37,19 @@ def test_deletes_read_their_collection_once_and_skip_what_changed(
     stale_path = log_path_of(planned.change(f"delete:{WORKSPACE}/model/{stale}")["url"])
     assert stale_path not in {e["path"] for e in log if e["method"] == "DELETE"}
     assert emu.store.get(ws_key(WORKSPACE), "model", stale) is not None
+
+
+def test_artifacts_of_one_container_are_read_from_one_listing(work: Path, emu: Emulator) -> None:
+    planned = make_plan(emu, FULL_EXPORT)
+    artifacts = [c for c in planned.changes if c["kind"] == "artifact" and c["action"] == "export"]
+    containers = Counter(log_path_of(c["url"]) for c in artifacts)
+    assert max(containers.values()) > 1  # the demo's runs keep several files each
+    mark = emu.mark()
+
+    result = cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes")
+
+    assert result.code == 0, result.text
+    listed = Counter(e["path"] for e in emu.log(mark) if e["path"] in containers)
+    assert listed == Counter(dict.fromkeys(containers, 1))  # each container once, for all
+    items = planned.receipt_items()
+    assert all(items[c["address"]]["result"] == "exported" for c in artifacts)

@@ -2,6 +2,8 @@
 
 Every write goes temp file -> fsync(file) -> os.replace -> fsync(folder), so after a crash or a
 power loss a final name holds either its old content or its new content, never part of either.
+Writers of many files (exports) may leave the folder fsyncs to a `PendingFolders`, which syncs
+each folder once per batch: until it has, a power loss may leave a name as it was before.
 Temp files are named `.amlctl-tmp-*` so a resumed run can remove leftovers with `clean_temp`.
 `write_file_atomic` is the same write without confinement, for files whose path the user names
 (plan files); `fsync_dir` makes a new name in a folder durable (the journal).
@@ -23,6 +25,7 @@ import hashlib
 import os
 import secrets
 import stat
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,24 +58,64 @@ class FileRecord:
     size: int
 
 
-def write_atomic(root: Path, relative: str, data: bytes) -> FileRecord:
-    """Write `data` to `root/relative` atomically and durably, file 0600; see the module doc."""
-    return write_stream_atomic(root, relative, (data,))
+def write_atomic(
+    root: Path, relative: str, data: bytes, folders: PendingFolders | None = None
+) -> FileRecord:
+    """Write `data` to `root/relative` atomically and durably, file 0600; see the module doc
+    (and `write_stream_atomic` for `folders`)."""
+    return write_stream_atomic(root, relative, (data,), folders)
 
 
-def write_stream_atomic(root: Path, relative: str, chunks: Iterable[bytes]) -> FileRecord:
+def write_stream_atomic(
+    root: Path, relative: str, chunks: Iterable[bytes], folders: PendingFolders | None = None
+) -> FileRecord:
     """Write the bytes of `chunks` to `root/relative` atomically, hashing as they go.
 
     An exception from `chunks` (a dropped download) propagates unchanged after the temp file
     is removed; the final name keeps whatever it held before. Filesystem failures raise FsError.
+    With `folders`, the file's folder is not synced here but left to `folders.sync()`: the
+    file's bytes are durable on return, its new name only once that ran.
     """
     parts = _parts(relative, allow_empty=False)
     folder = _open_dir(root, relative, parts[:-1])
     try:
-        digest, size = _replace_in(folder, parts[-1], relative, chunks, FILE_MODE)
+        digest, size = _replace_in(
+            folder, parts[-1], relative, chunks, FILE_MODE, sync_folder=folders is None
+        )
     finally:
         os.close(folder)
+    if folders is not None:
+        folders.add(parts[:-1])
     return FileRecord("/".join(parts), digest, size)
+
+
+class PendingFolders:
+    """Folders under `root` holding names not yet durable: group commit for the folder syncs of
+    many files written into few folders (one fsync per folder per batch, not one per file).
+    Safe to share between threads."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._lock = threading.Lock()
+        self._pending: set[tuple[str, ...]] = set()
+
+    def add(self, parts: tuple[str, ...]) -> None:
+        with self._lock:
+            self._pending.add(parts)
+
+    def sync(self) -> int:
+        """fsync every pending folder once; return how many. Raises FsError."""
+        with self._lock:
+            pending, self._pending = self._pending, set()
+        for parts in sorted(pending):
+            shown = "/".join(parts) or "."
+            folder = _open_dir(self.root, shown, parts)
+            try:
+                with _fs_errors(shown, "cannot sync folder"):
+                    os.fsync(folder)
+            finally:
+                os.close(folder)
+        return len(pending)
 
 
 def write_file_atomic(path: Path, data: bytes, *, mode: int) -> None:
@@ -236,7 +279,13 @@ def _narrow_to(fd: int, mode: int) -> None:
 
 
 def _replace_in(
-    folder: int, name: str, shown: str, chunks: Iterable[bytes], mode: int
+    folder: int,
+    name: str,
+    shown: str,
+    chunks: Iterable[bytes],
+    mode: int,
+    *,
+    sync_folder: bool = True,
 ) -> tuple[str, int]:
     """Write `chunks` to a temp file in `folder`, then rename it to `name`; SHA-256 hex, size."""
     temp, fd = _new_temp(folder, shown, mode)
@@ -251,8 +300,9 @@ def _replace_in(
         _unlink_quietly(temp, folder)
         raise
     # The rename is atomic but only durable once the folder entry itself is on disk.
-    with _fs_errors(shown, "cannot sync folder"):
-        os.fsync(folder)
+    if sync_folder:
+        with _fs_errors(shown, "cannot sync folder"):
+            os.fsync(folder)
     return digest, size
 
 

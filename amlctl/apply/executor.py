@@ -60,6 +60,8 @@ class Executor:
         self.plan, self.catalog, self.client = plan, catalog, client
         self.journal, self.exporter, self.parallelism = journal, exporter, parallelism
         self.on_outcome = on_outcome
+        if exporter is not None:  # what the journal makes durable, its files' names are first
+            journal.before_sync = exporter.sync
         deletes = (c for c in plan.changes if c.action is Action.DELETE)
         self.listed = ListCheck(catalog, client, plan.workspaces, deletes, list_from=list_from)
         self.shared = SharedLists(
@@ -79,6 +81,7 @@ class Executor:
             if self.exporter is not None:  # what killed runs exported is in the journal only
                 self.exporter.resume(self.journal, (c.address for c in exports))
             self._run_ordered(exports, self._export, result)
+            self.journal.sync()  # every export on disk before the first DELETE goes out
             # A copy before erasure: while any export is owed (failed; a re-run retries it),
             # delete nothing, since a delete may take that item, or its workspace, for good.
             if not (result.interrupted or result.count(Result.FAILED)):
@@ -86,6 +89,7 @@ class Executor:
         except KeyboardInterrupt:  # between two items: nothing is in flight
             result.interrupted = True
         finally:
+            self.journal.sync()  # the group commit's last batch, before the index lists it
             if self.exporter is not None:
                 self.exporter.flush_index()
         return result
@@ -191,9 +195,10 @@ class Executor:
         except ApiError as error:
             return self._fail(change, error)
         fields = {k: v for k, v in record.entry().items() if k != "request_id"}
-        self.journal.append(
+        self.journal.append(  # group commit: a lost export-done line only means export again
             EXPORT_DONE,
             change.address,
+            durable=False,
             status=reply.status,
             request_id=reply.request_id,
             **fields,
@@ -366,6 +371,7 @@ class Executor:
         self.journal.append(
             SKIPPED,
             change.address,
+            durable=change.action is not Action.EXPORT,  # an export lost is checked again
             reason=reason,
             status=reply.status,
             request_id=reply.request_id,
@@ -381,7 +387,12 @@ class Executor:
 
     def _fail(self, change: Change, error: ApiError) -> Outcome:
         self.journal.append(
-            FAILED, change.address, status=error.status, code=error.code, message=str(error)[:500]
+            FAILED,
+            change.address,
+            durable=change.action is not Action.EXPORT,
+            status=error.status,
+            code=error.code,
+            message=str(error)[:500],
         )
         return Outcome(change.address, Result.FAILED, error.status, None, str(error))
 

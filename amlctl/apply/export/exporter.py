@@ -30,6 +30,7 @@ from amlctl.apply.journal import EXPORT_DONE, Journal
 from amlctl.canonical import pretty_json
 from amlctl.fsio import (
     FileRecord,
+    PendingFolders,
     UnsafePathError,
     confined_path,
     sha256_file,
@@ -126,6 +127,8 @@ class Exporter:
         self._flush_lock = threading.Lock()
         self._entries: dict[str, dict[str, Any]] = {}
         self._files: dict[str, str] = {}  # file -> address, to catch two items sharing a file
+        # Folder syncs wait for the journal's group commit (`sync`, before it syncs itself).
+        self.folders = PendingFolders(root)
 
     def export_item(
         self,
@@ -148,9 +151,11 @@ class Exporter:
         stored = None
         if content is not None:
             content_name = relative_file.removesuffix(".json") + CONTENT_SUFFIX
-            stored = write_stream_atomic(self.root, content_name, content)
+            stored = write_stream_atomic(self.root, content_name, content, self.folders)
         clean, redacted = strip_secrets(item)
-        written = write_atomic(self.root, relative_file, pretty_json(clean, allow_nan=True))
+        written = write_atomic(
+            self.root, relative_file, pretty_json(clean, allow_nan=True), self.folders
+        )
         return _record(
             written,
             stored,
@@ -160,6 +165,10 @@ class Exporter:
             fingerprint=fingerprint,
             exported_at=rfc3339(self._now()),
         )
+
+    def sync(self) -> None:
+        """Make the names of the files written so far durable (their bytes already are)."""
+        self.folders.sync()
 
     def resume(self, journal: Journal, addresses: Iterable[str]) -> int:
         """Record the export-done entries `journal` holds for `addresses`; return how many.

@@ -2,8 +2,8 @@
 
 Every write goes temp file -> fsync(file) -> os.replace -> fsync(folder), so after a crash or a
 power loss a final name holds either its old content or its new content, never part of either.
-Writers of many files (exports) may leave the folder fsyncs to a `PendingFolders`, which syncs
-each folder once per batch: until it has, a power loss may leave a name as it was before.
+Writers of many files (exports) may go through `OpenFolders`, which keeps the folders open and
+syncs each once per batch: until it has, a power loss may leave a name as it was before.
 Temp files are named `.amlctl-tmp-*` so a resumed run can remove leftovers with `clean_temp`.
 `write_file_atomic` is the same write without confinement, for files whose path the user names
 (plan files); `fsync_dir` makes a new name in a folder durable (the journal).
@@ -26,6 +26,7 @@ import os
 import secrets
 import stat
 import threading
+import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -59,7 +60,7 @@ class FileRecord:
 
 
 def write_atomic(
-    root: Path, relative: str, data: bytes, folders: PendingFolders | None = None
+    root: Path, relative: str, data: bytes, folders: OpenFolders | None = None
 ) -> FileRecord:
     """Write `data` to `root/relative` atomically and durably, file 0600; see the module doc
     (and `write_stream_atomic` for `folders`)."""
@@ -67,55 +68,98 @@ def write_atomic(
 
 
 def write_stream_atomic(
-    root: Path, relative: str, chunks: Iterable[bytes], folders: PendingFolders | None = None
+    root: Path, relative: str, chunks: Iterable[bytes], folders: OpenFolders | None = None
 ) -> FileRecord:
     """Write the bytes of `chunks` to `root/relative` atomically, hashing as they go.
 
     An exception from `chunks` (a dropped download) propagates unchanged after the temp file
     is removed; the final name keeps whatever it held before. Filesystem failures raise FsError.
-    With `folders`, the file's folder is not synced here but left to `folders.sync()`: the
-    file's bytes are durable on return, its new name only once that ran.
+    With `folders` (whose root must be `root`), the folder is reached through its cache and not
+    synced here: the file's bytes are durable on return, its new name once `folders.sync()` ran.
     """
     parts = _parts(relative, allow_empty=False)
+    if folders is not None:
+        folder = folders.open(relative, parts[:-1])
+        try:
+            digest, size = _replace_in(
+                folder, parts[-1], relative, chunks, FILE_MODE, sync_folder=False
+            )
+        finally:
+            folders.release(parts[:-1], folder)
+        return FileRecord("/".join(parts), digest, size)
     folder = _open_dir(root, relative, parts[:-1])
     try:
-        digest, size = _replace_in(
-            folder, parts[-1], relative, chunks, FILE_MODE, sync_folder=folders is None
-        )
+        digest, size = _replace_in(folder, parts[-1], relative, chunks, FILE_MODE)
     finally:
         os.close(folder)
-    if folders is not None:
-        folders.add(parts[:-1])
     return FileRecord("/".join(parts), digest, size)
 
 
-class PendingFolders:
-    """Folders under `root` holding names not yet durable: group commit for the folder syncs of
-    many files written into few folders (one fsync per folder per batch, not one per file).
-    Safe to share between threads."""
+class OpenFolders:
+    """The folders under `root` that many files are written into (exports), kept open: each is
+    walked and checked for links once, not once per file, and the fsync that makes new names
+    durable is batched: `sync()` runs one per folder written to since the last. A descriptor
+    once checked stays safe to write through, even if the path is swapped for a link later.
+    Safe to share between threads; `close()` when done (collection closes them too)."""
+
+    LIMIT = 128  # folders kept open; past that, a folder is opened and closed per file
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._lock = threading.Lock()
+        self._open: dict[tuple[str, ...], int] = {}
         self._pending: set[tuple[str, ...]] = set()
+        self._finalizer = weakref.finalize(self, _close_all, self._open)
 
-    def add(self, parts: tuple[str, ...]) -> None:
+    def open(self, relative: str, parts: tuple[str, ...]) -> int:
+        """A descriptor of root/parts (created 0700 where missing); hand it to `release`."""
+        with self._lock:
+            fd = self._open.get(parts)
+        if fd is not None:
+            return fd
+        fd = _open_dir(self.root, relative, parts)
+        with self._lock:
+            if parts not in self._open and len(self._open) < self.LIMIT:
+                self._open[parts] = fd
+        return fd
+
+    def release(self, parts: tuple[str, ...], fd: int) -> None:
+        """Done writing into `fd`: its folder's sync is now owed; a descriptor not kept is
+        closed."""
         with self._lock:
             self._pending.add(parts)
+            kept = self._open.get(parts) == fd
+        if not kept:
+            os.close(fd)
 
     def sync(self) -> int:
-        """fsync every pending folder once; return how many. Raises FsError."""
+        """fsync every folder written to since the last sync; return how many. FsError."""
         with self._lock:
             pending, self._pending = self._pending, set()
         for parts in sorted(pending):
             shown = "/".join(parts) or "."
-            folder = _open_dir(self.root, shown, parts)
+            fd = self.open(shown, parts)
             try:
                 with _fs_errors(shown, "cannot sync folder"):
-                    os.fsync(folder)
+                    os.fsync(fd)
             finally:
-                os.close(folder)
+                with self._lock:
+                    kept = self._open.get(parts) == fd
+                if not kept:
+                    os.close(fd)
         return len(pending)
+
+    def close(self) -> None:
+        """Close the kept descriptors (after a last `sync()`, if the names must be durable)."""
+        with self._lock:
+            _close_all(self._open)
+
+
+def _close_all(descriptors: dict[tuple[str, ...], int]) -> None:
+    for fd in descriptors.values():
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    descriptors.clear()
 
 
 def write_file_atomic(path: Path, data: bytes, *, mode: int) -> None:

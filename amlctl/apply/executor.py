@@ -91,7 +91,10 @@ class Executor:
         finally:
             self.journal.sync()  # the group commit's last batch, before the index lists it
             if self.exporter is not None:
-                self.exporter.flush_index()
+                try:
+                    self.exporter.flush_index()
+                finally:
+                    self.exporter.close()
         return result
 
     def _run_ordered(

@@ -37,6 +37,9 @@ _TRANSIENT = (
 )
 _NOT_ACTED = frozenset({429, 503})  # answers that say the server did nothing
 _LRO_TERMINAL = {"succeeded", "failed", "canceled", "cancelled"}
+# Request ids need to be unique, not secret: drawn from one seeded generator, not uuid4's
+# os.urandom, which is a system call (and a GIL hand-off between the workers) per request.
+_REQUEST_IDS = random.Random(uuid.uuid4().int)
 
 
 @dataclass(frozen=True)
@@ -274,7 +277,7 @@ class Client:
     ) -> Reply:
         sent = {
             "Accept": "application/json",
-            "x-ms-client-request-id": str(uuid.uuid4()),
+            "x-ms-client-request-id": str(uuid.UUID(int=_REQUEST_IDS.getrandbits(128), version=4)),
             **headers,
         }
         if auth:

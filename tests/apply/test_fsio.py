@@ -306,7 +306,7 @@ def test_pending_folders_sync_each_folder_once_per_batch(
         synced.append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
 
     monkeypatch.setattr(os, "fsync", fsync)
-    folders = fsio.PendingFolders(tmp_path)
+    folders = fsio.OpenFolders(tmp_path)
     for n in range(5):
         fsio.write_atomic(tmp_path, f"runs/{n}.json", b"{}", folders)
     fsio.write_atomic(tmp_path, "models/m.json", b"{}", folders)

@@ -30,7 +30,7 @@ from amlctl.apply.journal import EXPORT_DONE, Journal
 from amlctl.canonical import pretty_json
 from amlctl.fsio import (
     FileRecord,
-    PendingFolders,
+    OpenFolders,
     UnsafePathError,
     confined_path,
     sha256_file,
@@ -127,8 +127,9 @@ class Exporter:
         self._flush_lock = threading.Lock()
         self._entries: dict[str, dict[str, Any]] = {}
         self._files: dict[str, str] = {}  # file -> address, to catch two items sharing a file
-        # Folder syncs wait for the journal's group commit (`sync`, before it syncs itself).
-        self.folders = PendingFolders(root)
+        # Folders stay open for the run; their syncs wait for the journal's group commit
+        # (`sync`, which the journal calls before it syncs itself).
+        self.folders = OpenFolders(root)
 
     def export_item(
         self,
@@ -169,6 +170,13 @@ class Exporter:
     def sync(self) -> None:
         """Make the names of the files written so far durable (their bytes already are)."""
         self.folders.sync()
+
+    def close(self) -> None:
+        """Sync and release the export folders; the index is `flush_index`'s."""
+        try:
+            self.folders.sync()
+        finally:
+            self.folders.close()
 
     def resume(self, journal: Journal, addresses: Iterable[str]) -> int:
         """Record the export-done entries `journal` holds for `addresses`; return how many.

@@ -162,8 +162,9 @@ def _close_all(descriptors: dict[tuple[str, ...], int]) -> None:
     descriptors.clear()
 
 
-def write_file_atomic(path: Path, data: bytes, *, mode: int) -> None:
-    """Write `data` to `path` atomically and durably, file exactly `mode`, NOT confined.
+def write_file_atomic(path: Path, data: bytes | Iterable[bytes], *, mode: int) -> None:
+    """Write `data` (bytes, or pieces of them) to `path` atomically and durably, file exactly
+    `mode`, NOT confined.
 
     For files the user names (plan files, shared and reviewed, so 0644): `path` may be anywhere
     and its folder, which must exist, is reached through links like any path. Filesystem
@@ -172,7 +173,8 @@ def write_file_atomic(path: Path, data: bytes, *, mode: int) -> None:
     with _fs_errors(str(path), "cannot open the folder of"):
         folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        _replace_in(folder, path.name, str(path), (data,), mode)
+        chunks = (data,) if isinstance(data, bytes) else data
+        _replace_in(folder, path.name, str(path), chunks, mode)
     finally:
         os.close(folder)
 

@@ -147,10 +147,36 @@ def plan(
 
     get_renderer(fmt)  # refuse an unknown format before reading any workspace
     doc, path = _make_plan(manifest, out, catalog, connection, replace=replace)
-    _print_rendered(doc, fmt)
+    if fmt == "text" and len(doc["changes"]) > PRINT_IN_FULL:
+        _print_abridged(doc, path)
+    else:
+        _print_rendered(doc, fmt)
     print(f"Saved the plan to {path}", file=sys.stderr)
     changes = doc["summary"]["export"] + doc["summary"]["delete"]
     return EXIT_CHANGES if detailed_exitcode and changes else EXIT_OK
+
+
+# A plan of a whole big workspace lists every export (17 MB of text for 20,000 runs): past this
+# many changes, `plan` prints what a reviewer must read (deletes, refusals, candidates, manual
+# steps) and the whole summary, and names the command that renders everything.
+PRINT_IN_FULL = 2000
+_ABRIDGED = ("export", "unchanged", "absent")
+
+
+def _print_abridged(doc: dict[str, Any], path: Path) -> None:
+    from amlctl.render import render
+    from amlctl.render.wording import summary_counts, summary_line
+
+    kept = [change for change in doc["changes"] if change["action"] not in _ABRIDGED]
+    shown = {**doc, "changes": kept}
+    # The rendering counts what it lists; the summary a reviewer reads is of the whole plan.
+    text = render(shown, "text", color=_color("text")).replace(
+        summary_line(summary_counts(shown)), summary_line(summary_counts(doc))
+    )
+    print(text, end="" if text.endswith("\n") else "\n")
+    left = len(doc["changes"]) - len(kept)
+    print(f"{left} exports, unchanged and absent items are not listed here "
+          f"(over {PRINT_IN_FULL} changes); all of them: amlctl show {path}")
 
 
 def show(plan_file: Path, fmt: str) -> int:

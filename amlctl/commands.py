@@ -219,6 +219,7 @@ def _make_plan(
     created = plan_timestamp(os.environ, datetime.now(UTC))
     context = PlanContext(target, created, __version__, index)
     made = make_plan(manifest, loaded, found, context)
+    del found  # the inventory is not needed to write the plan: its memory goes before the peak
     return write_plan(made, path), path
 
 

@@ -54,8 +54,12 @@ DELETED = ("service", "image", "model", "asset")  # users before what they use
 # Runs amlctl (or the baseline) in the child and, at exit, writes the child's own peak RSS
 # (VmHWM, which starts afresh at exec) and CPU seconds to a file.
 _CHILD = (
-    "import atexit, json, os, runpy, sys\n"
+    "import atexit, json, os, runpy, sys, time\n"
     "out = os.environ['AMLCTL_BENCH_STATS']\n"
+    # what the commands import lazily, before the clock starts: `net` leaves start-up out
+    "import amlctl.cli, amlctl.commands, amlctl.apply.gate, amlctl.azure.connect\n"
+    "import amlctl.inventory, amlctl.planning.planner, amlctl.plan.serialize, requests\n"
+    "started = time.perf_counter()\n"
     "def peak():\n"
     "    for line in open('/proc/self/status'):\n"
     "        if line.startswith('VmHWM:'):\n"
@@ -63,7 +67,9 @@ _CHILD = (
     "    return 0\n"
     "def stats():\n"
     "    t = os.times()\n"
-    "    open(out, 'w').write(json.dumps({'rss_kib': peak(), 'cpu': t.user + t.system}))\n"
+    "    net = time.perf_counter() - started\n"
+    "    open(out, 'w').write(json.dumps({'rss_kib': peak(), 'cpu': t.user + t.system,\n"
+    "                                     'net': net}))\n"
     "atexit.register(stats)\n"
     "sys.argv = [sys.argv[1], *sys.argv[2:]]\n"
     "runpy.run_path(sys.argv[0], run_name='__main__') if sys.argv[0].endswith('.py') else "
@@ -95,6 +101,7 @@ class Run:
     cpu: float
     rss_mib: float
     requests: int
+    net: float = 0.0  # wall time after start-up and imports
     methods: dict[str, int] = field(default_factory=dict)
 
 
@@ -124,6 +131,8 @@ class Row:
             "speedup": base.seconds / ours if base else None,
             "plan/floor": self.plan.seconds / max(1e-9, self.floor(self.plan)),
             "apply/floor": self.apply.seconds / max(1e-9, self.floor(self.apply)),
+            "plan net/floor": self.plan.net / max(1e-9, self.floor(self.plan)),
+            "apply net/floor": self.apply.net / max(1e-9, self.floor(self.apply)),
             "plan ms/req": 1000 * self.plan.cpu / max(1, self.plan.requests),
             "apply ms/req": 1000 * self.apply.cpu / max(1, self.apply.requests),
             "base ms/req": 1000 * base.cpu / max(1, base.requests) if base else None,
@@ -245,7 +254,7 @@ def timed(args: list[str], cwd: Path, log: Path, timeout: float) -> Run:
             entry = json.loads(line)
             methods[f"{entry['method']} {entry['status']}"] += 1
     return Run(seconds, numbers["cpu"], numbers["rss_kib"] / 1024, sum(methods.values()),
-               dict(methods))
+               net=numbers["net"], methods=dict(methods))
 
 
 def amlctl_pair(work: Path, origin: str, log: Path, args: argparse.Namespace) -> tuple[Run, Run]:
@@ -268,7 +277,7 @@ def scenario(seeded: Path, root: Path, name: str, text: str, args: argparse.Name
     work.mkdir()
     (work / "job.yaml").write_text(text)
     baseline = None
-    if args.baseline:
+    if args.baseline and runs in args.baseline_sizes:
         base_dir = root / f"{name}-baseline"
         base_dir.mkdir()
         shutil.copy(seeded, base_dir / "db.sqlite3")
@@ -306,7 +315,8 @@ COLUMNS = (  # key, format
     ("N", "{:>6}"), ("scenario", "{:<8}"), ("items", "{:>6}"), ("req/item", "{:>8.2f}"),
     ("base req/item", "{:>13.2f}"), ("plan s", "{:>7.2f}"), ("apply s", "{:>7.2f}"),
     ("base s", "{:>7.1f}"), ("speedup", "{:>7.1f}"), ("plan/floor", "{:>10.2f}"),
-    ("apply/floor", "{:>11.2f}"), ("plan ms/req", "{:>11.2f}"), ("apply ms/req", "{:>12.2f}"),
+    ("apply/floor", "{:>11.2f}"), ("plan net/floor", "{:>5.2f}"), ("apply net/floor", "{:>5.2f}"),
+    ("plan ms/req", "{:>11.2f}"), ("apply ms/req", "{:>12.2f}"),
     ("base ms/req", "{:>11.2f}"), ("plan MiB", "{:>8.1f}"), ("apply MiB", "{:>9.1f}"),
 )
 
@@ -339,12 +349,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--parallelism", type=int, default=10)
     parser.add_argument("--no-baseline", dest="baseline", action="store_false",
                         help="skip the sequential baselines (the long part)")
+    parser.add_argument("--baseline-sizes", default=None,
+                        help="measure the baselines at these sizes only (default: all)")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per process")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--write-readme", action="store_true",
                         help="also write the table into bench/README.md")
     args = parser.parse_args(argv)
     args.sizes = [int(size) for size in args.sizes.split(",") if size]
+    args.baseline_sizes = (set(args.sizes) if args.baseline_sizes is None else
+                           {int(size) for size in args.baseline_sizes.split(",") if size})
     if not all(1 <= size <= MAX_RUNS for size in args.sizes):
         parser.error(f"sizes must be from 1 to {MAX_RUNS}")
     if not 1 <= args.parallelism <= 64 or args.latency_ms < 1:

@@ -8,9 +8,14 @@ fields are nulled before anything is written, whatever the server sent. `index.j
 
 The index is kept in memory and written (atomically) once per run, after the exports or at an
 interruption; a run killed before that leaves the index as an earlier run wrote it. So the journal
-is the source of truth: every export is journaled (fsync'd) as export-done with its
-index entry, and a run starts with `resume`, which records the journal's export-done entries,
-so the index it writes lists everything exported by any run of the plan, killed or not.
+is the source of truth: every export is journaled as export-done with its index entry, and a
+run starts with `resume`, which records the journal's export-done entries, so the index it
+writes lists everything exported by any run of the plan, killed or not.
+
+Durability is a group commit: each file's bytes are fsync'd as it is written, its folder's entry
+once per batch (`sync`, which the journal calls before each of its own fsyncs), so the journal
+never holds on disk an export whose file might vanish in a power cut. An export-done line that
+a power cut does take only means the next run exports that item again, once.
 """
 
 from __future__ import annotations

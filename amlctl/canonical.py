@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
+
+_CHUNK = 1 << 20  # characters per piece of pretty_json_chunks
 
 
 def canonical_json(value: object) -> bytes:
@@ -30,10 +32,52 @@ def pretty_json(value: object, *, allow_nan: bool = False) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
+def pretty_json_chunks(value: object, *, allow_nan: bool = False) -> Iterator[bytes]:
+    """`pretty_json(value)` in pieces of about a MiB, the same bytes: a big document (a plan of
+    a whole workspace) is written without its whole text in memory at once, let alone twice."""
+    encoder = json.JSONEncoder(indent=2, sort_keys=True, ensure_ascii=False, allow_nan=allow_nan)
+    pieces: list[str] = []
+    size = 0
+    for piece in encoder.iterencode(value):  # the encoder json.dumps uses once indented
+        pieces.append(piece)
+        size += len(piece)
+        if size >= _CHUNK:
+            yield "".join(pieces).encode("utf-8")
+            pieces, size = [], 0
+    pieces.append("\n")
+    yield "".join(pieces).encode("utf-8")
+
+
 def compute_digest(doc: Mapping[str, Any]) -> str:
-    """`sha256:<hex>` over the canonical JSON of `doc` without its `digest` key."""
+    """`sha256:<hex>` over the canonical JSON of `doc` without its `digest` key.
+
+    Hashed piece by piece (each change of a plan on its own), never as one text of the
+    whole document: the bytes hashed are exactly `canonical_json` of it."""
     body = {key: value for key, value in doc.items() if key != "digest"}
-    return "sha256:" + hashlib.sha256(canonical_json(body)).hexdigest()
+    digest = hashlib.sha256()
+    for piece in _canonical_pieces(body, depth=2):
+        digest.update(piece)
+    return "sha256:" + digest.hexdigest()
+
+
+def _canonical_pieces(value: object, depth: int) -> Iterator[bytes]:
+    """`canonical_json(value)` in pieces: objects and arrays `depth` levels down are opened
+    here (keys sorted, as `sort_keys` does), everything below by `canonical_json` whole."""
+    if depth and isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
+        yield b"{"
+        for number, key in enumerate(sorted(value)):
+            yield (b"," if number else b"") + canonical_json(key) + b":"
+            yield from _canonical_pieces(value[key], depth - 1)
+        yield b"}"
+    elif depth and isinstance(value, list | tuple):
+        yield b"["
+        for number, item in enumerate(value):
+            if number:
+                yield b","
+            yield from _canonical_pieces(item, depth - 1)
+        yield b"]"
+    else:
+        yield canonical_json(value)
 
 
 def dotted(data: Mapping[str, Any], path: str) -> Any:

@@ -158,7 +158,7 @@ def plan(
             raise UsageError("-o names the plan of one manifest; several go to plans/<stem>")
         return _plan_several(found, fmt, detailed_exitcode, catalog, connection, replace)
     doc, path = _make_plan(found[0], out, catalog, connection, replace=replace)
-    _print_rendered(doc, fmt)
+    _print_plan(doc, fmt, path)
     print(f"Saved the plan to {path}", file=sys.stderr)
     changes = doc["summary"]["export"] + doc["summary"]["delete"]
     return EXIT_CHANGES if detailed_exitcode and changes else EXIT_OK
@@ -190,7 +190,7 @@ def _plan_several(
         if fmt != "json":
             if len(outcomes) > 1:
                 print("\n---\n" if fmt == "markdown" else "")  # one plan from the next
-            _print_rendered(doc, fmt)
+            _print_plan(doc, fmt, path)
     code = batch.exit_code(outcomes, detailed_exitcode)
     if fmt == "json":
         every = [o.to_json() for o in outcomes]
@@ -198,6 +198,36 @@ def _plan_several(
     else:
         print(batch.summary_text(outcomes), file=sys.stdout if fmt == "text" else sys.stderr)
     return code
+
+
+# A plan of a whole big workspace lists every export (17 MB of text for 20,000 runs): past this
+# many changes, `plan` prints what a reviewer must read (deletes, refusals, candidates, manual
+# steps) and the whole summary, and names the command that renders everything.
+PRINT_IN_FULL = 2000
+_ABRIDGED = ("export", "unchanged", "absent")
+
+
+def _print_abridged(doc: dict[str, Any], path: Path) -> None:
+    from amlctl.render import render
+    from amlctl.render.wording import summary_counts, summary_line
+
+    kept = [change for change in doc["changes"] if change["action"] not in _ABRIDGED]
+    shown = {**doc, "changes": kept}
+    # The rendering counts what it lists; the summary a reviewer reads is of the whole plan.
+    text = render(shown, "text", color=_color("text")).replace(
+        summary_line(summary_counts(shown)), summary_line(summary_counts(doc))
+    )
+    print(text, end="" if text.endswith("\n") else "\n")
+    left = len(doc["changes"]) - len(kept)
+    print(f"{left} exports, unchanged and absent items are not listed here "
+          f"(over {PRINT_IN_FULL} changes); all of them: amlctl show {path}")
+
+
+def _print_plan(doc: dict[str, Any], fmt: str, path: Path) -> None:
+    if fmt == "text" and len(doc["changes"]) > PRINT_IN_FULL:
+        _print_abridged(doc, path)
+    else:
+        _print_rendered(doc, fmt)
 
 
 def show(plan_file: Path, fmt: str) -> int:
@@ -240,6 +270,7 @@ def _make_plan(
     created = plan_timestamp(os.environ, datetime.now(UTC))
     context = PlanContext(target, created, __version__, index)
     made = make_plan(manifest, loaded, found, context)
+    del found  # the inventory is not needed to write the plan: its memory goes before the peak
     return write_plan(made, path), path
 
 

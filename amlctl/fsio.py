@@ -2,6 +2,8 @@
 
 Every write goes temp file -> fsync(file) -> os.replace -> fsync(folder), so after a crash or a
 power loss a final name holds either its old content or its new content, never part of either.
+Writers of many files (exports) may go through `OpenFolders`, which keeps the folders open and
+syncs each once per batch: until it has, a power loss may leave a name as it was before.
 Temp files are named `.amlctl-tmp-*` so a resumed run can remove leftovers with `clean_temp`.
 `write_file_atomic` is the same write without confinement, for files whose path the user names
 (plan files); `fsync_dir` makes a new name in a folder durable (the journal).
@@ -23,6 +25,8 @@ import hashlib
 import os
 import secrets
 import stat
+import threading
+import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,18 +59,34 @@ class FileRecord:
     size: int
 
 
-def write_atomic(root: Path, relative: str, data: bytes) -> FileRecord:
-    """Write `data` to `root/relative` atomically and durably, file 0600; see the module doc."""
-    return write_stream_atomic(root, relative, (data,))
+def write_atomic(
+    root: Path, relative: str, data: bytes, folders: OpenFolders | None = None
+) -> FileRecord:
+    """Write `data` to `root/relative` atomically and durably, file 0600; see the module doc
+    (and `write_stream_atomic` for `folders`)."""
+    return write_stream_atomic(root, relative, (data,), folders)
 
 
-def write_stream_atomic(root: Path, relative: str, chunks: Iterable[bytes]) -> FileRecord:
+def write_stream_atomic(
+    root: Path, relative: str, chunks: Iterable[bytes], folders: OpenFolders | None = None
+) -> FileRecord:
     """Write the bytes of `chunks` to `root/relative` atomically, hashing as they go.
 
     An exception from `chunks` (a dropped download) propagates unchanged after the temp file
     is removed; the final name keeps whatever it held before. Filesystem failures raise FsError.
+    With `folders` (whose root must be `root`), the folder is reached through its cache and not
+    synced here: the file's bytes are durable on return, its new name once `folders.sync()` ran.
     """
     parts = _parts(relative, allow_empty=False)
+    if folders is not None:
+        folder = folders.open(relative, parts[:-1])
+        try:
+            digest, size = _replace_in(
+                folder, parts[-1], relative, chunks, FILE_MODE, sync_folder=False
+            )
+        finally:
+            folders.release(parts[:-1], folder)
+        return FileRecord("/".join(parts), digest, size)
     folder = _open_dir(root, relative, parts[:-1])
     try:
         digest, size = _replace_in(folder, parts[-1], relative, chunks, FILE_MODE)
@@ -75,8 +95,76 @@ def write_stream_atomic(root: Path, relative: str, chunks: Iterable[bytes]) -> F
     return FileRecord("/".join(parts), digest, size)
 
 
-def write_file_atomic(path: Path, data: bytes, *, mode: int) -> None:
-    """Write `data` to `path` atomically and durably, file exactly `mode`, NOT confined.
+class OpenFolders:
+    """The folders under `root` that many files are written into (exports), kept open: each is
+    walked and checked for links once, not once per file, and the fsync that makes new names
+    durable is batched: `sync()` runs one per folder written to since the last. A descriptor
+    once checked stays safe to write through, even if the path is swapped for a link later.
+    Safe to share between threads; `close()` when done (collection closes them too)."""
+
+    LIMIT = 128  # folders kept open; past that, a folder is opened and closed per file
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._lock = threading.Lock()
+        self._open: dict[tuple[str, ...], int] = {}
+        self._pending: set[tuple[str, ...]] = set()
+        self._finalizer = weakref.finalize(self, _close_all, self._open)
+
+    def open(self, relative: str, parts: tuple[str, ...]) -> int:
+        """A descriptor of root/parts (created 0700 where missing); hand it to `release`."""
+        with self._lock:
+            fd = self._open.get(parts)
+        if fd is not None:
+            return fd
+        fd = _open_dir(self.root, relative, parts)
+        with self._lock:
+            if parts not in self._open and len(self._open) < self.LIMIT:
+                self._open[parts] = fd
+        return fd
+
+    def release(self, parts: tuple[str, ...], fd: int) -> None:
+        """Done writing into `fd`: its folder's sync is now owed; a descriptor not kept is
+        closed."""
+        with self._lock:
+            self._pending.add(parts)
+            kept = self._open.get(parts) == fd
+        if not kept:
+            os.close(fd)
+
+    def sync(self) -> int:
+        """fsync every folder written to since the last sync; return how many. FsError."""
+        with self._lock:
+            pending, self._pending = self._pending, set()
+        for parts in sorted(pending):
+            shown = "/".join(parts) or "."
+            fd = self.open(shown, parts)
+            try:
+                with _fs_errors(shown, "cannot sync folder"):
+                    os.fsync(fd)
+            finally:
+                with self._lock:
+                    kept = self._open.get(parts) == fd
+                if not kept:
+                    os.close(fd)
+        return len(pending)
+
+    def close(self) -> None:
+        """Close the kept descriptors (after a last `sync()`, if the names must be durable)."""
+        with self._lock:
+            _close_all(self._open)
+
+
+def _close_all(descriptors: dict[tuple[str, ...], int]) -> None:
+    for fd in descriptors.values():
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    descriptors.clear()
+
+
+def write_file_atomic(path: Path, data: bytes | Iterable[bytes], *, mode: int) -> None:
+    """Write `data` (bytes, or pieces of them) to `path` atomically and durably, file exactly
+    `mode`, NOT confined.
 
     For files the user names (plan files, shared and reviewed, so 0644): `path` may be anywhere
     and its folder, which must exist, is reached through links like any path. Filesystem
@@ -85,7 +173,8 @@ def write_file_atomic(path: Path, data: bytes, *, mode: int) -> None:
     with _fs_errors(str(path), "cannot open the folder of"):
         folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        _replace_in(folder, path.name, str(path), (data,), mode)
+        chunks = (data,) if isinstance(data, bytes) else data
+        _replace_in(folder, path.name, str(path), chunks, mode)
     finally:
         os.close(folder)
 
@@ -236,7 +325,13 @@ def _narrow_to(fd: int, mode: int) -> None:
 
 
 def _replace_in(
-    folder: int, name: str, shown: str, chunks: Iterable[bytes], mode: int
+    folder: int,
+    name: str,
+    shown: str,
+    chunks: Iterable[bytes],
+    mode: int,
+    *,
+    sync_folder: bool = True,
 ) -> tuple[str, int]:
     """Write `chunks` to a temp file in `folder`, then rename it to `name`; SHA-256 hex, size."""
     temp, fd = _new_temp(folder, shown, mode)
@@ -251,8 +346,9 @@ def _replace_in(
         _unlink_quietly(temp, folder)
         raise
     # The rename is atomic but only durable once the folder entry itself is on disk.
-    with _fs_errors(shown, "cannot sync folder"):
-        os.fsync(folder)
+    if sync_folder:
+        with _fs_errors(shown, "cannot sync folder"):
+            os.fsync(folder)
     return digest, size
 
 

@@ -32,6 +32,7 @@ from amlctl.apply.journal import (
     SKIPPED,
     Journal,
 )
+from amlctl.apply.listcheck import ListCheck, SharedLists, shares_list
 from amlctl.apply.outcomes import DONE, ApplyResult, Outcome, Result
 from amlctl.azure.client import Client, PollLink, Reply, error_fields
 from amlctl.catalog import Catalog, Kind
@@ -54,10 +55,18 @@ class Executor:
         *,
         parallelism: int = 10,
         on_outcome: Callable[[Change, Outcome], None] | None = None,
+        list_from: int | None = None,  # deletes per collection that make it listed; see listcheck
     ) -> None:
         self.plan, self.catalog, self.client = plan, catalog, client
         self.journal, self.exporter, self.parallelism = journal, exporter, parallelism
         self.on_outcome = on_outcome
+        if exporter is not None:  # what the journal makes durable, its files' names are first
+            journal.before_sync = exporter.sync
+        deletes = (c for c in plan.changes if c.action is Action.DELETE)
+        self.listed = ListCheck(catalog, client, plan.workspaces, deletes, list_from=list_from)
+        self.shared = SharedLists(
+            c for c in plan.changes if c.action is Action.EXPORT and _shares_list(catalog, c)
+        )
         self._lock = threading.Lock()
 
     def run(self) -> ApplyResult:
@@ -72,6 +81,7 @@ class Executor:
             if self.exporter is not None:  # what killed runs exported is in the journal only
                 self.exporter.resume(self.journal, (c.address for c in exports))
             self._run_ordered(exports, self._export, result)
+            self.journal.sync()  # every export on disk before the first DELETE goes out
             # A copy before erasure: while any export is owed (failed; a re-run retries it),
             # delete nothing, since a delete may take that item, or its workspace, for good.
             if not (result.interrupted or result.count(Result.FAILED)):
@@ -79,8 +89,12 @@ class Executor:
         except KeyboardInterrupt:  # between two items: nothing is in flight
             result.interrupted = True
         finally:
+            self.journal.sync()  # the group commit's last batch, before the index lists it
             if self.exporter is not None:
-                self.exporter.flush_index()
+                try:
+                    self.exporter.flush_index()
+                finally:
+                    self.exporter.close()
         return result
 
     def _run_ordered(
@@ -166,7 +180,7 @@ class Executor:
         assert change.url is not None and change.file is not None and self.exporter is not None
         kind = self.catalog.kind(change.kind)
         try:
-            reply, item = lookup.current(self.client, kind, change)
+            reply, item = self._current(change, kind)
             if item is None:
                 return self._skip(change, "gone-since-plan", reply)
             if kind.fingerprint(item) != change.fingerprint:
@@ -184,9 +198,10 @@ class Executor:
         except ApiError as error:
             return self._fail(change, error)
         fields = {k: v for k, v in record.entry().items() if k != "request_id"}
-        self.journal.append(
+        self.journal.append(  # group commit: a lost export-done line only means export again
             EXPORT_DONE,
             change.address,
+            durable=False,
             status=reply.status,
             request_id=reply.request_id,
             **fields,
@@ -196,6 +211,12 @@ class Executor:
         return Outcome(
             change.address, Result.EXPORTED, reply.status, reply.request_id, record=fields
         )
+
+    def _current(self, change: Change, kind: Kind) -> tuple[Reply, dict[str, Any] | None]:
+        """The item as it is now; one listing for all the exports that share a list."""
+        if shares_list(kind):
+            return self.shared.item(self.client, change, kind)
+        return lookup.current(self.client, kind, change)
 
     def _exportable(self, kind: Kind, item: dict[str, Any]) -> dict[str, Any]:
         """The item as exported: a content link keeps where the bytes were (as the service
@@ -236,13 +257,25 @@ class Executor:
             if kind.op("delete").if_match and planned.startswith("etag:") and in_flight is None:
                 if_match = planned[len("etag:") :]
             else:
-                # Also the rule after a DELETE whose answer was lost: look before sending again.
-                check = self._still_as_planned(change, kind, after_unknown=in_flight == DELETE_SENT)
+                check = self._check_before_delete(change, kind, in_flight)
                 if check is not None:
                     return check
             return self._send_delete(change, kind, if_match)
         except ApiError as error:
             return self._fail(change, error)
+
+    def _check_before_delete(
+        self, change: Change, kind: Kind, in_flight: str | None
+    ) -> Outcome | None:
+        """None when the item is as the plan saw it: read from its collection's list where
+        many of its items go (one list for them all), else by its own GET."""
+        listed = self.listed.find(change) if in_flight is None else None
+        if listed is not None:
+            if listed.fingerprint == change.fingerprint:
+                return None
+            return self._skip(change, "changed-since-plan", listed.reply)
+        # Also the rule after a DELETE whose answer was lost: look before sending again.
+        return self._still_as_planned(change, kind, after_unknown=in_flight == DELETE_SENT)
 
     def _still_as_planned(
         self, change: Change, kind: Kind, *, after_unknown: bool = False
@@ -341,6 +374,7 @@ class Executor:
         self.journal.append(
             SKIPPED,
             change.address,
+            durable=change.action is not Action.EXPORT,  # an export lost is checked again
             reason=reason,
             status=reply.status,
             request_id=reply.request_id,
@@ -356,7 +390,12 @@ class Executor:
 
     def _fail(self, change: Change, error: ApiError) -> Outcome:
         self.journal.append(
-            FAILED, change.address, status=error.status, code=error.code, message=str(error)[:500]
+            FAILED,
+            change.address,
+            durable=change.action is not Action.EXPORT,
+            status=error.status,
+            code=error.code,
+            message=str(error)[:500],
         )
         return Outcome(change.address, Result.FAILED, error.status, None, str(error))
 
@@ -364,6 +403,11 @@ class Executor:
 # Planned, yet never acted on: a delete the service would refuse, an item that names the subject
 # by display name only. They count as not done, so no receipt of such a plan says "complete".
 _NOT_ACTED_ON = (Action.BLOCKED, Action.CANDIDATE)
+
+
+def _shares_list(catalog: Catalog, change: Change) -> bool:
+    kind = catalog.kinds.get(change.kind)
+    return kind is not None and shares_list(kind)
 
 
 def _foreseen(change: Change) -> Outcome:

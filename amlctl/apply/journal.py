@@ -7,6 +7,14 @@ a DELETE goes out only after its `delete-sent` line is on disk, and an item coun
 after its terminal line is. A crash can tear at most the last line (no newline, or not JSON);
 `Journal.open` drops it, since whatever it recorded had not been acted on yet.
 
+Group commit: `append(..., durable=False)` writes the line at once (a killed process loses
+nothing: it is in the kernel's hands) but leaves its fsync to the next durable append, to
+`sync()`, or to the batch (every `GROUP_LINES` lines or `GROUP_SECONDS`), so many exports share
+one disk flush. Only lines whose loss a power cut may cost are written so: an export whose
+export-done line is lost is simply exported again by the next run. Every sync first calls
+`before_sync` (the exporter makes its files' names durable there), so the journal never holds
+on disk an export whose file might not be.
+
 The lock is an flock on an open file, so the kernel releases it when its holder dies, even by
 kill -9: a crashed apply never leaves a stale lock to break by hand. Take the lock before
 opening the journal: the journal itself assumes a single writing process.
@@ -51,6 +59,8 @@ EVENTS = frozenset(
 )
 TERMINAL = frozenset({EXPORT_DONE, DELETE_DONE, SKIPPED})
 _IN_FLIGHT = frozenset({DELETE_SENT, DELETE_ACCEPTED})
+GROUP_LINES = 256  # unsynced lines that force a sync
+GROUP_SECONDS = 0.5  # age of the oldest unsynced line that forces one
 _RESERVED = ("seq", "time", "address", "event")
 
 
@@ -113,6 +123,9 @@ class Journal:
         self._header: dict[str, Any] | None = None
         self._finish: dict[str, Any] | None = None
         self._states: dict[str, ItemState] = {}
+        self._synced_seq = 0  # every line up to this seq is on disk
+        self._oldest_unsynced = 0.0  # monotonic time of the first line since the last sync
+        self.before_sync: Callable[[], None] | None = None
 
     @classmethod
     def open(cls, path: Path, *, now: Callable[[], datetime] = _utcnow) -> Journal:
@@ -153,8 +166,12 @@ class Journal:
         with self._lock:
             return self._states.get(address)
 
-    def append(self, event: str, address: str | None = None, **fields: Any) -> dict[str, Any]:
-        """Write one record and fsync it before returning it. Raises JournalError on I/O errors."""
+    def append(
+        self, event: str, address: str | None = None, *, durable: bool = True, **fields: Any
+    ) -> dict[str, Any]:
+        """Write one record and, when `durable`, fsync it (and every line before it) before
+        returning it; else leave it to the group commit (module doc). Raises JournalError on
+        I/O errors."""
         with self._lock:
             _check_append(event, fields, has_header=self._header is not None)
             fd = self._require_open()
@@ -167,18 +184,40 @@ class Journal:
             }
             line = json.dumps(record, separators=(",", ":"), ensure_ascii=True) + "\n"
             _write_all(fd, line.encode("ascii"), self.path)
+            now = time.monotonic()
+            if self._seq == self._synced_seq:
+                self._oldest_unsynced = now
             self._seq += 1
             self._apply(record)
-        # fsync outside the lock: concurrent appenders share one disk flush (group commit), and
-        # the record is on disk by the time this returns because its bytes were written first.
+            unsynced = self._seq - self._synced_seq
+            due = durable or unsynced >= GROUP_LINES
+            due = due or now - self._oldest_unsynced >= GROUP_SECONDS
+        if due:
+            self.sync()
+        return record
+
+    def sync(self) -> None:
+        """fsync every line written so far (after `before_sync`); a no-op when all are."""
+        with self._lock:
+            fd, upto = self._require_open(), self._seq
+            if self._synced_seq >= upto:
+                return
         try:
+            if self.before_sync is not None:
+                self.before_sync()
+            # Outside the lock: concurrent appenders share one disk flush. A sync that another
+            # thread has under way does not count until it has returned, so each durable
+            # append returns only once its own line is on disk.
             os.fsync(fd)
         except OSError as error:
             raise JournalError(f"{self.path}: cannot sync journal: {error.strerror}") from None
-        return record
+        with self._lock:
+            self._synced_seq = max(self._synced_seq, upto)
 
     def close(self) -> None:
-        """Close the file; later appends raise JournalError."""
+        """Sync what is left, then close the file; later appends raise JournalError."""
+        if self._fd is not None:
+            self.sync()
         with self._lock:
             if self._fd is not None:
                 os.close(self._fd)
@@ -221,6 +260,7 @@ class Journal:
         if keep != len(data):
             os.ftruncate(fd, keep)  # O_APPEND: the next line starts right after the last good one
             os.fsync(fd)
+        self._synced_seq = self._seq
 
     def _check_seq(self, record: dict[str, Any], number: int) -> None:
         if record["seq"] != self._seq + 1:

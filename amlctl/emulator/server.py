@@ -44,6 +44,9 @@ def check_loopback(host: str) -> None:
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # idle keep-alive connections must not hold up shutdown
+    # socketserver listens with a backlog of 5: an apply's ten workers connecting at once
+    # overflow it, and the connection that does not fit waits for TCP's 1 s SYN retry.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], app: EmulatorApp,
                  tls: ssl.SSLContext | None = None) -> None:

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from amlctl.canonical import canonical_json, compute_digest, pretty_json
+from amlctl.canonical import canonical_json, compute_digest, pretty_json_chunks
 from amlctl.errors import Diagnostic, PlanFileError, UsageError
 from amlctl.fsio import write_file_atomic
 from amlctl.plan import validation
@@ -204,7 +204,7 @@ def write_plan(plan: Plan, path: Path) -> dict[str, Any]:
     if found:
         raise PlanFileError(_describe(path, "refusing to write an invalid plan", found))
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_file_atomic(path, pretty_json(doc), mode=0o644)
+    write_file_atomic(path, pretty_json_chunks(doc), mode=0o644)  # streamed: plans get big
     return doc
 
 

@@ -293,3 +293,25 @@ def test_sha256_file_refuses_a_symlink(tmp_path: Path) -> None:
     assert sha256_file(tmp_path / "target") == (hashlib.sha256(b"x").hexdigest(), 1)
     with pytest.raises(OSError):
         sha256_file(tmp_path / "link")
+
+
+def test_pending_folders_sync_each_folder_once_per_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        synced.append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    folders = fsio.OpenFolders(tmp_path)
+    for n in range(5):
+        fsio.write_atomic(tmp_path, f"runs/{n}.json", b"{}", folders)
+    fsio.write_atomic(tmp_path, "models/m.json", b"{}", folders)
+    assert synced == ["file"] * 6  # each file's bytes at once, no folder yet
+    assert folders.sync() == 2
+    assert synced == ["file"] * 6 + ["folder"] * 2
+    assert folders.sync() == 0
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [f"{n}.json" for n in range(5)]

@@ -235,6 +235,40 @@ def test_append_is_on_disk_when_it_returns(plan: Path, monkeypatch: pytest.Monke
     journal.close()
 
 
+def test_group_commit_writes_at_once_and_syncs_in_batches_files_first(
+    plan: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = started(plan)
+    events: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        events.append("fsync")
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr("amlctl.apply.journal.GROUP_SECONDS", 3600.0)  # batches by count here
+    journal.before_sync = lambda: events.append("files")
+    for n in range(3):
+        journal.append(EXPORT_DONE, f"export:{n}", durable=False, file=f"{n}.json")
+    # Written at once (a killed process loses none of them), synced later.
+    assert [line["address"] for line in lines(plan)[1:]] == ["export:0", "export:1", "export:2"]
+    assert events == []
+    journal.append(DELETE_SENT, "delete:a")  # durable: every line before it goes with it
+    assert events == ["files", "fsync"]
+    journal.sync()  # nothing new since: no second flush
+    assert events == ["files", "fsync"]
+    monkeypatch.setattr("amlctl.apply.journal.GROUP_LINES", 4)
+    for n in range(4):
+        journal.append(EXPORT_DONE, f"export:b{n}", durable=False, file=f"b{n}.json")
+    assert events == ["files", "fsync"] * 2  # the batch filled up
+    journal.append(EXPORT_DONE, "export:c", durable=False, file="c.json")
+    journal.close()  # closing syncs what is left
+    assert events == ["files", "fsync"] * 3
+    with Journal.open(plan) as again:
+        assert again.state("export:c") is not None
+
+
 def test_misuse_is_refused(plan: Path) -> None:
     journal = Journal.open(plan)
     with pytest.raises(ValueError, match="first record"):

@@ -106,3 +106,18 @@ def test_a_port_in_use_is_a_usage_error() -> None:
         app = EmulatorApp(Store(":memory:"))
         with pytest.raises(UsageError, match="cannot listen"):
             EmulatorServer(app, "127.0.0.1", taken.getsockname()[1])
+
+
+def test_many_connections_at_once_are_queued_not_dropped() -> None:
+    # Not started, so nothing accepts: every connection must fit in the listen queue. With
+    # socketserver's backlog of 5 the seventh SYN is dropped and waits for TCP's 1 s retry.
+    server = EmulatorServer(EmulatorApp(Store(":memory:")), "127.0.0.1", 0)
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(32):
+            sockets.append(socket.create_connection(("127.0.0.1", server.port), timeout=0.5))
+        assert len(sockets) == 32
+    finally:
+        for sock in sockets:
+            sock.close()
+        server.close()

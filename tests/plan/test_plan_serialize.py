@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import stat
 from datetime import datetime, timedelta, timezone
@@ -21,7 +22,13 @@ from plan_factories import (
     workspace_ref,
 )
 
-from amlctl.canonical import canonical_json, compute_digest, fingerprint, pretty_json
+from amlctl.canonical import (
+    canonical_json,
+    compute_digest,
+    fingerprint,
+    pretty_json,
+    pretty_json_chunks,
+)
 from amlctl.errors import PlanFileError, UsageError
 from amlctl.plan import (
     Plan,
@@ -333,3 +340,22 @@ def test_the_delete_order_round_trips_and_is_checked(tmp_path: Path) -> None:
 
     exported = to_doc(make_plan([image, export("model", "m:1", after=(image.address,))]))
     assert ".after:" in problems_of(write_doc(tmp_path / "export.json", exported))
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {},
+        {"changes": [], "b": {}, "a": [[], {}, None]},
+        {"z": "é\u2028\"", "changes": [{"k": n, "ü": [n, {"y": 1, "x": 2}]} for n in range(3)]},
+        # more than one piece of pretty_json_chunks (about a MiB each)
+        {"changes": [{"address": f"export:ws/run/{n}", "reason": "x" * 100} for n in range(9000)]},
+    ],
+)
+def test_streamed_digest_and_file_are_the_bytes_of_the_whole(doc: dict[str, Any]) -> None:
+    body = {key: value for key, value in doc.items() if key != "digest"}
+    whole = "sha256:" + hashlib.sha256(canonical_json(body)).hexdigest()
+    assert compute_digest({**doc, "digest": "ignored"}) == whole
+    chunks = list(pretty_json_chunks(doc))
+    assert b"".join(chunks) == pretty_json(doc)
+    assert len(chunks) == (2 if len(doc.get("changes", ())) == 9000 else 1)

@@ -8,9 +8,14 @@ fields are nulled before anything is written, whatever the server sent. `index.j
 
 The index is kept in memory and written (atomically) once per run, after the exports or at an
 interruption; a run killed before that leaves the index as an earlier run wrote it. So the journal
-is the source of truth: every export is journaled (fsync'd) as export-done with its
-index entry, and a run starts with `resume`, which records the journal's export-done entries,
-so the index it writes lists everything exported by any run of the plan, killed or not.
+is the source of truth: every export is journaled as export-done with its index entry, and a
+run starts with `resume`, which records the journal's export-done entries, so the index it
+writes lists everything exported by any run of the plan, killed or not.
+
+Durability is a group commit: each file's bytes are fsync'd as it is written, its folder's entry
+once per batch (`sync`, which the journal calls before each of its own fsyncs), so the journal
+never holds on disk an export whose file might vanish in a power cut. An export-done line that
+a power cut does take only means the next run exports that item again, once.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from amlctl.apply.journal import EXPORT_DONE, Journal
 from amlctl.canonical import pretty_json
 from amlctl.fsio import (
     FileRecord,
+    OpenFolders,
     UnsafePathError,
     confined_path,
     sha256_file,
@@ -126,6 +132,9 @@ class Exporter:
         self._flush_lock = threading.Lock()
         self._entries: dict[str, dict[str, Any]] = {}
         self._files: dict[str, str] = {}  # file -> address, to catch two items sharing a file
+        # Folders stay open for the run; their syncs wait for the journal's group commit
+        # (`sync`, which the journal calls before it syncs itself).
+        self.folders = OpenFolders(root)
 
     def export_item(
         self,
@@ -148,9 +157,11 @@ class Exporter:
         stored = None
         if content is not None:
             content_name = relative_file.removesuffix(".json") + CONTENT_SUFFIX
-            stored = write_stream_atomic(self.root, content_name, content)
+            stored = write_stream_atomic(self.root, content_name, content, self.folders)
         clean, redacted = strip_secrets(item)
-        written = write_atomic(self.root, relative_file, pretty_json(clean, allow_nan=True))
+        written = write_atomic(
+            self.root, relative_file, pretty_json(clean, allow_nan=True), self.folders
+        )
         return _record(
             written,
             stored,
@@ -160,6 +171,17 @@ class Exporter:
             fingerprint=fingerprint,
             exported_at=rfc3339(self._now()),
         )
+
+    def sync(self) -> None:
+        """Make the names of the files written so far durable (their bytes already are)."""
+        self.folders.sync()
+
+    def close(self) -> None:
+        """Sync and release the export folders; the index is `flush_index`'s."""
+        try:
+            self.folders.sync()
+        finally:
+            self.folders.close()
 
     def resume(self, journal: Journal, addresses: Iterable[str]) -> int:
         """Record the export-done entries `journal` holds for `addresses`; return how many.

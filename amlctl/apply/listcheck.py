@@ -1,0 +1,163 @@
+"""Whether items are still as planned, read from list answers: a few pages per collection
+instead of a GET before every delete.
+
+Plan read these items from the same lists, and a kind's fingerprint covers only fields that
+read the same in its list and get answers (the catalog's `version_fields`, or its etag), so a
+list answer says whether an item changed as well as its GET would. Only top-level collections
+(the workspace's models, services, ...) are listed here, and only where a run deletes enough of
+one collection that its pages cost fewer requests than one GET per item; the rest keep the GET.
+An item the list does not show gets the GET too: "already gone" is never concluded from a list.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from amlctl.apply import lookup
+from amlctl.azure.client import Client, Reply
+from amlctl.canonical import dotted
+from amlctl.catalog import Catalog, Kind, expand
+from amlctl.errors import ApiError
+from amlctl.plan.model import Change, WorkspaceRef
+
+# Deletes from one collection at which listing it beats a GET each: list pages hold about 100
+# items at Azure ML's services, so this stays ahead even when the collection is five times
+# bigger than what is deleted from it.
+LIST_FROM = 20
+
+
+@dataclass(frozen=True)
+class Listed:
+    """An item as its collection's list shows it now, and the reply of the page it was on."""
+
+    fingerprint: str
+    reply: Reply
+
+
+class ListCheck:
+    """Lists each collection once, when its first delete asks; safe to share between threads."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        client: Client,
+        workspaces: Iterable[WorkspaceRef],
+        deletes: Iterable[Change],
+        *,
+        list_from: int | None = None,
+    ) -> None:
+        self.catalog, self.client = catalog, client
+        self.scopes = {ws.workspace: _scope_values(ws) for ws in workspaces}
+        counts = Counter((c.workspace, c.kind) for c in deletes if self._listable(c))
+        least = LIST_FROM if list_from is None else list_from
+        self.covered = {key for key, count in counts.items() if count >= least}
+        self._lists: dict[tuple[str, str], dict[str, Listed]] = {}
+        self._locks = {key: threading.Lock() for key in self.covered}
+
+    def find(self, change: Change) -> Listed | None:
+        """The item as listed now, or None when its collection is not listed here or the list
+        does not show it (the caller GETs it then)."""
+        key = (change.workspace, change.kind)
+        if key not in self.covered:
+            return None
+        with self._locks[key]:  # one listing per collection, however many workers ask at once
+            if key not in self._lists:
+                self._lists[key] = self._read(change.workspace, self.catalog.kind(change.kind))
+        return self._lists[key].get(change.id)
+
+    def _listable(self, change: Change) -> bool:
+        """Top-level items read by their own get and listed one per entry: not those read
+        elsewhere than they are deleted (`check`), off a parent, or gathered whole."""
+        kind = self.catalog.kinds.get(change.kind)
+        if kind is None or change.check is not None or change.workspace not in self.scopes:
+            return False
+        if not (kind.can("list") and kind.can("get")) or kind.as_one or kind.from_field:
+            return False
+        parent = self.catalog.kinds.get(kind.parent) if kind.parent else None
+        return parent is None or parent.scope
+
+    def _read(self, workspace: str, kind: Kind) -> dict[str, Listed]:
+        operation = kind.op("list")
+        assert operation.paging is not None
+        url = expand(operation, self.scopes[workspace], self.catalog.hosts)
+        found: dict[str, Listed] = {}
+        try:
+            pages = self.client.pages_with_replies(url, operation.paging, operation.query)
+            for page, reply in pages:
+                for item in page:
+                    found[str(dotted(item, kind.id_field))] = Listed(kind.fingerprint(item), reply)
+        except ApiError:  # the collection cannot be read now: each of its deletes GETs instead
+            return {}
+        return found
+
+
+def _scope_values(ws: WorkspaceRef) -> dict[str, str]:
+    return {
+        "subscriptionId": ws.subscription_id,
+        "resourceGroupName": ws.resource_group,
+        "workspaceName": ws.workspace,
+        "location": ws.location,
+    }
+
+
+def shares_list(kind: Kind) -> bool:
+    """Whether items of `kind` are read one by one from a list several of them share (an
+    artifact from its run's container), rather than by a get, off a parent or gathered whole."""
+    return not (kind.can("get") or kind.as_one or kind.from_field)
+
+
+class SharedLists:
+    """The export side: items of kinds with no get call are read from their list (an artifact
+    from its run's container), and a list shared by several exports is read once for all of
+    them, not once each. A list is dropped once its last export has read it, so memory holds
+    only the lists still in use."""
+
+    def __init__(self, exports: Iterable[Change]) -> None:
+        self._waiting = Counter(lookup.read_url(c) for c in exports if c.url is not None)
+        self._lists: dict[str, tuple[Reply, dict[str, tuple[Reply, dict[str, Any]]]]] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def item(
+        self, client: Client, change: Change, kind: Kind
+    ) -> tuple[Reply, dict[str, Any] | None]:
+        """The item as its list shows it now (None: not there), with the reply of its page."""
+        url = lookup.read_url(change)
+        with self._guard:
+            lock = self._locks.setdefault(url, threading.Lock())
+        with lock:
+            if url not in self._lists:
+                self._lists[url] = _read_list(client, url, kind)
+            last, items = self._lists[url]
+            self._waiting[url] -= 1
+            if self._waiting[url] <= 0:
+                del self._lists[url]
+        # `<parent id>/<own id>`: the own id may hold slashes itself (an artifact's path)
+        own_id = change.id.split("/", 1)[-1] if kind.id_in_parent else change.id
+        return items.get(own_id, (last, None))
+
+
+def _read_list(
+    client: Client, url: str, kind: Kind
+) -> tuple[Reply, dict[str, tuple[Reply, dict[str, Any]]]]:
+    """Every page of `url`: the last reply, and each item by id with the reply it came in. A
+    collection that is gone (its run was deleted) holds nothing."""
+    operation = kind.op("list")
+    assert operation.paging is not None
+    found: dict[str, tuple[Reply, dict[str, Any]]] = {}
+    last: Reply | None = None
+    try:
+        for page, reply in client.pages_with_replies(url, operation.paging, operation.query):
+            last = reply
+            for item in page:
+                found.setdefault(str(item.get(kind.id_field)), (reply, item))
+    except ApiError as error:
+        if error.status != 404:
+            raise
+        return Reply("GET", url, 404, {}, None, None), {}
+    assert last is not None
+    return last, found

@@ -221,6 +221,7 @@ def _make_plan(
     from amlctl.azure.connect import open_client
     from amlctl.plan.serialize import plan_timestamp, write_plan
     from amlctl.planning.planner import PlanContext, make_plan
+    from amlctl.userstate import pseudonym_key
 
     path = out or Path("plans") / f"{manifest_path.stem}.plan.json"
     if not replace:
@@ -238,7 +239,8 @@ def _make_plan(
             status.close()
         target = client.target.recorded
     created = plan_timestamp(os.environ, datetime.now(UTC))
-    context = PlanContext(target, created, __version__, index)
+    key = pseudonym_key() if manifest.request is not None else None
+    context = PlanContext(target, created, __version__, index, key)
     made = make_plan(manifest, loaded, found, context)
     return write_plan(made, path), path
 

@@ -292,7 +292,7 @@ class Client:
             )
             with response:
                 content = response.content  # a truncated body raises here, in the retry loop
-        self.pacer.after(host, method, response.headers)
+        self.pacer.after(host, method, response.headers, response.status_code)
         self._count(response.status_code)
         return Reply(
             method,

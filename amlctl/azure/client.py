@@ -39,6 +39,12 @@ _NOT_ACTED = frozenset({429, 503})  # answers that say the server did nothing
 _LRO_TERMINAL = {"succeeded", "failed", "canceled", "cancelled"}
 
 
+class RefusedLink(ApiError):
+    """A link the service handed back (a poll or a download link) that the client will not
+    follow: off the allowed hosts, not https, or not a URL. It fails the one item it came
+    with; the rest of the run goes on."""
+
+
 @dataclass(frozen=True)
 class Reply:
     """One HTTP answer, parsed. `body` is JSON when the service sent JSON, else raw bytes."""
@@ -186,6 +192,7 @@ class Client:
     def poll(self, link: PollLink, *, first_delay: float | None = None) -> Reply:
         """Poll a long-running operation until it ends; the last reply carries `status`
         (Succeeded, Failed or Canceled) in its body."""
+        self._check_link(link.url, auth=True, what="poll")
         deadline = time.monotonic() + self.lro_timeout
         delay = first_delay
         while True:
@@ -200,6 +207,7 @@ class Client:
 
     def download(self, url: str) -> Reply:
         """GET bytes from a SAS URL on a content host; the SAS is the credential, no token sent."""
+        self._check_link(url, auth=False, what="download")
         return self.request("GET", url, (200,), auth=False)
 
     # -- the one place requests are sent --------------------------------------------------------
@@ -303,10 +311,28 @@ class Client:
             response.headers.get("x-ms-request-id"),
         )
 
+    def _check_link(self, url: str, *, auth: bool, what: str) -> None:
+        """A link from the service's answer, checked like any URL before a socket is opened;
+        refused, it is an ApiError of the one item it belongs to, not the end of the run."""
+        try:
+            self._check_destination(url, auth)
+        except AuthError as refused:
+            try:
+                shown = _redact(url[:300]) + ("…" if len(url) > 300 else "")
+            except ValueError:
+                shown = "(not a URL)"
+            raise RefusedLink(
+                "GET", shown, None, "RefusedLink", f"the service's {what} link: {refused}"
+            ) from None
+
     def _check_destination(self, url: str, auth: bool) -> None:
-        split = urlsplit(url)
+        try:
+            split = urlsplit(url)
+            port = split.port  # a port that is not a number raises here
+        except ValueError:
+            raise AuthError("refusing to call a link that is not a URL") from None
         allowed = self.hosts if auth else self.content_hosts
-        if split.scheme != "https" or split.username or split.port or not split.hostname:
+        if split.scheme != "https" or split.username or port or not split.hostname:
             raise AuthError(f"refusing to call {_redact(url)}: only https URLs of catalog hosts")
         if not host_allowed(split.hostname, allowed):
             which = "catalog hosts" if auth else "content hosts"

@@ -372,6 +372,9 @@ def apply(
             )
         progress.close()
     _print_apply_summary(doc, path, plan.digest, people, interrupted=result.interrupted)
+    if result.unreachable:
+        print(f"Stopped: the service at {result.unreachable} is unreachable; run apply again "
+              "once it answers.", file=people)
     if fmt == "json":
         print(json.dumps(_apply_summary(doc, path, plan.digest, result.exit_code), sort_keys=True))
     if result.abandoned:

@@ -47,9 +47,21 @@ DELETE_DONE = "delete-done"  # outcome: deleted | absent, status, request_id
 SKIPPED = "skipped"  # reason: changed-since-plan | gone-since-plan | blocked, status, detail
 FAILED = "failed"  # status, code, message: retried on a re-run
 FINISH = "finish"  # summary counts, address null
+STOPPED = "stopped"  # the run stopped early, address null: host, reason (unreachable)
 
 EVENTS = frozenset(
-    {START, RESUME, EXPORT_DONE, DELETE_SENT, DELETE_ACCEPTED, DELETE_DONE, SKIPPED, FAILED, FINISH}
+    {
+        START,
+        RESUME,
+        EXPORT_DONE,
+        DELETE_SENT,
+        DELETE_ACCEPTED,
+        DELETE_DONE,
+        SKIPPED,
+        FAILED,
+        FINISH,
+        STOPPED,
+    }
 )
 TERMINAL = frozenset({EXPORT_DONE, DELETE_DONE, SKIPPED})
 _IN_FLIGHT = frozenset({DELETE_SENT, DELETE_ACCEPTED})
@@ -311,9 +323,7 @@ class PlanLock:
     newcomer locks a new one); an empty or stale-content file without an flock on it is simply free.
     """
 
-    def __init__(
-        self, plan: Path, digest: str, *, now: Callable[[], datetime] = _utcnow
-    ) -> None:
+    def __init__(self, plan: Path, digest: str, *, now: Callable[[], datetime] = _utcnow) -> None:
         self.plan = plan
         self.path = lock_path(plan, digest)
         self._now = now

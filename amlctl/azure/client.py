@@ -22,6 +22,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from amlctl.azure.auth import TokenProvider
+from amlctl.azure.breaker import Breaker
 from amlctl.azure.hostlimit import HostLimits
 from amlctl.azure.pacing import Pacer
 from amlctl.azure.retry import MAX_RETRY_AFTER, RETRY_STATUSES, backoff_delays, retry_after
@@ -35,6 +36,9 @@ _TRANSIENT = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
+# No answer at all (nothing listening, a reset, no answer in time): what the breaker counts. A
+# body cut short came from a host that is there.
+_NO_ANSWER = (requests.ConnectionError, requests.Timeout)
 _NOT_ACTED = frozenset({429, 503})  # answers that say the server did nothing
 _LRO_TERMINAL = {"succeeded", "failed", "canceled", "cancelled"}
 
@@ -115,6 +119,7 @@ class Client:
         rng: random.Random | None = None,
         pacer: Pacer | None = None,
         host_limits: HostLimits | None = None,
+        breaker: Breaker | None = None,
     ) -> None:
         self.session, self.target, self.tokens = session, target, tokens
         self.hosts, self.content_hosts = tuple(hosts), tuple(content_hosts)
@@ -125,6 +130,7 @@ class Client:
         self._stats_lock = threading.Lock()  # workers share the client; counts must not drop
         self.pacer = pacer or Pacer(sleep=sleep)
         self.host_limits = host_limits or HostLimits()
+        self.breaker = breaker or Breaker()
 
     # -- public calls -------------------------------------------------------------------------
 
@@ -245,10 +251,12 @@ class Client:
         json_body: Any = None,
     ) -> Reply:
         self._check_destination(url, auth)
+        host = urlsplit(url).hostname or ""
         retryable = _NOT_ACTED if unsure_is_final else RETRY_STATUSES
         delays = backoff_delays(rng=self.rng)
         for attempt in range(1, self.attempts + 1):
             last = attempt == self.attempts
+            self.breaker.check(method, _redact(url), host)
             try:
                 reply = self._send_once(method, url, headers, auth, json_body)
             except requests.exceptions.SSLError:
@@ -259,6 +267,8 @@ class Client:
                     "it printed)"
                 ) from None
             except _TRANSIENT as error:
+                if isinstance(error, _NO_ANSWER):
+                    self.breaker.failed(host, type(error).__name__)
                 if last or unsure_is_final:
                     raise ApiError(
                         method, _redact(url), None, type(error).__name__, "no usable answer"
@@ -300,6 +310,7 @@ class Client:
             )
             with response:
                 content = response.content  # a truncated body raises here, in the retry loop
+        self.breaker.answered(host)
         self.pacer.after(host, method, response.headers, response.status_code)
         self._count(response.status_code)
         return Reply(

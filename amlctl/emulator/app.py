@@ -45,6 +45,12 @@ class EmulatorApp:
         self._windows = Windows(clock)
         self._log = AccessLog(self.config.access_log)
 
+    def reconfigure(self, config: EmulatorConfig) -> None:
+        """Answer later requests by `config`, its faults drawn afresh from its seed (a test
+        plans fault-free, then applies under faults, on one emulator and one origin)."""
+        self.config = config.checked()
+        self._faults = FaultPlan(self.config)
+
     def close(self) -> None:
         """Close the access log (the store belongs to whoever opened it)."""
         self._log.close()

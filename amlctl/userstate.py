@@ -6,13 +6,14 @@ folder, so what is kept there reaches no plan, pull-request comment or commit.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import stat
 from pathlib import Path
 
 from amlctl.errors import UsageError
-from amlctl.fsio import write_file_atomic
+from amlctl.fsio import FsError, write_file_atomic
 
 KEY_FILE_ENV = "AMLCTL_PSEUDONYM_KEY_FILE"
 KEY_BYTES = 32
@@ -36,11 +37,19 @@ def pseudonym_key() -> bytes:
 
 
 def _create_key(path: Path) -> None:
+    """Write a new key whole under a temp name, then link it into place: two first plans at
+    once keep one key (the later link fails), never half a key or two in turn."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
     try:
-        write_file_atomic(path, secrets.token_hex(KEY_BYTES).encode() + b"\n", mode=0o600)
-    except OSError as error:
-        raise UsageError(f"{path}: cannot create the pseudonym key: {error.strerror}") from None
+        write_file_atomic(temp, secrets.token_hex(KEY_BYTES).encode() + b"\n", mode=0o600)
+        with contextlib.suppress(FileExistsError):
+            os.link(temp, path)
+    except (OSError, FsError) as error:
+        why = getattr(error, "strerror", None) or str(error)
+        raise UsageError(f"{path}: cannot create the pseudonym key: {why}") from None
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def _read_key(path: Path) -> bytes:

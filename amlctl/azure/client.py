@@ -374,6 +374,7 @@ class Client:
             if not link:
                 return
             url = self.target.unroute(link)
+            self._check_link(url, auth=True, what="next page")
             if url in seen:
                 raise ApiError("GET", url, reply.status, "PagingLoop", "nextLink repeats itself")
             seen.add(url)

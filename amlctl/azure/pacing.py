@@ -24,8 +24,9 @@ from amlctl.azure.retry import retry_after
 
 # ARM's documented refill rates per service principal and region (requests per second).
 REFILL_PER_SECOND = {"reads": 25.0, "deletes": 10.0, "writes": 10.0}
-# How long a 429 with no Retry-After pauses its scope; and the most any 429 may pause it (the
-# request that got a longer one fails: the client treats such a wait as an outage).
+# How long a 429 with no Retry-After pauses its scope; and the longest pause a 429 may ask for
+# (the request that got a longer one fails: the client treats such a wait as an outage, and the
+# other workers are not held for it).
 DEFAULT_PAUSE = 1.0
 MAX_PAUSE = 600.0
 _HEADER = "x-ms-ratelimit-remaining-subscription-"
@@ -98,7 +99,9 @@ class Pacer:
             return max(0.0, budget.paused_until - self.clock()) if budget else 0.0
 
     def _pause(self, host: str, kind: str, asked: float | None) -> None:
-        seconds = min(MAX_PAUSE, DEFAULT_PAUSE if asked is None else asked)
+        if asked is not None and asked > MAX_PAUSE:
+            return  # an outage, not a pause: that request fails, the others learn it themselves
+        seconds = DEFAULT_PAUSE if asked is None else asked
         with self._lock:
             budget = self._budgets.setdefault((host, kind), _Budget())
             budget.paused_until = max(budget.paused_until, self.clock() + seconds)

@@ -95,3 +95,11 @@ def test_ten_workers_send_nothing_into_a_throttled_window(tmp_path: Path) -> Non
     late = [ms for ms in inside if ms > IN_FLIGHT_GRACE_MS]
     assert late == [], f"{len(late)} requests sent into a throttled window: {late[:10]} ms"
     assert client.pacer.pauses == len(throttled) + len(inside)
+
+
+def test_a_retry_after_past_the_cap_pauses_no_one() -> None:
+    """Such a 429 fails its own request (an outage); the other workers must not sleep for it."""
+    clock = FakeClock()
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
+    pacer.after(ARM, "GET", {"Retry-After": "3600"}, 429)
+    assert pacer.paused_for(ARM, "GET") == 0.0

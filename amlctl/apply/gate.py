@@ -84,7 +84,8 @@ def evidence_of(path: Path) -> list[Path]:
     digest = _digest_of(path)
     if not digest:
         return []
-    stem = receipt.run_stem(evidence_owner(path, digest), digest)
+    # Its own evidence only: the receipt names this file; a copy's evidence is the original's.
+    stem = receipt.run_stem(path, digest)
     names = (".journal.jsonl", ".receipt.json", ".receipt.md", ".verify.json")
     return [p for p in (stem.with_name(stem.name + n) for n in names) if p.exists()]
 

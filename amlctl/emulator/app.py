@@ -86,7 +86,8 @@ class EmulatorApp:
             response = _injected_throttle(request, self.config.throttle_retry_after_ms)
         else:
             response = self._checked(request, problem, body)
-        if response.status == 429:
+        if response.status == 429 and fault is None:
+            # Only a 429 that reaches the client whole can be obeyed; a cut-short one cannot.
             self._windows.open(scope, _retry_seconds(response))
         if fault is not None:
             response.fault = fault

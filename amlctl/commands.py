@@ -251,6 +251,7 @@ def _make_plan(
     from amlctl.azure.connect import open_client
     from amlctl.plan.serialize import plan_timestamp, write_plan
     from amlctl.planning.planner import PlanContext, make_plan
+    from amlctl.userstate import pseudonym_key
 
     path = out or Path("plans") / f"{manifest_path.stem}.plan.json"
     if not replace:
@@ -268,7 +269,8 @@ def _make_plan(
             status.close()
         target = client.target.recorded
     created = plan_timestamp(os.environ, datetime.now(UTC))
-    context = PlanContext(target, created, __version__, index)
+    key = pseudonym_key() if manifest.request is not None else None
+    context = PlanContext(target, created, __version__, index, key)
     made = make_plan(manifest, loaded, found, context)
     del found  # the inventory is not needed to write the plan: its memory goes before the peak
     return write_plan(made, path), path
@@ -401,6 +403,9 @@ def apply(
             )
         progress.close()
     _print_apply_summary(doc, path, plan.digest, people, interrupted=result.interrupted)
+    if result.unreachable:
+        print(f"Stopped: the service at {result.unreachable} is unreachable; run apply again "
+              "once it answers.", file=people)
     if fmt == "json":
         print(json.dumps(_apply_summary(doc, path, plan.digest, result.exit_code), sort_keys=True))
     if result.abandoned:

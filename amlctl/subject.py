@@ -7,12 +7,14 @@ never reach a namesake. The userName is used only when the manifest gives no obj
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from amlctl.catalog import Kind
 from amlctl.manifest import Request
+from amlctl.userstate import pseudonym_key
 
 
 @dataclass(frozen=True)
@@ -65,10 +67,16 @@ class SubjectMatcher:
         return fields.get(link.display_name) in self.display_names
 
 
-def pseudonym(request: Request) -> str:
+def pseudonym(request: Request, key: bytes | None = None) -> str:
     """A stable stand-in for the subject in plans and receipts, which are reviewed by people
-    who need not know who the request is about."""
+    who need not know who the request is about.
+
+    It is an HMAC under the user's pseudonym key (`userstate.pseudonym_key`), which never
+    enters a plan: a plain hash of the request id and the object id would let anyone holding
+    the plan test candidate object ids until one matched. Only whoever holds the key can tell
+    whether a given person is the subject (by making a plan for them and comparing)."""
     subject = request.subject
     who = subject.user_object_id.lower() if subject.user_object_id else subject.user_name or ""
-    digest = hashlib.sha256(f"{request.id}\x00{who}".encode()).hexdigest()
-    return f"subject-{digest[:12]}"
+    secret = pseudonym_key() if key is None else key
+    mac = hmac.new(secret, f"{request.id}\x00{who}".encode(), hashlib.sha256)
+    return f"subject-{mac.hexdigest()[:12]}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,3 +37,16 @@ def _private_emulator_db(tmp_path_factory: pytest.TempPathFactory,
                          monkeypatch: pytest.MonkeyPatch) -> None:
     """Never let a test touch the user's default emulator database."""
     monkeypatch.setenv("AMLCTL_EMULATOR_DB", str(tmp_path_factory.mktemp("db") / "emulator.db"))
+
+
+TEST_PSEUDONYM_KEY = Path(__file__).parent / "data" / "pseudonym-test.key"
+
+
+@pytest.fixture(autouse=True)
+def _private_user_state(tmp_path_factory: pytest.TempPathFactory,
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never touch the user's state folder; pseudonyms under a fixed test key, so goldens and
+    the committed example plans do not depend on a random key (real users' keys are random,
+    and kept out of every repository: amlctl.userstate)."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+    monkeypatch.setenv("AMLCTL_PSEUDONYM_KEY_FILE", str(TEST_PSEUDONYM_KEY))

@@ -3,9 +3,10 @@
 Each `plans/examples/<stem>.yaml` has its plan file `<stem>.plan.json` and the pull-request
 comment `<stem>.plan.md` committed next to it, made as the README does from the repository
 root: `amlctl plan plans/examples/<stem>.yaml -o plans/examples/<stem>.plan.json --emulator`
-with SOURCE_DATE_EPOCH=1795000000 on a fresh demo database. This test plans again and compares
-bytes, so a change in behaviour shows up as a reviewable diff; AMLCTL_UPDATE_GOLDEN=1 rewrites
-the committed files.
+with SOURCE_DATE_EPOCH=1795000000 and AMLCTL_PSEUDONYM_KEY_FILE=tests/data/pseudonym-test.key
+(the test key every test uses, tests/conftest.py) on a fresh demo database. This test plans
+again and compares bytes, so a change in behaviour shows up as a reviewable diff;
+AMLCTL_UPDATE_GOLDEN=1 rewrites the committed files.
 
 The test plans in a temp folder holding a copy of the manifest at the same relative path, so
 the plan records the same manifest path and digest, but the export folder (whose index.json

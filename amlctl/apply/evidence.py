@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,22 @@ def gather(request_id: str, folder: Path) -> list[Version]:
         raise UsageError(f"no plan under {folder} answers request {request_id}")
     for version in found.values():
         _add_evidence(version)
-    return _ordered(list(found.values()))
+    return _ordered(_one_per_digest(found.values()))
+
+
+def _one_per_digest(versions: Iterable[Version]) -> list[Version]:
+    """A plan file copied under another name is the same plan (apply refuses the copy): one
+    version per digest, the one whose name its journal and receipt bear."""
+    kept: dict[str, Version] = {}
+    for version in versions:
+        seen = kept.get(version.digest)
+        if seen is None or (_applied(version) and not _applied(seen)):
+            kept[version.digest] = version
+    return list(kept.values())
+
+
+def _applied(version: Version) -> bool:
+    return version.receipt is not None or version.journal_time is not None
 
 
 def _add_receipt(found: dict[tuple[Path, str], Version], path: Path, request_id: str) -> None:

@@ -30,6 +30,7 @@ from amlctl.apply.journal import (
     EXPORT_DONE,
     FAILED,
     SKIPPED,
+    STOPPED,
     Journal,
 )
 from amlctl.apply.listcheck import ListCheck, SharedLists, shares_list
@@ -95,6 +96,9 @@ class Executor:
                     self.exporter.flush_index()
                 finally:
                     self.exporter.close()
+        result.unreachable = self.client.breaker.unreachable
+        if result.unreachable is not None:
+            self.journal.append(STOPPED, host=result.unreachable, reason="unreachable")
         return result
 
     def _run_ordered(
@@ -119,6 +123,11 @@ class Executor:
                     consider(todo[follower])
 
         def consider(change: Change) -> None:
+            down = self.client.breaker.unreachable
+            if down is not None:  # the service is gone: stop, do not spend retries on each item
+                self._note(change, _not_attempted(change, down), result)
+                settle(change.address)
+                return
             held = next((b for b in change.after if result.result_of(b) not in DONE), None)
             if held is not None:
                 self._note(change, _held(change, held, result.result_of(held)), result)
@@ -420,6 +429,11 @@ def _hand_back(
     queue: SimpleQueue[tuple[Change, Future[Outcome]]], change: Change, future: Future[Outcome]
 ) -> None:
     queue.put((change, future))  # in the worker, or at once when the future is already done
+
+
+def _not_attempted(change: Change, host: str) -> Outcome:
+    """Not journaled, like a held item: a re-run tries it once the service answers again."""
+    return Outcome(change.address, Result.NOT_DONE, detail=f"not attempted: {host} is unreachable")
 
 
 def _held(change: Change, before: str, why: Result) -> Outcome:

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 from amlctl.apply import receipt
 from amlctl.apply.executor import Executor
 from amlctl.apply.export.exporter import Exporter
-from amlctl.apply.journal import FINISH, RESUME, START, Journal, PlanLock
+from amlctl.apply.journal import FINISH, JOURNAL_SUFFIX, RESUME, START, Journal, PlanLock
 from amlctl.apply.outcomes import ApplyResult
 from amlctl.azure.client import Client
 from amlctl.catalog import Catalog
@@ -72,7 +72,7 @@ def find_pending(folder: Path = Path("plans")) -> list[Path]:
     found = []
     for path in sorted(folder.glob("*.plan.json")):
         digest = _digest_of(path)
-        done = receipt.load(path, digest) if digest else None
+        done = receipt.load(evidence_owner(path, digest), digest) if digest else None
         if not (done and done.get("complete")):
             found.append(path)
     return found
@@ -84,9 +84,36 @@ def evidence_of(path: Path) -> list[Path]:
     digest = _digest_of(path)
     if not digest:
         return []
+    # Its own evidence only: the receipt names this file; a copy's evidence is the original's.
     stem = receipt.run_stem(path, digest)
     names = (".journal.jsonl", ".receipt.json", ".receipt.md", ".verify.json")
     return [p for p in (stem.with_name(stem.name + n) for n in names) if p.exists()]
+
+
+def evidence_owner(path: Path, digest: str) -> Path:
+    """The plan file whose name the evidence of this plan version bears: `path` itself, unless
+    it is a copy (same digest) of a plan beside it whose apply already started, whose journal
+    and receipt are then this plan's too. A plan is keyed by its digest, never its file name,
+    so a reviewed plan copied under another name is not applied twice."""
+    stem = receipt.run_stem(path, digest)
+    if stem.with_name(stem.name + JOURNAL_SUFFIX).exists():
+        return path
+    short = stem.name.rsplit(".", 1)[-1]
+    for journal in sorted(path.parent.glob(f"*.{short}{JOURNAL_SUFFIX}")):
+        if _journal_digest(journal) == digest:
+            plan_stem = journal.name.removesuffix(f".{short}{JOURNAL_SUFFIX}")
+            return journal.with_name(f"{plan_stem}.plan.json")
+    return path
+
+
+def _journal_digest(journal: Path) -> str:
+    """The plan digest a journal's header records ("" when it cannot be read)."""
+    try:
+        with journal.open("rb") as stream:
+            header = json.loads(stream.readline())
+    except (OSError, ValueError):
+        return ""
+    return str(header.get("plan_digest", "")) if isinstance(header, dict) else ""
 
 
 def _digest_of(path: Path) -> str:
@@ -134,7 +161,7 @@ def approve(
     confirmed unless `confirmed` (--yes on a reviewed plan file). The lock is held and the
     journal open until the block ends."""
     check_target(loaded, client)
-    with PlanLock(loaded.path):
+    with PlanLock(loaded.path, loaded.plan.digest):
         journal = open_journal(loaded)
         try:
             show(loaded.doc)
@@ -166,8 +193,11 @@ def check_limits(plan: Plan) -> None:
 def open_journal(loaded: LoadedPlan) -> Journal:
     """The journal of this version of the plan; refuses a plan already applied. Open it only
     while holding the plan's lock: the journal assumes a single writing process."""
-    journal = Journal.open(loaded.journal_path)
     digest = loaded.plan.digest
+    owner = evidence_owner(loaded.path, digest)
+    if owner != loaded.path:
+        _refuse_copy(loaded.path, owner, digest)
+    journal = Journal.open(loaded.journal_path)
     if journal.finished is not None:
         journal.close()
         done = receipt.receipt_paths(loaded.path, digest)[0]
@@ -176,6 +206,24 @@ def open_journal(loaded: LoadedPlan) -> Journal:
             "make a new plan to act again"
         )
     return journal
+
+
+def _refuse_copy(path: Path, owner: Path, digest: str) -> None:
+    """`path` holds the same plan as `owner`, whose apply started: its journal says what
+    became of every item, so applying the copy would act on them all a second time."""
+    stem = receipt.run_stem(owner, digest)
+    with Journal.open(stem.with_name(stem.name + JOURNAL_SUFFIX)) as journal:
+        finished = journal.finished is not None
+    if finished:
+        raise AlreadyApplied(
+            f"{path} is a copy of {owner} (the same plan, digest {digest[:19]}), which was "
+            f"already applied completely (see {receipt.receipt_paths(owner, digest)[0]}): "
+            "nothing left to do"
+        )
+    raise ApplyRefused(
+        f"{path} is a copy of {owner} (the same plan, digest {digest[:19]}), whose apply "
+        f"started and is not finished: resume it with `amlctl apply {owner}`"
+    )
 
 
 class AlreadyApplied(ApplyRefused):

@@ -1,4 +1,4 @@
-"""The apply journal (`<plan>.journal.jsonl`) and the plan lock (`<plan>.lock`).
+"""The apply journal (`<plan>.journal.jsonl`) and the plan lock (`apply-<digest12>.lock`).
 
 The journal is append-only JSON lines, one record per state transition of an item:
 {"seq": n, "time": RFC 3339 UTC, "address": str | null, "event": str, ...fields}. `append`
@@ -17,7 +17,9 @@ on disk an export whose file might not be.
 
 The lock is an flock on an open file, so the kernel releases it when its holder dies, even by
 kill -9: a crashed apply never leaves a stale lock to break by hand. Take the lock before
-opening the journal: the journal itself assumes a single writing process.
+opening the journal: the journal itself assumes a single writing process. The lock is named by
+the plan's digest, not its file name: a copy of a reviewed plan (`cp p.plan.json q.plan.json`)
+is the same plan, and takes the same lock.
 """
 
 from __future__ import annotations
@@ -53,9 +55,21 @@ DELETE_DONE = "delete-done"  # outcome: deleted | absent, status, request_id
 SKIPPED = "skipped"  # reason: changed-since-plan | gone-since-plan | blocked, status, detail
 FAILED = "failed"  # status, code, message: retried on a re-run
 FINISH = "finish"  # summary counts, address null
+STOPPED = "stopped"  # the run stopped early, address null: host, reason (unreachable)
 
 EVENTS = frozenset(
-    {START, RESUME, EXPORT_DONE, DELETE_SENT, DELETE_ACCEPTED, DELETE_DONE, SKIPPED, FAILED, FINISH}
+    {
+        START,
+        RESUME,
+        EXPORT_DONE,
+        DELETE_SENT,
+        DELETE_ACCEPTED,
+        DELETE_DONE,
+        SKIPPED,
+        FAILED,
+        FINISH,
+        STOPPED,
+    }
 )
 TERMINAL = frozenset({EXPORT_DONE, DELETE_DONE, SKIPPED})
 _IN_FLIGHT = frozenset({DELETE_SENT, DELETE_ACCEPTED})
@@ -79,9 +93,10 @@ def journal_path(plan: Path) -> Path:
     )
 
 
-def lock_path(plan: Path) -> Path:
-    """`<plan>.lock`."""
-    return plan.with_name(plan.name + LOCK_SUFFIX)
+def lock_path(plan: Path, digest: str) -> Path:
+    """`apply-<first 12 of digest>.lock` beside the plan: one lock for every copy of it."""
+    short = digest.removeprefix("sha256:")[:12]
+    return plan.with_name(f"apply-{short}{LOCK_SUFFIX}")
 
 
 def _utcnow() -> datetime:
@@ -340,17 +355,17 @@ def _write_all(fd: int, data: bytes, path: Path) -> None:
 
 
 class PlanLock:
-    """Exclusive lock on a plan for one apply: `with PlanLock(plan): ...`.
+    """Exclusive lock on a plan for one apply: `with PlanLock(plan, digest): ...`.
 
-    `<plan>.lock` holds {pid, host, user, since} of the holder while the lock is held. A second
-    acquirer gets PlanLocked at once, naming the holder. On release the file is emptied and left
-    in place (removing it would let a waiter lock the unlinked file while a newcomer locks a new
-    one); an empty or stale-content file without an flock on it is simply free.
+    `apply-<digest12>.lock` holds {pid, host, user, since} of the holder while the lock is
+    held. A second acquirer gets PlanLocked at once, naming the holder. On release the file is
+    emptied and left in place (removing it would let a waiter lock the unlinked file while a
+    newcomer locks a new one); an empty or stale-content file without an flock on it is simply free.
     """
 
-    def __init__(self, plan: Path, *, now: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(self, plan: Path, digest: str, *, now: Callable[[], datetime] = _utcnow) -> None:
         self.plan = plan
-        self.path = lock_path(plan)
+        self.path = lock_path(plan, digest)
         self._now = now
         self._fd: int | None = None
 

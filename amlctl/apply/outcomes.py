@@ -7,7 +7,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from amlctl.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL
+from amlctl.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL
 
 
 class Result(enum.Enum):
@@ -45,6 +45,7 @@ class ApplyResult:
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     interrupted: bool = False
     abandoned: int = 0  # requests still in flight when an interrupted run stopped waiting
+    unreachable: str | None = None  # the host the run stopped at: no answer, again and again
 
     def count(self, result: Result) -> int:
         return sum(1 for outcome in self.outcomes.values() if outcome.result is result)
@@ -61,7 +62,10 @@ class ApplyResult:
 
     @property
     def exit_code(self) -> int:
-        """130 interrupted, 0 complete, 3 partly applied (ARCHITECTURE.md)."""
+        """130 interrupted, 0 complete, 3 partly applied, 1 when the service was unreachable
+        before anything of the plan was done (ARCHITECTURE.md)."""
         if self.interrupted:
             return EXIT_INTERRUPTED
+        if self.unreachable and not any(o.result in DONE for o in self.outcomes.values()):
+            return EXIT_ERROR
         return EXIT_OK if self.complete else EXIT_PARTIAL

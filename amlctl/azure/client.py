@@ -23,6 +23,7 @@ from requests import Response
 from requests.adapters import HTTPAdapter
 
 from amlctl.azure.auth import TokenProvider
+from amlctl.azure.breaker import Breaker
 from amlctl.azure.hostlimit import HostLimits
 from amlctl.azure.pacing import Pacer
 from amlctl.azure.retry import MAX_RETRY_AFTER, RETRY_STATUSES, backoff_delays, retry_after
@@ -36,11 +37,20 @@ _TRANSIENT = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
+# No answer at all (nothing listening, a reset, no answer in time): what the breaker counts. A
+# body cut short came from a host that is there.
+_NO_ANSWER = (requests.ConnectionError, requests.Timeout)
 _NOT_ACTED = frozenset({429, 503})  # answers that say the server did nothing
 _LRO_TERMINAL = {"succeeded", "failed", "canceled", "cancelled"}
 # Request ids need to be unique, not secret: drawn from one seeded generator, not uuid4's
 # os.urandom, which is a system call (and a GIL hand-off between the workers) per request.
 _REQUEST_IDS = random.Random(uuid.uuid4().int)
+
+
+class RefusedLink(ApiError):
+    """A link the service handed back (a poll or a download link) that the client will not
+    follow: off the allowed hosts, not https, or not a URL. It fails the one item it came
+    with; the rest of the run goes on."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +123,7 @@ class Client:
         rng: random.Random | None = None,
         pacer: Pacer | None = None,
         host_limits: HostLimits | None = None,
+        breaker: Breaker | None = None,
     ) -> None:
         self.session, self.target, self.tokens = session, target, tokens
         self.hosts, self.content_hosts = tuple(hosts), tuple(content_hosts)
@@ -123,6 +134,7 @@ class Client:
         self._stats_lock = threading.Lock()  # workers share the client; counts must not drop
         self.pacer = pacer or Pacer(sleep=sleep)
         self.host_limits = host_limits or HostLimits()
+        self.breaker = breaker or Breaker()
 
     # -- public calls -------------------------------------------------------------------------
 
@@ -190,6 +202,7 @@ class Client:
     def poll(self, link: PollLink, *, first_delay: float | None = None) -> Reply:
         """Poll a long-running operation until it ends; the last reply carries `status`
         (Succeeded, Failed or Canceled) in its body."""
+        self._check_link(link.url, auth=True, what="poll")
         deadline = time.monotonic() + self.lro_timeout
         delay = first_delay
         while True:
@@ -204,6 +217,7 @@ class Client:
 
     def download(self, url: str) -> Reply:
         """GET bytes from a SAS URL on a content host; the SAS is the credential, no token sent."""
+        self._check_link(url, auth=False, what="download")
         return self.request("GET", url, (200,), auth=False)
 
     # -- the one place requests are sent --------------------------------------------------------
@@ -241,10 +255,12 @@ class Client:
         json_body: Any = None,
     ) -> Reply:
         self._check_destination(url, auth)
+        host = urlsplit(url).hostname or ""
         retryable = _NOT_ACTED if unsure_is_final else RETRY_STATUSES
         delays = backoff_delays(rng=self.rng)
         for attempt in range(1, self.attempts + 1):
             last = attempt == self.attempts
+            self.breaker.check(method, _redact(url), host)
             try:
                 reply = self._send_once(method, url, headers, auth, json_body)
             except requests.exceptions.SSLError:
@@ -255,6 +271,8 @@ class Client:
                     "it printed)"
                 ) from None
             except _TRANSIENT as error:
+                if isinstance(error, _NO_ANSWER):
+                    self.breaker.failed(host, type(error).__name__)
                 if last or unsure_is_final:
                     raise ApiError(
                         method, _redact(url), None, type(error).__name__, "no usable answer"
@@ -289,7 +307,8 @@ class Client:
             response = self._transmit(method, self.target.route(url), sent, json_body)
             with response:
                 content = response.content  # a truncated body raises here, in the retry loop
-        self.pacer.after(host, method, response.headers)
+        self.breaker.answered(host)
+        self.pacer.after(host, method, response.headers, response.status_code)
         self._count(response.status_code)
         return Reply(
             method,
@@ -321,10 +340,28 @@ class Client:
             proxies=session.proxies,
         )
 
+    def _check_link(self, url: str, *, auth: bool, what: str) -> None:
+        """A link from the service's answer, checked like any URL before a socket is opened;
+        refused, it is an ApiError of the one item it belongs to, not the end of the run."""
+        try:
+            self._check_destination(url, auth)
+        except AuthError as refused:
+            try:
+                shown = _redact(url[:300]) + ("…" if len(url) > 300 else "")
+            except ValueError:
+                shown = "(not a URL)"
+            raise RefusedLink(
+                "GET", shown, None, "RefusedLink", f"the service's {what} link: {refused}"
+            ) from None
+
     def _check_destination(self, url: str, auth: bool) -> None:
-        split = urlsplit(url)
+        try:
+            split = urlsplit(url)
+            port = split.port  # a port that is not a number raises here
+        except ValueError:
+            raise AuthError("refusing to call a link that is not a URL") from None
         allowed = self.hosts if auth else self.content_hosts
-        if split.scheme != "https" or split.username or split.port or not split.hostname:
+        if split.scheme != "https" or split.username or port or not split.hostname:
             raise AuthError(f"refusing to call {_redact(url)}: only https URLs of catalog hosts")
         if not host_allowed(split.hostname, allowed):
             which = "catalog hosts" if auth else "content hosts"
@@ -355,6 +392,7 @@ class Client:
             if not link:
                 return
             url = self.target.unroute(link)
+            self._check_link(url, auth=True, what="next page")
             if url in seen:
                 raise ApiError("GET", url, reply.status, "PagingLoop", "nextLink repeats itself")
             seen.add(url)

@@ -1,8 +1,10 @@
 """The access log: one JSON line per request, so tests can count what reached the server.
 
-It records the method, the routed target (path and query), the status, the request id and any
-injected fault. It never sees headers, so no token can reach it; SAS signatures in the query are
-masked all the same.
+It records the method, the routed target (path and query), the status, the request id, any
+injected fault, and `inWindowMs` for a request that arrived while its throttling scope was inside
+a 429's Retry-After (how long after that 429), which a well-behaved client never sends. It
+never sees headers, so no token can reach it; SAS signatures in the query are masked all the
+same.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class AccessLog:
         }
         if response.fault:
             entry["fault"] = response.fault
+        if response.in_window is not None:
+            entry["inWindowMs"] = round(response.in_window * 1000)
         line = json.dumps(entry, ensure_ascii=False) + "\n"
         with self._lock:
             self._file.write(line)

@@ -21,7 +21,7 @@ from amlctl.emulator.faults import BEFORE, FaultPlan
 from amlctl.emulator.parse import parse_target
 from amlctl.emulator.routes import Route, match
 from amlctl.emulator.store import Store
-from amlctl.emulator.throttle import Clock, Decision, Throttle
+from amlctl.emulator.throttle import Clock, Decision, Throttle, Windows
 from amlctl.emulator.wire import Request, Response
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
@@ -42,7 +42,14 @@ class EmulatorApp:
             buckets["dataplane"] = self.config.dataplane
         self._throttle = Throttle(self.config.throttle, buckets, clock)
         self._faults = FaultPlan(self.config)
+        self._windows = Windows(clock)
         self._log = AccessLog(self.config.access_log)
+
+    def reconfigure(self, config: EmulatorConfig) -> None:
+        """Answer later requests by `config`, its faults drawn afresh from its seed (a test
+        plans fault-free, then applies under faults, on one emulator and one origin)."""
+        self.config = config.checked()
+        self._faults = FaultPlan(self.config)
 
     def close(self) -> None:
         """Close the access log (the store belongs to whoever opened it)."""
@@ -65,12 +72,23 @@ class EmulatorApp:
         return response
 
     def _answer(self, request: Request, problem: str | None, body: bytes) -> Response:
+        arrived = self._windows.now()
         if self.config.latency_ms:
             self.sleep(self.config.latency_ms / 1000)
+        scope = (request.host, _operation(request.method))
+        inside = self._windows.inside(scope, arrived)
+        if inside is not None:  # sent before its Retry-After elapsed: not processed (ARM)
+            return _throttled_again(request, *inside)
         fault = self._faults.draw()
         if fault in BEFORE:
             return _fault_response(request, fault)
-        response = self._checked(request, problem, body)
+        if self._faults.throttled():
+            response = _injected_throttle(request, self.config.throttle_retry_after_ms)
+        else:
+            response = self._checked(request, problem, body)
+        if response.status == 429 and fault is None:
+            # Only a 429 that reaches the client whole can be obeyed; a cut-short one cannot.
+            self._windows.open(scope, _retry_seconds(response))
         if fault is not None:
             response.fault = fault
         return response
@@ -167,6 +185,41 @@ def _throttled(request: Request, decision: Decision) -> Response:
                             "seconds.")
     response.headers["Retry-After"] = str(decision.retry_after)
     return response
+
+
+def _operation(method: str) -> str:
+    return {"GET": "reads", "HEAD": "reads", "DELETE": "deletes"}.get(method, "writes")
+
+
+def _injected_throttle(request: Request, retry_after_ms: int) -> Response:
+    seconds = retry_after_ms / 1000
+    response = family_error(request, 429, "TooManyRequests",
+                            f"The request was throttled; retry after {seconds:g} seconds "
+                            "(injected).")
+    response.headers["Retry-After"] = str(max(1, round(seconds)))
+    response.headers["retry-after-ms"] = str(retry_after_ms)
+    response.fault = "429"
+    return response
+
+
+def _throttled_again(request: Request, since: float, left: float) -> Response:
+    response = family_error(request, 429, "TooManyRequests",
+                            "The request was sent before the retry value elapsed; retry after "
+                            f"{left:.3f} seconds.")
+    response.headers["Retry-After"] = str(max(1, round(left)))
+    response.headers["retry-after-ms"] = str(max(1, round(left * 1000)))
+    response.in_window = since
+    return response
+
+
+def _retry_seconds(response: Response) -> float:
+    headers = {name.lower(): value for name, value in response.headers.items()}
+    try:
+        if "retry-after-ms" in headers:
+            return float(headers["retry-after-ms"]) / 1000
+        return float(headers.get("retry-after", "1"))
+    except ValueError:
+        return 1.0
 
 
 def _fault_response(request: Request, fault: str | None) -> Response:

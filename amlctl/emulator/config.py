@@ -47,6 +47,11 @@ class EmulatorConfig:
     fault_rate: float = 0.0
     fault_seed: int | None = None
     fault_kinds: tuple[str, ...] = FAULT_KINDS
+    # Injected throttling, drawn apart from the faults (so a fault seed replays as before): the
+    # share of requests answered 429, and the Retry-After they carry (sent as retry-after-ms
+    # too, so a test may ask for less than a second).
+    throttle_rate: float = 0.0
+    throttle_retry_after_ms: int = 1000
     stall_seconds: float = 35.0
     access_log: Path | None = None
     max_body_bytes: int = 1024 * 1024
@@ -68,6 +73,11 @@ class EmulatorConfig:
             raise UsageError(f"latency must be 0 or more milliseconds, got {self.latency_ms}")
         if not 0.0 <= self.fault_rate <= 1.0:
             raise UsageError(f"fault rate must be between 0 and 1, got {self.fault_rate}")
+        if not 0.0 <= self.throttle_rate <= 1.0 or self.throttle_retry_after_ms < 1:
+            raise UsageError(
+                f"throttle rate must be between 0 and 1 and its Retry-After at least 1 ms, got "
+                f"{self.throttle_rate} and {self.throttle_retry_after_ms} ms"
+            )
         if any(size < 1 for size in self.page_sizes.values()):
             raise UsageError(f"page sizes must be at least 1, got {self.page_sizes}")
         unknown = set(self.fault_kinds) - set(FAULT_KINDS)

@@ -24,6 +24,10 @@ class FaultPlan:
         self._rate = config.fault_rate
         self._kinds = tuple(config.fault_kinds)
         self._random = random.Random(config.fault_seed)
+        self._throttle_rate = config.throttle_rate
+        # A stream of its own: adding throttling leaves a fault seed's faults where they were.
+        seed = None if config.fault_seed is None else config.fault_seed + 1
+        self._throttle_random = random.Random(seed)
         self._lock = threading.Lock()
 
     def draw(self) -> str | None:
@@ -34,3 +38,10 @@ class FaultPlan:
             hit = self._random.random() < self._rate
             kind = self._random.choice(self._kinds)
         return kind if hit else None
+
+    def throttled(self) -> bool:
+        """Whether to answer the next request 429 (injected throttling)."""
+        if self._throttle_rate <= 0:
+            return False
+        with self._lock:
+            return self._throttle_random.random() < self._throttle_rate

@@ -70,3 +70,35 @@ class Throttle:
             if bucket is None:
                 bucket = self._buckets[(scope, operation)] = TokenBucket(spec, self._clock)
         return bucket.take()
+
+
+class Windows:
+    """The Retry-After windows the emulator's 429s opened, per scope (host and operation type).
+
+    ARM does not process a request sent before the retry value has elapsed and answers it with a
+    new one; the emulator does the same, and says so in the access log, so a test can count the
+    requests a client sent into a throttled scope.
+    """
+
+    def __init__(self, clock: Clock = time.monotonic) -> None:
+        self._clock = clock
+        self._open: dict[tuple[str, str], tuple[float, float]] = {}  # scope -> (opened, ends)
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        return self._clock()
+
+    def open(self, scope: tuple[str, str], seconds: float) -> None:
+        with self._lock:
+            now = self._clock()
+            _, ends = self._open.get(scope, (now, now))
+            if now + seconds > ends:
+                self._open[scope] = (now, now + seconds)
+
+    def inside(self, scope: tuple[str, str], when: float) -> tuple[float, float] | None:
+        """(seconds since the window opened, seconds left) when `when` falls inside one."""
+        with self._lock:
+            opened, ends = self._open.get(scope, (0.0, 0.0))
+        if opened < when < ends:
+            return when - opened, ends - when
+        return None

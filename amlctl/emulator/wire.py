@@ -19,6 +19,9 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     fault: str | None = None
+    # For a request that arrived while its scope was throttled: how long after the 429 that
+    # opened the window (seconds). Only the access log reads it; clients must never do this.
+    in_window: float | None = None
 
 
 @dataclass(frozen=True)

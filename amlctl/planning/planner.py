@@ -41,6 +41,7 @@ class PlanContext:
     created: str  # RFC 3339 UTC; also "today" for due-date warnings
     amlctl_version: str
     export_index: Mapping[str, str]  # export address -> fingerprint of the item last exported
+    pseudonym_key: bytes | None = None  # the user's key (userstate); None: read it when needed
 
 
 def make_plan(
@@ -76,7 +77,7 @@ def make_plan(
         manifest=ManifestRef(manifest.path, manifest.sha256),
         catalog=CatalogRef(catalog.name, catalog.sha256, catalog.scope_kind.name),
         target=context.target,
-        request=_request(manifest),
+        request=_request(manifest, context.pseudonym_key),
         workspaces=tuple(_workspace_ref(ws) for ws in manifest.workspaces),
         export_to=manifest.export_to,
         max_deletes=manifest.max_deletes,
@@ -407,11 +408,11 @@ def _criteria(selector: Selector) -> str:
     return ", ".join(parts)
 
 
-def _request(manifest: Manifest) -> RequestInfo | None:
+def _request(manifest: Manifest, key: bytes | None) -> RequestInfo | None:
     request = manifest.request
     if request is None:
         return None
-    return RequestInfo(request.id, request.received, request.due, pseudonym(request))
+    return RequestInfo(request.id, request.received, request.due, pseudonym(request, key))
 
 
 def _workspace_ref(ws: Workspace) -> WorkspaceRef:

@@ -225,7 +225,7 @@ def test_second_apply_is_refused_at_once_naming_the_holder(work: Path, emu: Emul
     planned = make_plan(emu, DSR)
     mark = emu.mark()
     holder = f"being applied by pid {os.getpid()}"
-    with PlanLock(planned.path):
+    with PlanLock(planned.path, planned.digest):
         here = apply_yes(planned, emu)
         child = run_child("apply", str(planned.path), "--endpoint", emu.origin, "--yes")
         code, output, prompted = run_in_pty(

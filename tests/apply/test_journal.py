@@ -56,6 +56,9 @@ def started(plan: Path) -> Journal:
     return journal
 
 
+DIGEST = "sha256:" + "ab" * 32  # the digest the lock tests lock
+
+
 def lines(plan: Path) -> list[dict[str, object]]:
     raw = journal_path(plan).read_bytes()
     assert raw.endswith(b"\n")
@@ -65,7 +68,7 @@ def lines(plan: Path) -> list[dict[str, object]]:
 def test_paths(plan: Path) -> None:
     assert journal_path(plan).name == "erase.plan.json.journal.jsonl"
     assert journal_path(journal_path(plan)) == journal_path(plan)
-    assert lock_path(plan).name == "erase.plan.json.lock"
+    assert lock_path(plan, DIGEST).name == "apply-abababababab.lock"
 
 
 def test_records_have_the_documented_shape_and_file_is_private(plan: Path) -> None:
@@ -316,7 +319,7 @@ _HOLD = """
 import sys, time
 from pathlib import Path
 from amlctl.apply.journal import PlanLock
-lock = PlanLock(Path(sys.argv[1]))
+lock = PlanLock(Path(sys.argv[1]), "sha256:" + "ab" * 32)
 lock.acquire()
 print("locked", flush=True)
 time.sleep(60)
@@ -336,7 +339,7 @@ def test_second_holder_fails_at_once_naming_the_holder_and_kill_9_frees_it(plan:
     try:
         begun = time.monotonic()
         with pytest.raises(PlanLocked) as caught:
-            PlanLock(plan).acquire()
+            PlanLock(plan, DIGEST).acquire()
         assert time.monotonic() - begun < 1.0
         message = str(caught.value)
         assert message.startswith(
@@ -349,21 +352,21 @@ def test_second_holder_fails_at_once_naming_the_holder_and_kill_9_frees_it(plan:
         assert child.stdout is not None
         child.stdout.close()
     assert child.returncode == -signal.SIGKILL
-    with PlanLock(plan) as lock:  # the kernel dropped the dead holder's flock
+    with PlanLock(plan, DIGEST) as lock:  # the kernel dropped the dead holder's flock
         assert json.loads(lock.path.read_text())["pid"] == os.getpid()
 
 
 def test_lock_in_the_same_process_and_release(plan: Path) -> None:
-    first = PlanLock(plan, now=fixed)
+    first = PlanLock(plan, DIGEST, now=fixed)
     with first:
-        holder = json.loads(lock_path(plan).read_text())
+        holder = json.loads(lock_path(plan, DIGEST).read_text())
         assert holder["pid"] == os.getpid() and holder["since"] == "2024-05-01T12:00:00.123Z"
         assert set(holder) == {"pid", "host", "user", "since"}
-        assert stat.S_IMODE(lock_path(plan).stat().st_mode) == 0o600
-        with pytest.raises(PlanLocked, match=f"pid {os.getpid()}"), PlanLock(plan):
+        assert stat.S_IMODE(lock_path(plan, DIGEST).stat().st_mode) == 0o600
+        with pytest.raises(PlanLocked, match=f"pid {os.getpid()}"), PlanLock(plan, DIGEST):
             pass
-    assert lock_path(plan).read_text() == ""  # left in place, emptied
-    with PlanLock(plan):
+    assert lock_path(plan, DIGEST).read_text() == ""  # left in place, emptied
+    with PlanLock(plan, DIGEST):
         pass
     first.release()  # releasing twice is harmless
 
@@ -371,11 +374,11 @@ def test_lock_in_the_same_process_and_release(plan: Path) -> None:
 def test_holder_that_has_not_written_yet_is_still_reported(
     plan: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fd = os.open(lock_path(plan), os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(lock_path(plan, DIGEST), os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)
     monkeypatch.setattr(time, "sleep", lambda _s: None)
     try:
         with pytest.raises(PlanLocked, match="names no holder"):
-            PlanLock(plan).acquire()
+            PlanLock(plan, DIGEST).acquire()
     finally:
         os.close(fd)

@@ -51,7 +51,7 @@ class ListCheck:
         list_from: int | None = None,
     ) -> None:
         self.catalog, self.client = catalog, client
-        self.scopes = {ws.workspace: _scope_values(ws) for ws in workspaces}
+        self.scopes = {ws.workspace: ws.scope_values() for ws in workspaces}
         counts = Counter((c.workspace, c.kind) for c in deletes if self._listable(c))
         least = LIST_FROM if list_from is None else list_from
         self.covered = {key for key, count in counts.items() if count >= least}
@@ -95,15 +95,6 @@ class ListCheck:
         return found
 
 
-def _scope_values(ws: WorkspaceRef) -> dict[str, str]:
-    return {
-        "subscriptionId": ws.subscription_id,
-        "resourceGroupName": ws.resource_group,
-        "workspaceName": ws.workspace,
-        "location": ws.location,
-    }
-
-
 def shares_list(kind: Kind) -> bool:
     """Whether items of `kind` are read one by one from a list several of them share (an
     artifact from its run's container), rather than by a get, off a parent or gathered whole."""
@@ -136,9 +127,7 @@ class SharedLists:
             self._waiting[url] -= 1
             if self._waiting[url] <= 0:
                 del self._lists[url]
-        # `<parent id>/<own id>`: the own id may hold slashes itself (an artifact's path)
-        own_id = change.id.split("/", 1)[-1] if kind.id_in_parent else change.id
-        return items.get(own_id, (last, None))
+        return items.get(lookup.own_id(kind, change), (last, None))
 
 
 def _read_list(
@@ -158,6 +147,6 @@ def _read_list(
     except ApiError as error:
         if error.status != 404:
             raise
-        return Reply("GET", url, 404, {}, None, None), {}
+        return lookup.gone_reply(url), {}
     assert last is not None
     return last, found

@@ -52,8 +52,7 @@ def _listed(
 ) -> tuple[Reply, dict[str, Any] | None]:
     operation = kind.op("list")
     assert operation.paging is not None
-    # `<parent id>/<own id>`: the own id may hold slashes itself (an artifact's path)
-    own_id = change.id.split("/", 1)[-1] if kind.id_in_parent else change.id
+    own = own_id(kind, change)
     last: Reply | None = None
     entries: list[dict[str, Any]] = []
     pages = client.pages_with_replies(url, operation.paging, operation.query)
@@ -64,16 +63,23 @@ def _listed(
                 entries += page
                 continue
             for item in page:
-                if str(item.get(kind.id_field)) == own_id:
+                if str(item.get(kind.id_field)) == own:
                     return reply, item
     except ApiError as error:
         if error.status != 404:
             raise
         # The collection is gone (its run was deleted): so is the item.
-        return _gone_reply(url), None
+        return gone_reply(url), None
     assert last is not None
     return last, kind.collected(change.id, entries) if kind.as_one else None
 
 
-def _gone_reply(url: str) -> Reply:
+def own_id(kind: Kind, change: Change) -> str:
+    """The item's id as its list names it: `<parent id>/<own id>` loses its parent part, and the
+    own id may hold slashes itself (an artifact's path)."""
+    return change.id.split("/", 1)[-1] if kind.id_in_parent else change.id
+
+
+def gone_reply(url: str) -> Reply:
+    """What a list that is gone (404) answers for an item of it."""
     return Reply("GET", url, 404, {}, None, None)

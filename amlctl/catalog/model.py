@@ -120,15 +120,10 @@ class Residue:
     @property
     def fields(self) -> tuple[str, ...]:
         """The names the path template reads: template variables or dot paths of the item."""
-        return tuple(re.findall(r"\{([\w.]+)\}", self.path))
+        return tuple(_PLACEHOLDER.findall(self.path))
 
     def path_of(self, values: Mapping[str, str], fields: Mapping[str, Any]) -> str:
-        def fill(found: re.Match[str]) -> str:
-            name = found.group(1)
-            value = values.get(name, fields.get(name))
-            return found.group(0) if value is None else str(value)
-
-        return re.sub(r"\{([\w.]+)\}", fill, self.path)
+        return str(_filled(self.path, {**fields, **values}))
 
 
 @dataclass(frozen=True)
@@ -254,11 +249,21 @@ class Catalog:
         return [kind for kind in self.kinds.values() if kind.parent == parent]
 
 
+# `{name}` in a template: a template variable or a dot path of the item
+_PLACEHOLDER = re.compile(r"\{([\w.]+)\}")
+
+
 def _filled(template: Any, values: Mapping[str, Any]) -> Any:
+    """`template` with each `{name}` in its strings replaced by its value; a name without one
+    stays as it is, so a gap shows instead of a guess."""
     if isinstance(template, str):
-        return re.sub(r"\{([\w.]+)\}", lambda m: str(values.get(m.group(1), m.group(0))), template)
+        return _PLACEHOLDER.sub(lambda m: _value_or(values.get(m.group(1)), m.group(0)), template)
     if isinstance(template, Mapping):
         return {key: _filled(value, values) for key, value in template.items()}
     if isinstance(template, list):
         return [_filled(value, values) for value in template]
     return template
+
+
+def _value_or(value: Any, placeholder: str) -> str:
+    return placeholder if value is None else str(value)

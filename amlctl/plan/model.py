@@ -185,6 +185,15 @@ class WorkspaceRef:
     workspace: str
     location: str
 
+    def scope_values(self) -> dict[str, str]:
+        """The catalog's scope variables for this workspace (as the manifest's Workspace)."""
+        return {
+            "subscriptionId": self.subscription_id,
+            "resourceGroupName": self.resource_group,
+            "workspaceName": self.workspace,
+            "location": self.location,
+        }
+
 
 @dataclass(frozen=True)
 class Plan:

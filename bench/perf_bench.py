@@ -32,17 +32,17 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from served import emulator_process
 
 MAX_RUNS = 100_000
 README = Path(__file__).with_name("README.md")
@@ -211,30 +211,6 @@ def baseline_main(origin: str, mode: str) -> None:
 # -- the driver -----------------------------------------------------------------------------------
 
 
-@contextmanager
-def emulator(db: Path, latency_ms: int, log: Path) -> Iterator[str]:
-    """`amlctl emulator serve` on a seeded database, in its own process; yields its origin."""
-    command = [sys.executable, "-m", "amlctl", "emulator", "serve", "--port", "0", "--db",
-               str(db), "--seed", "none", "--latency-ms", str(latency_ms), "--access-log",
-               str(log), "--no-throttle"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline().strip()
-        if not line.startswith("amlctl emulator listening on "):
-            raise SystemExit(f"the emulator did not start: {line!r}")
-        yield line.rsplit(" ", 1)[1]
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-
-
 def timed(args: list[str], cwd: Path, log: Path, timeout: float) -> Run:
     """Run one child process; its wall time, CPU, peak RSS, and the requests it made."""
     stats = cwd / ".stats.json"
@@ -282,13 +258,15 @@ def scenario(seeded: Path, root: Path, name: str, text: str, args: argparse.Name
         base_dir.mkdir()
         shutil.copy(seeded, base_dir / "db.sqlite3")
         log = base_dir / "access.jsonl"
-        with emulator(base_dir / "db.sqlite3", args.latency_ms, log) as origin:
+        with emulator_process(base_dir / "db.sqlite3", seed="none", latency_ms=args.latency_ms,
+                              log=log) as (origin, _):
             say(f"scale:{runs} {name}: sequential baseline")
             baseline = timed([__file__, "--baseline-child", origin, name], base_dir, log,
                              args.timeout)
     shutil.copy(seeded, work / "db.sqlite3")
     log = work / "access.jsonl"
-    with emulator(work / "db.sqlite3", args.latency_ms, log) as origin:
+    with emulator_process(work / "db.sqlite3", seed="none", latency_ms=args.latency_ms,
+                          log=log) as (origin, _):
         say(f"scale:{runs} {name}: plan + apply at parallelism {args.parallelism}")
         plan, apply = amlctl_pair(work, origin, log, args)
     return Row(runs, name, planned_items(work / "job.plan.json"), args.latency_ms,

@@ -26,17 +26,16 @@ import argparse
 import json
 import os
 import resource
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from served import emulator_process
 
 from amlctl.emulator.seed import SCALE_RESOURCE_GROUP, SCALE_WORKSPACE, SUBJECT, SUBSCRIPTION
 
@@ -182,30 +181,6 @@ def child(manifest: Path, origin: str, parallelism: int) -> None:
 # -- the driver -----------------------------------------------------------------------------------
 
 
-@contextmanager
-def emulator(db: Path, runs: int, latency_ms: int, log: Path) -> Iterator[tuple[str, int]]:
-    """`amlctl emulator serve` in its own process (its own GIL); yields (origin, pid)."""
-    command = [sys.executable, "-m", "amlctl", "emulator", "serve", "--port", "0",
-               "--db", str(db), "--seed", f"scale:{runs}", "--latency-ms", str(latency_ms),
-               "--access-log", str(log), "--no-throttle"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline().strip()
-        if not line.startswith("amlctl emulator listening on "):
-            raise SystemExit(f"the emulator did not start: {line!r}")
-        yield line.rsplit(" ", 1)[1], process.pid
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-
-
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a live process, from /proc (0 where there is no /proc)."""
     try:
@@ -267,7 +242,8 @@ def measure_size(runs: int, args: argparse.Namespace, say: Any) -> list[Row]:
         root = Path(tmp)
         log = root / "access.jsonl"
         say(f"scale:{runs}: seeding and starting the emulator")
-        with emulator(root / "emulator.sqlite3", runs, args.latency_ms, log) as (origin, pid):
+        with emulator_process(root / "emulator.sqlite3", seed=f"scale:{runs}",
+                                  latency_ms=args.latency_ms, log=log) as (origin, pid):
             for name in args.manifests:
                 workdir = root / name
                 workdir.mkdir()

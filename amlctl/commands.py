@@ -1,6 +1,6 @@
 """Commands: small functions that take explicit arguments, print results and return an exit code.
 
-They raise AmlctlError for anything the user must fix; the error boundary in cli.py prints it.
+They raise AmlctlError for anything the user must fix; the error boundary in amlctl.cli prints it.
 """
 
 from __future__ import annotations

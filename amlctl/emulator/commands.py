@@ -1,5 +1,5 @@
 """The `amlctl emulator` commands (`serve`, `info`) and the embedded server behind
-`--emulator`. cli.py parses options and calls these; they return exit codes."""
+`--emulator`. amlctl.cli parses options and calls these; they return exit codes."""
 
 from __future__ import annotations
 

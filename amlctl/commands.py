@@ -224,7 +224,12 @@ def _print_abridged(doc: dict[str, Any], path: Path) -> None:
 
 
 def _print_plan(doc: dict[str, Any], fmt: str, path: Path) -> None:
-    if fmt == "text" and len(doc["changes"]) > PRINT_IN_FULL:
+    if fmt == "json":  # the file just written is its JSON rendering: streamed, not re-encoded
+        from amlctl.render.json import saved_json
+
+        for piece in saved_json(path):
+            sys.stdout.write(piece)
+    elif fmt == "text" and len(doc["changes"]) > PRINT_IN_FULL:
         _print_abridged(doc, path)
     else:
         _print_rendered(doc, fmt)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeGuard, overload
 
 _CHUNK = 1 << 20  # characters per piece of pretty_json_chunks
 
@@ -34,11 +34,13 @@ def pretty_json(value: object, *, allow_nan: bool = False) -> bytes:
 
 def pretty_json_chunks(value: object, *, allow_nan: bool = False) -> Iterator[bytes]:
     """`pretty_json(value)` in pieces of about a MiB, the same bytes: a big document (a plan of
-    a whole workspace) is written without its whole text in memory at once, let alone twice."""
+    a whole workspace) is written without its whole text in memory at once, let alone twice.
+    Its top two levels may hold `Made` sequences (a plan's changes, each made as it is written),
+    so the document itself need not be held whole either."""
     encoder = json.JSONEncoder(indent=2, sort_keys=True, ensure_ascii=False, allow_nan=allow_nan)
     pieces: list[str] = []
     size = 0
-    for piece in encoder.iterencode(value):  # the encoder json.dumps uses once indented
+    for piece in _pretty_pieces(value, encoder, depth=2, level=0):
         pieces.append(piece)
         size += len(piece)
         if size >= _CHUNK:
@@ -46,6 +48,63 @@ def pretty_json_chunks(value: object, *, allow_nan: bool = False) -> Iterator[by
             pieces, size = [], 0
     pieces.append("\n")
     yield "".join(pieces).encode("utf-8")
+
+
+def _pretty_pieces(
+    value: object, encoder: json.JSONEncoder, depth: int, level: int
+) -> Iterator[str]:
+    """What `encoder` (indent 2) writes for `value` at nesting `level`, objects and arrays
+    `depth` levels down opened here. Every newline the encoder writes is layout (strings escape
+    theirs), so a value nested `level` deep is its own text with each newline indented more."""
+    inner = "\n" + "  " * (level + 1)
+    if depth and _is_object(value) and value:
+        for number, key in enumerate(sorted(value)):
+            yield ("," if number else "{") + inner + encoder.encode(key) + ": "
+            yield from _pretty_pieces(value[key], encoder, depth - 1, level + 1)
+        yield "\n" + "  " * level + "}"
+    elif depth and _is_array(value) and len(value):
+        for number, item in enumerate(value):
+            yield ("," if number else "[") + inner
+            yield from _pretty_pieces(item, encoder, depth - 1, level + 1)
+        yield "\n" + "  " * level + "]"
+    else:
+        indent = "\n" + "  " * level
+        for piece in encoder.iterencode(list(value) if isinstance(value, Made) else value):
+            yield piece.replace("\n", indent) if level else piece
+
+
+class Made(Sequence[Any]):
+    """`make(item)` of each item of `source`, made when it is read and not kept: a big list of
+    documents (a plan's changes) that exists one document at a time. `_canonical_pieces` and
+    `pretty_json_chunks` write it as an array."""
+
+    __slots__ = ("_make", "_source")
+
+    def __init__(self, source: Sequence[Any], make: Callable[[Any], Any]) -> None:
+        self._source, self._make = source, make
+
+    def __len__(self) -> int:
+        return len(self._source)
+
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Any]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [self._make(item) for item in self._source[index]]
+        return self._make(self._source[index])
+
+    def __iter__(self) -> Iterator[Any]:
+        return map(self._make, self._source)
+
+
+def _is_object(value: object) -> TypeGuard[Mapping[str, Any]]:
+    return isinstance(value, Mapping) and all(isinstance(key, str) for key in value)
+
+
+def _is_array(value: object) -> TypeGuard[list[Any] | tuple[Any, ...] | Made]:
+    return isinstance(value, list | tuple | Made)
 
 
 def compute_digest(doc: Mapping[str, Any]) -> str:
@@ -63,13 +122,13 @@ def compute_digest(doc: Mapping[str, Any]) -> str:
 def _canonical_pieces(value: object, depth: int) -> Iterator[bytes]:
     """`canonical_json(value)` in pieces: objects and arrays `depth` levels down are opened
     here (keys sorted, as `sort_keys` does), everything below by `canonical_json` whole."""
-    if depth and isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
+    if depth and _is_object(value):
         yield b"{"
         for number, key in enumerate(sorted(value)):
             yield (b"," if number else b"") + canonical_json(key) + b":"
             yield from _canonical_pieces(value[key], depth - 1)
         yield b"}"
-    elif depth and isinstance(value, list | tuple):
+    elif depth and _is_array(value):
         yield b"["
         for number, item in enumerate(value):
             if number:
@@ -77,7 +136,7 @@ def _canonical_pieces(value: object, depth: int) -> Iterator[bytes]:
             yield from _canonical_pieces(item, depth - 1)
         yield b"]"
     else:
-        yield canonical_json(value)
+        yield canonical_json(list(value) if isinstance(value, Made) else value)
 
 
 def dotted(data: Mapping[str, Any], path: str) -> Any:

@@ -2,16 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from amlctl.canonical import dotted
 
-__all__ = ["Inventory", "Item", "dotted"]
+__all__ = ["Inventory", "Item", "Values", "dotted"]
 
 
-@dataclass(frozen=True)
+class Values(Mapping[str, str]):
+    """An item's template variables: those of the list it came from, shared by every item of
+    that list rather than copied into each (a dict of six scope and parent variables per item
+    was a third of the inventory), and its own id variable."""
+
+    __slots__ = ("_base", "_key", "_value")
+
+    def __init__(self, base: Mapping[str, str], key: str, value: str) -> None:
+        self._base, self._key, self._value = base, key, value
+
+    def __getitem__(self, key: str) -> str:
+        return self._value if key == self._key else self._base[key]
+
+    def __iter__(self) -> Iterator[str]:  # the order of {**base, key: value}
+        yield from self._base
+        if self._key not in self._base:
+            yield self._key
+
+    def __len__(self) -> int:
+        return len(self._base) + (self._key not in self._base)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+@dataclass(frozen=True, slots=True)
 class Item:
     """What the planner needs of one listed or fetched item."""
 

@@ -15,7 +15,7 @@ from amlctl.azure.client import Client
 from amlctl.canonical import has
 from amlctl.catalog import Catalog, Kind, expand
 from amlctl.errors import ApiError
-from amlctl.inventory.model import Inventory, Item, dotted
+from amlctl.inventory.model import Inventory, Item, Values, dotted
 from amlctl.inventory.needs import Needs, top_down
 from amlctl.manifest import Workspace
 from amlctl.subject import SubjectMatcher
@@ -318,7 +318,6 @@ class Walker:
         parent: str | None,
     ) -> Item:
         own_id = str(dotted(data, kind.id_field) or "")
-        own = {kind.id_var: own_id} if kind.id_var else {}
         # Two containers' version "1" are two items: where ids are unique only under the
         # parent, the parent's id is part of the item's (`churn-classifier/1`).
         item_id = f"{parent}/{own_id}" if kind.id_in_parent and parent is not None else own_id
@@ -332,7 +331,7 @@ class Walker:
             item_id,
             str(name),
             kind.fingerprint(data),
-            {**values, **own},
+            Values(values, kind.id_var, own_id) if kind.id_var else values,
             keep,
             parent,
         )

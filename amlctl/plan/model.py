@@ -71,7 +71,7 @@ ACTION_ORDER: tuple[Action, ...] = (
 _ACTION_RANK = {action: rank for rank, action in enumerate(ACTION_ORDER)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     """One item of the plan and what apply does with it.
 

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from amlctl.canonical import canonical_json, compute_digest, pretty_json_chunks
+from amlctl.canonical import Made, canonical_json, compute_digest, pretty_json_chunks
 from amlctl.errors import Diagnostic, PlanFileError, UsageError
 from amlctl.fsio import write_file_atomic
 from amlctl.plan import validation
@@ -62,6 +62,10 @@ def plan_timestamp(environ: Mapping[str, str], now: datetime) -> str:
 
 def to_doc(plan: Plan) -> dict[str, Any]:
     """The plan document (format_version 1.1) of `plan`, with its summary and digest."""
+    return _doc(plan, [_change_doc(change) for change in plan.changes])
+
+
+def _doc(plan: Plan, changes: list[dict[str, Any]] | Made) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "amlctl_version": plan.amlctl_version,
@@ -78,7 +82,7 @@ def to_doc(plan: Plan) -> dict[str, Any]:
         "workspaces": [_workspace_doc(ws) for ws in plan.workspaces],
         "export_to": plan.export_to,
         "limits": {"maxDeletes": plan.max_deletes},
-        "changes": [_change_doc(change) for change in plan.changes],
+        "changes": changes,
         "summary": {action.value: count for action, count in plan.summary.items()},
         "warnings": list(plan.warnings),
     }
@@ -193,13 +197,15 @@ def _change_from_doc(change: Mapping[str, Any]) -> Change:
 def write_plan(plan: Plan, path: Path) -> dict[str, Any]:
     """Write `plan` to `path` atomically and durably, after checking it is a valid plan.
 
-    Returns the document written, so a caller can render it without serializing again.
+    Returns the document written, so a caller can render it without serializing again. Its
+    changes are made from `plan` one at a time, whenever they are read (checked, digested,
+    written, rendered), so the plan and its whole document are never held both.
 
     A temp file in the same folder is written, fsync'd and renamed over `path`, then the folder
     is fsync'd, so a crash leaves either the old file or the new one, never half of one. The
     file is 0644: plans are shared and reviewed. Unlike export files they are not confined.
     """
-    doc = to_doc(plan)
+    doc = _doc(plan, Made(plan.changes, _change_doc))
     found = validation.problems(doc, str(path))
     if found:
         raise PlanFileError(_describe(path, "refusing to write an invalid plan", found))

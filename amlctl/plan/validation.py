@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 import jsonschema
 
 from amlctl import schemacheck
-from amlctl.canonical import compute_digest
+from amlctl.canonical import Made, compute_digest
 from amlctl.errors import NO_PLACE, Diagnostic, format_path
 from amlctl.plan import shape
 from amlctl.plan.model import ACTION_ORDER, Action, phase_of
@@ -114,7 +114,7 @@ def _without_additional_properties(schema: Any) -> Any:
 
 def _schema_problems(doc: Mapping[str, Any], *, strict: bool) -> list[_Problem]:
     changes = doc.get("changes")
-    if not isinstance(changes, list):
+    if not isinstance(changes, list | Made):  # Made: the changes of a plan being written
         return _errors(_validator(strict, "plan"), doc, ())
     # The document without its changes, then only the changes the fast check refuses.
     found = _errors(_validator(strict, "plan"), {**doc, "changes": []}, ())

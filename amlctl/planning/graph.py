@@ -19,7 +19,7 @@ from amlctl.catalog import Catalog, Use
 from amlctl.inventory import Inventory, Item
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Planned:
     """A delete the plan holds: its address and the inventory item it acts on."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -194,7 +195,7 @@ def _selected(
 def _change(
     selector: Selector, kind: Kind, catalog: Catalog, item: Item, context: PlanContext
 ) -> Change:
-    reason = f"{selector.label}: {_criteria(selector)}"
+    reason = sys.intern(f"{selector.label}: {_criteria(selector)}")  # one per selector, not item
     if selector.section == "delete":
         op = kind.op("delete")
         mode = op.modes[selector.mode] if selector.mode else None

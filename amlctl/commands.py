@@ -255,7 +255,7 @@ def _make_plan(
     from amlctl.apply.export import index as exportindex
     from amlctl.azure.connect import open_client
     from amlctl.plan.serialize import plan_timestamp, write_plan
-    from amlctl.planning.planner import PlanContext, make_plan
+    from amlctl.planning.planner import PlanContext, decide, lay_out
     from amlctl.userstate import pseudonym_key
 
     path = out or Path("plans") / f"{manifest_path.stem}.plan.json"
@@ -276,9 +276,9 @@ def _make_plan(
     created = plan_timestamp(os.environ, datetime.now(UTC))
     key = pseudonym_key() if manifest.request is not None else None
     context = PlanContext(target, created, __version__, index, key)
-    made = make_plan(manifest, loaded, found, context)
-    del found  # the inventory is not needed to write the plan: its memory goes before the peak
-    return write_plan(made, path), path
+    decided = decide(manifest, loaded, found, context)
+    del found  # the inventory is not needed to lay out and write the plan: its memory goes first
+    return write_plan(lay_out(manifest, loaded, context, decided), path), path
 
 
 def _refuse_to_replace_applied(path: Path) -> None:

@@ -7,7 +7,6 @@ import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from itertools import groupby
 from typing import cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -29,7 +28,8 @@ from amlctl.plan.model import (
     WorkspaceRef,
 )
 from amlctl.planning import notes
-from amlctl.planning.graph import Blocker, Planned, blocked, delete_order
+from amlctl.planning.graph import Planned, blocked, delete_order
+from amlctl.planning.leftovers import refusal, residue
 from amlctl.planning.selectors import SubjectLinks, matches
 from amlctl.subject import SubjectMatcher, pseudonym
 
@@ -49,6 +49,23 @@ def make_plan(
     manifest: Manifest, catalog: Catalog, inventory: Inventory, context: PlanContext
 ) -> Plan:
     """Every change apply would make, and nothing it would not."""
+    return lay_out(manifest, catalog, context, decide(manifest, catalog, inventory, context))
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What the inventory decides of a plan: its changes (in no order yet) and warnings.
+    Split from `lay_out` so a caller can let the inventory go before the plan is laid out and
+    written: the two are the biggest things a plan of a big workspace holds."""
+
+    changes: list[Change]
+    warnings: tuple[str, ...]
+
+
+def decide(
+    manifest: Manifest, catalog: Catalog, inventory: Inventory, context: PlanContext
+) -> Decided:
+    """The changes and warnings of the plan of `manifest` over `inventory`."""
     check_where_paths(manifest, inventory)
     changes: dict[str, Change] = {}
     deletes: dict[str, Planned] = {}
@@ -65,12 +82,24 @@ def make_plan(
     refused = blocked(catalog, inventory, deletes.values())
     for address, before in delete_order(catalog, inventory, deletes.values()).items():
         if address in refused:
-            changes[address] = _blocked(changes[address], refused[address])
+            changes[address] = refusal(changes[address], refused[address])
         else:
             kept = tuple(b for b in before if b not in refused)
             changes[address] = replace(changes[address], after=kept)
-    for change in _residue(catalog, changes, deletes):
+    for change in residue(catalog, changes, deletes):
         changes.setdefault(change.address, change)
+    warnings = (
+        *notes.warnings(manifest, catalog, inventory, changes, matched, context.created),
+        *notes.shared(shared),
+    )
+    return Decided(list(changes.values()), tuple(warnings))
+
+
+def lay_out(
+    manifest: Manifest, catalog: Catalog, context: PlanContext, decided: Decided
+) -> Plan:
+    """The plan of `decided`: its changes in plan order, with what names the manifest, the
+    catalog and the request; refused past the manifest's limits."""
     plan = Plan(
         amlctl_version=context.amlctl_version,
         created=context.created,
@@ -82,13 +111,8 @@ def make_plan(
         workspaces=tuple(_workspace_ref(ws) for ws in manifest.workspaces),
         export_to=manifest.export_to,
         max_deletes=manifest.max_deletes,
-        changes=tuple(changes.values()),
-        warnings=tuple(
-            [
-                *notes.warnings(manifest, catalog, inventory, changes, matched, context.created),
-                *notes.shared(shared),
-            ]
-        ),
+        changes=tuple(decided.changes),
+        warnings=decided.warnings,
     )
     _check_limits(manifest, plan)
     return plan
@@ -289,77 +313,9 @@ def _candidate(change: Change, selector: Selector, kind: Kind, item: Item) -> Ch
 
 
 
-def _residue(
-    catalog: Catalog, changes: Mapping[str, Change], deletes: Mapping[str, Planned]
-) -> Iterator[Change]:
-    """What the planned deletes leave where no call reaches (a run's blobs), as one manual step
-    per workspace and kind of residue, naming every item's exact path."""
-    paths: dict[tuple[str, str], list[str]] = {}
-    steps = {}
-    for address, planned in deletes.items():
-        if changes[address].action is not Action.DELETE:
-            continue  # a blocked delete leaves the item, not residue
-        for residue in catalog.kind(planned.item.kind).residue:
-            key = (planned.item.workspace, residue.id)
-            paths.setdefault(key, []).append(
-                residue.path_of(planned.item.values, planned.item.fields)
-            )
-            steps[residue.id] = residue
-    for (workspace, step_id), found in sorted(paths.items()):
-        step = steps[step_id]
-        yield Change(
-            workspace=workspace,
-            kind="manual",
-            id=step_id,
-            action=Action.MANUAL,
-            reason=f"left by {len(found)} planned delete{'s' if len(found) != 1 else ''}; "
-            "no API call removes it",
-            title=step.title,
-            instructions=f"{step.instructions} In this workspace: {', '.join(sorted(found))}",
-        )
-
-
 def _export_address(item: Item) -> str:
     """The address the export index keys this item by: its export change's address."""
     return f"export:{item.workspace}/{item.kind}/{item.id}"
-
-
-def _blocked(change: Change, blocker: Blocker) -> Change:
-    """A delete the service would refuse: kept in the plan, for the reviewer and the receipt,
-    and never sent. The reason names the users and the selector that would delete them too."""
-    named = ", ".join(f"{user.kind} {user.id}" for user in blocker.users)
-    held = ", ".join(f"{item.kind} {item.id}" for item in blocker.held)
-    if not blocker.kept:
-        why = [f"used by {named}" if named else "", f"holds {held}" if held else ""]
-        return replace(
-            change,
-            action=Action.BLOCKED,
-            after=(),
-            reason=f"{' and '.join(w for w in why if w)}, whose delete is blocked too",
-        )
-    if not blocker.users:
-        return replace(
-            change,
-            action=Action.BLOCKED,
-            after=(),
-            reason=f"holds {held}, which this plan keeps: the service deletes this "
-            f"{change.kind} only once nothing is left in it",
-        )
-    selectors = "; ".join(
-        f"{{kind: {kind}, ids: [{', '.join(json.dumps(u.id) for u in users)}]}}"
-        for kind, users in groupby(sorted(blocker.users, key=_kind_id), key=lambda u: u.kind)
-    )
-    return replace(
-        change,
-        action=Action.BLOCKED,
-        after=(),
-        reason=f"used by {named}, which this plan keeps; to delete it too, add "
-        f"{selectors} to delete.select",
-    )
-
-
-def _kind_id(item: Item) -> tuple[str, str]:
-    return (item.kind, item.id)
 
 
 def _absent(

@@ -142,10 +142,11 @@ def peak_rss_kib() -> int:
 
 def child(manifest: Path, origin: str, parallelism: int) -> None:
     """Plan `manifest` against `origin` as `amlctl plan` does; print one JSON line of numbers."""
-    from amlctl import commands, inventory
+    from amlctl import inventory
     from amlctl.apply.export import index  # noqa: F401
     from amlctl.azure import connect  # noqa: F401  # what plan imports lazily, before measuring
     from amlctl.azure.target import Connection
+    from amlctl.commands.planning import make_plan_file
     from amlctl.plan import serialize  # noqa: F401
     from amlctl.planning import planner  # noqa: F401
 
@@ -162,7 +163,7 @@ def child(manifest: Path, origin: str, parallelism: int) -> None:
     before, rss_before = resource.getrusage(resource.RUSAGE_SELF), peak_rss_kib()
     started = time.perf_counter()
     connection = Connection(endpoint=origin, parallelism=parallelism)
-    doc, _ = commands._make_plan(manifest, manifest.with_suffix(".plan.json"), None, connection)
+    doc, _ = make_plan_file(manifest, manifest.with_suffix(".plan.json"), None, connection)
     seconds = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_SELF)
     found: inventory.Inventory = fetched["found"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from apply_helpers import DSR, Emulator, cli, copy_manifest
 
-from amlctl import commands
+from amlctl.commands import planning
 
 
 def test_a_big_plan_prints_its_deletes_and_whole_summary_and_names_show(
@@ -18,7 +18,7 @@ def test_a_big_plan_prints_its_deletes_and_whole_summary_and_names_show(
     manifest = copy_manifest(DSR, work)
     full = cli("plan", manifest.name, "--endpoint", emu.origin, "-o", "full.plan.json")
     assert full.code == 0, full.err
-    monkeypatch.setattr(commands, "PRINT_IN_FULL", 3)  # the demo's plans are small
+    monkeypatch.setattr(planning, "PRINT_IN_FULL", 3)  # the demo's plans are small
 
     short = cli("plan", manifest.name, "--endpoint", emu.origin, "-o", "short.plan.json")
 

@@ -147,8 +147,7 @@ def _compact(group: _Group, doc: Mapping[str, Any]) -> _Group:
 def _short_line(change: Mapping[str, Any]) -> str:
     v = wording.visible
     line = f"{wording.symbol(change)} {wording.shorten(v(change.get('id')), _MAX_ID)}"
-    name = change.get("name")
-    if name and str(name) not in str(change.get("id")):
+    if name := wording.name_beside_id(change):
         line += f" ({wording.shorten(v(name), _MAX_NAME)})"
     return line
 
@@ -237,8 +236,7 @@ def _diff_line(change: Mapping[str, Any], kind_width: int) -> str:
     kind = f"{v(change.get('kind')):<{kind_width}}"
     item = wording.shorten(v(change.get("id")), _MAX_ID)
     parts = [wording.symbol(change), f"{v(change.get('action')):<9}", kind, item]
-    name = change.get("name")
-    if name and str(name) not in str(change.get("id")):  # a hash tells a reviewer nothing
+    if name := wording.name_beside_id(change):
         parts.append(f"({wording.shorten(v(name), _MAX_NAME)})")
     if change.get("long_running"):
         parts.append("[long-running]")

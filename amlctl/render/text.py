@@ -172,8 +172,8 @@ def _change_lines(
 
 def _extras(change: Mapping[str, Any]) -> Iterator[str]:
     v = wording.visible
-    if change.get("name") and change.get("name") != change.get("id"):
-        yield f"({v(change['name'])})"
+    if name := wording.name_beside_id(change):
+        yield f"({v(name)})"
     if change.get("file") and change.get("action") == "export":
         yield f"-> {v(change['file'])}"
     if change.get("long_running"):

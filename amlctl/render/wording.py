@@ -101,6 +101,16 @@ def deletes_workspace(doc: Mapping[str, Any], change: Mapping[str, Any]) -> bool
     return change.get("action") == "delete" and change.get("kind") == scope
 
 
+def name_beside_id(change: Mapping[str, Any]) -> str | None:
+    """The item's name, where it tells a reviewer more than its id (an id that is a hash or a
+    GUID says nothing to a person); None for a name the id already holds (`churn-model` beside
+    `churn-model:1`), which would only repeat it."""
+    name, item = change.get("name"), change.get("id")
+    if not name or str(name) in str(item):
+        return None
+    return str(name)
+
+
 def shorten(text: str, limit: int) -> str:
     """`text`, cut to `limit` characters with a note of how much was left out."""
     if len(text) <= limit:

@@ -98,3 +98,14 @@ class _Tty(io.StringIO):
 def test_use_color(env: dict[str, str], tty: bool, expected: bool) -> None:
     stream = _Tty() if tty else io.StringIO()
     assert use_color(stream, env) is expected
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_a_name_is_shown_only_where_the_id_does_not_hold_it(fmt: str) -> None:
+    doc = make_doc([
+        delete("model", "churn-model:1", name="churn-model"),
+        delete("service", "5f1c2a9e-77d0-4b5e-9c61-0a2b3c4d5e6f", name="churn-svc"),
+    ])
+    out = render(doc, fmt, color=False)
+    assert "churn-model:1" in out and "(churn-model)" not in out
+    assert "(churn-svc)" in out

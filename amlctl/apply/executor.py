@@ -65,9 +65,8 @@ class Executor:
             journal.before_sync = exporter.sync
         deletes = (c for c in plan.changes if c.action is Action.DELETE)
         self.listed = ListCheck(catalog, client, plan.workspaces, deletes, list_from=list_from)
-        self.shared = SharedLists(
-            c for c in plan.changes if c.action is Action.EXPORT and _shares_list(catalog, c)
-        )
+        exports = (c for c in plan.changes if c.action is Action.EXPORT)
+        self.shared = SharedLists(catalog, (c for c in exports if _shares_list(catalog, c)))
         self._lock = threading.Lock()
 
     def run(self) -> ApplyResult:
@@ -199,7 +198,8 @@ class Executor:
                 change.address,
                 change.file,
                 self._exportable(kind, item),
-                source_url=change.url,
+                # Where the item was read: its list, for the items exported from one.
+                source_url=self.shared.url(change) if shares_list(kind) else change.url,
                 request_id=reply.request_id,
                 fingerprint=change.fingerprint or "",
                 content=content,

@@ -96,28 +96,36 @@ class ListCheck:
 
 
 def shares_list(kind: Kind) -> bool:
-    """Whether items of `kind` are read one by one from a list several of them share (an
-    artifact from its run's container), rather than by a get, off a parent or gathered whole."""
-    return not (kind.can("get") or kind.as_one or kind.from_field)
+    """Whether apply exports items of `kind` one by one from a list several of them share: an
+    artifact from its run's container (a kind with no get), or an `export_from_list` kind's
+    item from its collection's list (a metric from its experiment's), rather than by a get,
+    off a parent or gathered whole."""
+    if kind.as_one or kind.from_field:
+        return False
+    return kind.export_from_list or not kind.can("get")
 
 
 class SharedLists:
-    """The export side: items of kinds with no get call are read from their list (an artifact
-    from its run's container), and a list shared by several exports is read once for all of
-    them, not once each. A list is dropped once its last export has read it, so memory holds
-    only the lists still in use."""
+    """The export side: items of `shares_list` kinds are read from their list, and a list
+    shared by several exports is read once for all of them, not once each. A list is dropped
+    once its last export has read it, so memory holds only the lists still in use."""
 
-    def __init__(self, exports: Iterable[Change]) -> None:
-        self._waiting = Counter(lookup.read_url(c) for c in exports if c.url is not None)
+    def __init__(self, catalog: Catalog, exports: Iterable[Change]) -> None:
+        self.catalog = catalog
+        self._waiting = Counter(self.url(c) for c in exports if c.url is not None)
         self._lists: dict[str, tuple[Reply, dict[str, tuple[Reply, dict[str, Any]]]]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+
+    def url(self, change: Change) -> str:
+        """The list `change`'s item is read from (its `source_url` in the export index)."""
+        return lookup.list_url(self.catalog, self.catalog.kind(change.kind), change)
 
     def item(
         self, client: Client, change: Change, kind: Kind
     ) -> tuple[Reply, dict[str, Any] | None]:
         """The item as its list shows it now (None: not there), with the reply of its page."""
-        url = lookup.read_url(change)
+        url = self.url(change)
         with self._guard:
             lock = self._locks.setdefault(url, threading.Lock())
         with lock:

@@ -1,0 +1,129 @@
+"""Kinds marked `export_from_list` (metrics in the article's catalogs) are exported from their
+collection's list pages, read once for all the items of that collection, instead of a GET each;
+the staleness check still holds item by item, and the files are what a GET-export wrote."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from apply_helpers import FULL_EXPORT, TOKEN, Emulator, cli, log_path_of, make_plan, ws_key
+
+from amlctl.apply.export import index as exportindex
+from amlctl.apply.export.exporter import strip_secrets
+from amlctl.canonical import pretty_json
+from amlctl.catalog import expand, load_catalog, values_of
+from amlctl.emulator.seed import WORKSPACE
+
+CATALOG = load_catalog("azureml-2019-11-01")
+METRIC = CATALOG.kind("metric")
+
+
+def _metrics(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [c for c in changes if c["kind"] == "metric" and c["action"] == "export"]
+
+
+def _list_path(change: dict[str, Any]) -> str:
+    """How the access log shows the metric list of `change`'s experiment."""
+    values = values_of(METRIC.op("get"), change["url"])
+    assert values is not None, change["url"]
+    return log_path_of(expand(METRIC.op("list"), values, CATALOG.hosts))
+
+
+def _list_reads(log: list[dict[str, Any]], lists: set[str]) -> Counter[str]:
+    """First-page reads of each list (later pages carry a continuation token)."""
+    firsts = (e for e in log if e["method"] == "GET" and e["path"] in lists)
+    return Counter(e["path"] for e in firsts if "continuationtoken" not in e["path"].lower())
+
+
+def test_unchanged_metrics_are_exported_from_one_read_of_their_list(
+    work: Path, emu: Emulator
+) -> None:
+    planned = make_plan(emu, FULL_EXPORT)
+    metrics = _metrics(planned.changes)
+    lists = {_list_path(c) for c in metrics}
+    assert len(metrics) > len(lists) > 1  # several experiments, several metrics in some
+    mark = emu.mark()
+
+    result = cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes")
+
+    assert result.code == 0, result.text
+    log = emu.log(mark)
+    got = {e["path"].split("?")[0] for e in log if e["method"] == "GET"}
+    assert not got & {log_path_of(c["url"]) for c in metrics}  # no GET of any metric
+    assert _list_reads(log, lists) == Counter(dict.fromkeys(lists, 1))
+    pages = [e for e in log if e["path"].split("?")[0] in lists]
+    assert len(pages) == len(lists)  # the demo's lists fit on one page each
+    items = planned.receipt_items()
+    entries = exportindex.read_entries(str(planned.export_root))
+    for change in metrics:
+        assert items[change["address"]]["result"] == "exported", change["address"]
+        # The file holds exactly what the metric's GET answers (what apply wrote before).
+        answer = json.loads(cli_get(emu, change["url"]))
+        written = (planned.export_root / change["file"]).read_bytes()
+        assert written == pretty_json(strip_secrets(answer)[0], allow_nan=True)
+        entry = entries[change["address"]]  # evidence names the list page the item came from
+        assert log_path_of(entry["source_url"]) == _list_path(change)
+        assert entry["request_id"] in {e["requestId"] for e in pages}
+    verified = cli("verify", str(planned.path), "--endpoint", emu.origin, "--manual-done", "all")
+    assert verified.code == 0, verified.text
+
+
+def test_a_collection_of_many_pages_is_read_once_through_for_all_its_metrics(
+    work: Path, emu: Emulator
+) -> None:
+    emu.app.config = emu.app.config.with_page_size(2)
+    mark = emu.mark()
+    planned = make_plan(emu, FULL_EXPORT)
+    metrics = _metrics(planned.changes)
+    lists = {_list_path(c) for c in metrics}
+
+    def reads(log: list[dict[str, Any]]) -> Counter[str]:
+        return Counter(p for e in log if (p := e["path"].split("?")[0]) in lists)
+
+    planned_reads = reads(emu.log(mark))
+    assert max(planned_reads.values()) > 1  # some list takes several pages
+    mark = emu.mark()
+
+    result = cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes")
+
+    assert result.code == 0, result.text
+    assert reads(emu.log(mark)) == planned_reads  # each page once, as plan read them
+    items = planned.receipt_items()
+    assert all(items[c["address"]]["result"] == "exported" for c in metrics)
+
+
+def test_a_metric_changed_or_gone_since_plan_is_skipped_not_exported(
+    work: Path, emu: Emulator
+) -> None:
+    planned = make_plan(emu, FULL_EXPORT)
+    metrics = _metrics(planned.changes)
+    changed, gone = metrics[0], metrics[1]
+    key = ws_key(WORKSPACE)
+    emu.store.patch(key, "metric", changed["id"], {"name": "renamed-since-plan"})
+    assert emu.store.delete(key, "metric", gone["id"])
+
+    result = cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes")
+
+    assert result.code != 0, result.text  # not everything planned was done
+    items = planned.receipt_items()
+    assert items[changed["address"]]["result"] == "skipped"
+    assert items[changed["address"]]["detail"].startswith("changed-since-plan")
+    assert items[gone["address"]]["result"] == "skipped"
+    assert items[gone["address"]]["detail"].startswith("gone-since-plan")
+    for stale in (changed, gone):  # nothing exported from stale data
+        assert not (planned.export_root / stale["file"]).exists()
+    rest = [c for c in metrics if c not in (changed, gone)]
+    assert all(items[c["address"]]["result"] == "exported" for c in rest)
+
+
+def cli_get(emu: Emulator, url: str) -> str:
+    """The body the emulator answers a GET of the catalog `url` with (through its loopback)."""
+    request = urllib.request.Request(
+        emu.origin + log_path_of(url), headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    with urllib.request.urlopen(request) as answer:
+        return str(answer.read().decode("utf-8"))

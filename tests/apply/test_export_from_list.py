@@ -10,8 +10,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from apply_helpers import FULL_EXPORT, TOKEN, Emulator, cli, log_path_of, make_plan, ws_key
 
+from amlctl.apply import listcheck
 from amlctl.apply.export import index as exportindex
 from amlctl.apply.export.exporter import strip_secrets
 from amlctl.canonical import pretty_json
@@ -20,6 +22,12 @@ from amlctl.emulator.seed import WORKSPACE
 
 CATALOG = load_catalog("azureml-2019-11-01")
 METRIC = CATALOG.kind("metric")
+
+
+@pytest.fixture
+def listed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every shared list is used: the demo holds only a few metrics per experiment."""
+    monkeypatch.setattr(listcheck, "LIST_FROM", 1)
 
 
 def _metrics(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -39,6 +47,7 @@ def _list_reads(log: list[dict[str, Any]], lists: set[str]) -> Counter[str]:
     return Counter(e["path"] for e in firsts if "continuationtoken" not in e["path"].lower())
 
 
+@pytest.mark.usefixtures("listed")
 def test_unchanged_metrics_are_exported_from_one_read_of_their_list(
     work: Path, emu: Emulator
 ) -> None:
@@ -72,6 +81,7 @@ def test_unchanged_metrics_are_exported_from_one_read_of_their_list(
     assert verified.code == 0, verified.text
 
 
+@pytest.mark.usefixtures("listed")
 def test_a_collection_of_many_pages_is_read_once_through_for_all_its_metrics(
     work: Path, emu: Emulator
 ) -> None:
@@ -96,6 +106,7 @@ def test_a_collection_of_many_pages_is_read_once_through_for_all_its_metrics(
     assert all(items[c["address"]]["result"] == "exported" for c in metrics)
 
 
+@pytest.mark.usefixtures("listed")
 def test_a_metric_changed_or_gone_since_plan_is_skipped_not_exported(
     work: Path, emu: Emulator
 ) -> None:
@@ -118,6 +129,23 @@ def test_a_metric_changed_or_gone_since_plan_is_skipped_not_exported(
         assert not (planned.export_root / stale["file"]).exists()
     rest = [c for c in metrics if c not in (changed, gone)]
     assert all(items[c["address"]]["result"] == "exported" for c in rest)
+
+
+def test_a_few_metrics_of_a_list_are_read_by_a_get_each(work: Path, emu: Emulator) -> None:
+    planned = make_plan(emu, FULL_EXPORT)
+    metrics = _metrics(planned.changes)
+    per_list = Counter(_list_path(c) for c in metrics)
+    assert max(per_list.values()) < listcheck.LIST_FROM  # fewer GETs than a list of 100s
+    mark = emu.mark()
+
+    result = cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes")
+
+    assert result.code == 0, result.text
+    got = Counter(e["path"].split("?")[0] for e in emu.log(mark) if e["method"] == "GET")
+    assert not set(got) & set(per_list)
+    assert all(got[log_path_of(c["url"])] == 1 for c in metrics)
+    entries = exportindex.read_entries(str(planned.export_root))
+    assert all(entries[c["address"]]["source_url"] == c["url"] for c in metrics)
 
 
 def cli_get(emu: Emulator, url: str) -> str:

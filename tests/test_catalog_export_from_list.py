@@ -28,14 +28,14 @@ GETS = [
 ]
 
 
-def test_the_article_catalogs_export_metrics_from_their_list() -> None:
+def test_the_article_catalogs_export_metrics_and_runs_from_their_list() -> None:
     marked = {
         name: sorted(k.name for k in load_catalog(name).kinds.values() if k.export_from_list)
         for name in BUILTIN_CATALOGS
     }
     assert marked == {
-        "azureml-2018-03-01-preview": ["metric"],
-        "azureml-2019-11-01": ["metric"],
+        "azureml-2018-03-01-preview": ["metric", "run"],
+        "azureml-2019-11-01": ["metric", "run"],
         "azureml-2026-05-01": [],
     }
 

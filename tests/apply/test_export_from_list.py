@@ -1,6 +1,7 @@
-"""Kinds marked `export_from_list` (metrics in the article's catalogs) are exported from their
-collection's list pages, read once for all the items of that collection, instead of a GET each;
-the staleness check still holds item by item, and the files are what a GET-export wrote."""
+"""Kinds marked `export_from_list` (metrics and runs in the article's catalogs) are exported
+from their collection's list pages, read once for all the items of that collection, instead of
+a GET each; the staleness check still holds item by item, and the files are what a GET-export
+wrote."""
 
 from __future__ import annotations
 
@@ -21,24 +22,26 @@ from amlctl.catalog import expand, load_catalog, values_of
 from amlctl.emulator.seed import WORKSPACE
 
 CATALOG = load_catalog("azureml-2019-11-01")
-METRIC = CATALOG.kind("metric")
+# Each kind exported from its list, and a change to one of its version fields.
+KINDS = {"metric": {"name": "renamed-since-plan"}, "run": {"revision": 999}}
 
 
 @pytest.fixture
 def listed(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every shared list is used: the demo holds only a few metrics per experiment."""
+    """Every shared list is used: the demo holds only a few items per experiment."""
     monkeypatch.setattr(listcheck, "LIST_FROM", 1)
 
 
-def _metrics(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [c for c in changes if c["kind"] == "metric" and c["action"] == "export"]
+def _exports(changes: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [c for c in changes if c["kind"] == kind and c["action"] == "export"]
 
 
 def _list_path(change: dict[str, Any]) -> str:
-    """How the access log shows the metric list of `change`'s experiment."""
-    values = values_of(METRIC.op("get"), change["url"])
+    """How the access log shows the list `change`'s item is in (its experiment's)."""
+    kind = CATALOG.kind(change["kind"])
+    values = values_of(kind.op("get"), change["url"])
     assert values is not None, change["url"]
-    return log_path_of(expand(METRIC.op("list"), values, CATALOG.hosts))
+    return log_path_of(expand(kind.op("list"), values, CATALOG.hosts))
 
 
 def _list_reads(log: list[dict[str, Any]], lists: set[str]) -> Counter[str]:
@@ -48,13 +51,14 @@ def _list_reads(log: list[dict[str, Any]], lists: set[str]) -> Counter[str]:
 
 
 @pytest.mark.usefixtures("listed")
-def test_unchanged_metrics_are_exported_from_one_read_of_their_list(
-    work: Path, emu: Emulator
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_unchanged_items_are_exported_from_one_read_of_their_list(
+    work: Path, emu: Emulator, kind: str
 ) -> None:
     planned = make_plan(emu, FULL_EXPORT)
-    metrics = _metrics(planned.changes)
-    lists = {_list_path(c) for c in metrics}
-    assert len(metrics) > len(lists) > 1  # several experiments, several metrics in some
+    exports = _exports(planned.changes, kind)
+    lists = {_list_path(c) for c in exports}
+    assert len(exports) > len(lists) > 1  # several experiments, several items in some
     mark = emu.mark()
 
     result = cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes")
@@ -62,15 +66,15 @@ def test_unchanged_metrics_are_exported_from_one_read_of_their_list(
     assert result.code == 0, result.text
     log = emu.log(mark)
     got = {e["path"].split("?")[0] for e in log if e["method"] == "GET"}
-    assert not got & {log_path_of(c["url"]) for c in metrics}  # no GET of any metric
+    assert not got & {log_path_of(c["url"]) for c in exports}  # no GET of any item
     assert _list_reads(log, lists) == Counter(dict.fromkeys(lists, 1))
     pages = [e for e in log if e["path"].split("?")[0] in lists]
     assert len(pages) == len(lists)  # the demo's lists fit on one page each
     items = planned.receipt_items()
     entries = exportindex.read_entries(str(planned.export_root))
-    for change in metrics:
+    for change in exports:
         assert items[change["address"]]["result"] == "exported", change["address"]
-        # The file holds exactly what the metric's GET answers (what apply wrote before).
+        # The file holds exactly what the item's GET answers (what apply wrote before).
         answer = json.loads(cli_get(emu, change["url"]))
         written = (planned.export_root / change["file"]).read_bytes()
         assert written == pretty_json(strip_secrets(answer)[0], allow_nan=True)
@@ -82,14 +86,15 @@ def test_unchanged_metrics_are_exported_from_one_read_of_their_list(
 
 
 @pytest.mark.usefixtures("listed")
-def test_a_collection_of_many_pages_is_read_once_through_for_all_its_metrics(
-    work: Path, emu: Emulator
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_collection_of_many_pages_is_read_once_through_for_all_its_items(
+    work: Path, emu: Emulator, kind: str
 ) -> None:
     emu.app.config = emu.app.config.with_page_size(2)
     mark = emu.mark()
     planned = make_plan(emu, FULL_EXPORT)
-    metrics = _metrics(planned.changes)
-    lists = {_list_path(c) for c in metrics}
+    exports = _exports(planned.changes, kind)
+    lists = {_list_path(c) for c in exports}
 
     def reads(log: list[dict[str, Any]]) -> Counter[str]:
         return Counter(p for e in log if (p := e["path"].split("?")[0]) in lists)
@@ -103,19 +108,20 @@ def test_a_collection_of_many_pages_is_read_once_through_for_all_its_metrics(
     assert result.code == 0, result.text
     assert reads(emu.log(mark)) == planned_reads  # each page once, as plan read them
     items = planned.receipt_items()
-    assert all(items[c["address"]]["result"] == "exported" for c in metrics)
+    assert all(items[c["address"]]["result"] == "exported" for c in exports)
 
 
 @pytest.mark.usefixtures("listed")
-def test_a_metric_changed_or_gone_since_plan_is_skipped_not_exported(
-    work: Path, emu: Emulator
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_an_item_changed_or_gone_since_plan_is_skipped_not_exported(
+    work: Path, emu: Emulator, kind: str
 ) -> None:
     planned = make_plan(emu, FULL_EXPORT)
-    metrics = _metrics(planned.changes)
-    changed, gone = metrics[0], metrics[1]
+    exports = _exports(planned.changes, kind)
+    changed, gone = exports[0], exports[1]
     key = ws_key(WORKSPACE)
-    emu.store.patch(key, "metric", changed["id"], {"name": "renamed-since-plan"})
-    assert emu.store.delete(key, "metric", gone["id"])
+    emu.store.patch(key, kind, changed["id"], KINDS[kind])
+    assert emu.store.delete(key, kind, gone["id"])
 
     result = cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes")
 
@@ -127,14 +133,17 @@ def test_a_metric_changed_or_gone_since_plan_is_skipped_not_exported(
     assert items[gone["address"]]["detail"].startswith("gone-since-plan")
     for stale in (changed, gone):  # nothing exported from stale data
         assert not (planned.export_root / stale["file"]).exists()
-    rest = [c for c in metrics if c not in (changed, gone)]
+    rest = [c for c in exports if c not in (changed, gone)]
     assert all(items[c["address"]]["result"] == "exported" for c in rest)
 
 
-def test_a_few_metrics_of_a_list_are_read_by_a_get_each(work: Path, emu: Emulator) -> None:
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_few_items_of_a_list_are_read_by_a_get_each(
+    work: Path, emu: Emulator, kind: str
+) -> None:
     planned = make_plan(emu, FULL_EXPORT)
-    metrics = _metrics(planned.changes)
-    per_list = Counter(_list_path(c) for c in metrics)
+    exports = _exports(planned.changes, kind)
+    per_list = Counter(_list_path(c) for c in exports)
     assert max(per_list.values()) < listcheck.LIST_FROM  # fewer GETs than a list of 100s
     mark = emu.mark()
 
@@ -143,9 +152,9 @@ def test_a_few_metrics_of_a_list_are_read_by_a_get_each(work: Path, emu: Emulato
     assert result.code == 0, result.text
     got = Counter(e["path"].split("?")[0] for e in emu.log(mark) if e["method"] == "GET")
     assert not set(got) & set(per_list)
-    assert all(got[log_path_of(c["url"])] == 1 for c in metrics)
+    assert all(got[log_path_of(c["url"])] == 1 for c in exports)
     entries = exportindex.read_entries(str(planned.export_root))
-    assert all(entries[c["address"]]["source_url"] == c["url"] for c in metrics)
+    assert all(entries[c["address"]]["source_url"] == c["url"] for c in exports)
 
 
 def cli_get(emu: Emulator, url: str) -> str:

@@ -137,6 +137,28 @@ def test_an_item_changed_or_gone_since_plan_is_skipped_not_exported(
     assert all(items[c["address"]]["result"] == "exported" for c in rest)
 
 
+@pytest.mark.usefixtures("listed")
+def test_the_items_of_a_list_that_is_gone_are_skipped_as_gone(work: Path, emu: Emulator) -> None:
+    planned = make_plan(emu, FULL_EXPORT)
+    metrics = _exports(planned.changes, "metric")
+    values = values_of(CATALOG.kind("metric").op("get"), metrics[0]["url"])
+    assert values is not None
+    experiment = values["experimentName"]
+    assert emu.store.delete(ws_key(WORKSPACE), "experiment", experiment)
+    mark = emu.mark()
+
+    cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes")
+
+    lost = [c for c in metrics if _list_path(c) == _list_path(metrics[0])]
+    answers = [e["status"] for e in emu.log(mark) if e["path"] == _list_path(metrics[0])]
+    assert answers == [404]  # read once, for all of them
+    items = planned.receipt_items()
+    for change in lost:
+        assert items[change["address"]]["result"] == "skipped"
+        assert items[change["address"]]["detail"].startswith("gone-since-plan")
+        assert not (planned.export_root / change["file"]).exists()
+
+
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_a_few_items_of_a_list_are_read_by_a_get_each(
     work: Path, emu: Emulator, kind: str

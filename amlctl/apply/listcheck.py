@@ -7,6 +7,11 @@ list answer says whether an item changed as well as its GET would. Only top-leve
 (the workspace's models, services, ...) are listed here, and only where a run deletes enough of
 one collection that its pages cost fewer requests than one GET per item; the rest keep the GET.
 An item the list does not show gets the GET too: "already gone" is never concluded from a list.
+
+Exports (`SharedLists`) read items from lists too: an artifact from its run's container, and
+an item of an `export_from_list` kind (whose list entry is the whole item) from its
+collection's list where enough exports share it. There the list is the item's only source, so
+an item it does not show is gone since plan, and is skipped.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from amlctl.apply.journal import (
     STOPPED,
     Journal,
 )
-from amlctl.apply.listcheck import ListCheck, SharedLists, shares_list
+from amlctl.apply.listcheck import ListCheck, SharedLists
 from amlctl.apply.outcomes import DONE, ApplyResult, Outcome, Result
 from amlctl.azure.client import Client, PollLink, Reply, error_fields
 from amlctl.catalog import Catalog, Kind
@@ -56,7 +56,7 @@ class Executor:
         *,
         parallelism: int = 10,
         on_outcome: Callable[[Change, Outcome], None] | None = None,
-        list_from: int | None = None,  # deletes per collection that make it listed; see listcheck
+        list_from: int | None = None,  # items per collection that make it listed; see listcheck
     ) -> None:
         self.plan, self.catalog, self.client = plan, catalog, client
         self.journal, self.exporter, self.parallelism = journal, exporter, parallelism
@@ -65,9 +65,8 @@ class Executor:
             journal.before_sync = exporter.sync
         deletes = (c for c in plan.changes if c.action is Action.DELETE)
         self.listed = ListCheck(catalog, client, plan.workspaces, deletes, list_from=list_from)
-        self.shared = SharedLists(
-            c for c in plan.changes if c.action is Action.EXPORT and _shares_list(catalog, c)
-        )
+        exports = (c for c in plan.changes if c.action is Action.EXPORT)
+        self.shared = SharedLists(catalog, exports, list_from=list_from)
         self._lock = threading.Lock()
 
     def run(self) -> ApplyResult:
@@ -189,7 +188,11 @@ class Executor:
         assert change.url is not None and change.file is not None and self.exporter is not None
         kind = self.catalog.kind(change.kind)
         try:
-            reply, item = self._current(change, kind)
+            listed = self.shared.list_of(change)  # one listing for all the exports sharing it
+            if listed is not None:
+                reply, item = self.shared.item(self.client, change, kind, listed)
+            else:
+                reply, item = lookup.current(self.client, kind, change)
             if item is None:
                 return self._skip(change, "gone-since-plan", reply)
             if kind.fingerprint(item) != change.fingerprint:
@@ -199,7 +202,7 @@ class Executor:
                 change.address,
                 change.file,
                 self._exportable(kind, item),
-                source_url=change.url,
+                source_url=listed or change.url,  # where it was read: its list, if from one
                 request_id=reply.request_id,
                 fingerprint=change.fingerprint or "",
                 content=content,
@@ -220,12 +223,6 @@ class Executor:
         return Outcome(
             change.address, Result.EXPORTED, reply.status, reply.request_id, record=fields
         )
-
-    def _current(self, change: Change, kind: Kind) -> tuple[Reply, dict[str, Any] | None]:
-        """The item as it is now; one listing for all the exports that share a list."""
-        if shares_list(kind):
-            return self.shared.item(self.client, change, kind)
-        return lookup.current(self.client, kind, change)
 
     def _exportable(self, kind: Kind, item: dict[str, Any]) -> dict[str, Any]:
         """The item as exported: a content link keeps where the bytes were (as the service
@@ -412,11 +409,6 @@ class Executor:
 # Planned, yet never acted on: a delete the service would refuse, an item that names the subject
 # by display name only. They count as not done, so no receipt of such a plan says "complete".
 _NOT_ACTED_ON = (Action.BLOCKED, Action.CANDIDATE)
-
-
-def _shares_list(catalog: Catalog, change: Change) -> bool:
-    kind = catalog.kinds.get(change.kind)
-    return kind is not None and shares_list(kind)
 
 
 def _foreseen(change: Change) -> Outcome:

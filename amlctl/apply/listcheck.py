@@ -7,6 +7,11 @@ list answer says whether an item changed as well as its GET would. Only top-leve
 (the workspace's models, services, ...) are listed here, and only where a run deletes enough of
 one collection that its pages cost fewer requests than one GET per item; the rest keep the GET.
 An item the list does not show gets the GET too: "already gone" is never concluded from a list.
+
+Exports (`SharedLists`) read items from lists too: an artifact from its run's container, and
+an item of an `export_from_list` kind (whose list entry is the whole item) from its
+collection's list where enough exports share it. There the list is the item's only source, so
+an item it does not show is gone since plan, and is skipped.
 """
 
 from __future__ import annotations
@@ -96,28 +101,62 @@ class ListCheck:
 
 
 def shares_list(kind: Kind) -> bool:
-    """Whether items of `kind` are read one by one from a list several of them share (an
-    artifact from its run's container), rather than by a get, off a parent or gathered whole."""
-    return not (kind.can("get") or kind.as_one or kind.from_field)
+    """Whether apply may export items of `kind` one by one from a list several of them share:
+    an artifact from its run's container (a kind with no get), or an `export_from_list` kind's
+    item from its collection's list (a metric from its experiment's), rather than by a get,
+    off a parent or gathered whole."""
+    if kind.as_one or kind.from_field:
+        return False
+    return kind.export_from_list or not kind.can("get")
 
 
 class SharedLists:
-    """The export side: items of kinds with no get call are read from their list (an artifact
-    from its run's container), and a list shared by several exports is read once for all of
-    them, not once each. A list is dropped once its last export has read it, so memory holds
-    only the lists still in use."""
+    """The export side: items of `shares_list` kinds are read from their list, and a list
+    shared by several exports is read once for all of them, not once each. A kind that has a
+    get is read from its list only where enough of its exports share that list to beat a GET
+    each (LIST_FROM, as for deletes: a person's two metrics in an experiment of ten thousand
+    are two GETs, not a hundred pages). A list is dropped once its last export has read it, so
+    memory holds only the lists still in use."""
 
-    def __init__(self, exports: Iterable[Change]) -> None:
-        self._waiting = Counter(lookup.read_url(c) for c in exports if c.url is not None)
+    def __init__(
+        self, catalog: Catalog, exports: Iterable[Change], *, list_from: int | None = None
+    ) -> None:
+        self.catalog = catalog
+        wanted: Counter[str] = Counter()
+        only_way: set[str] = set()  # lists of kinds with no get: their items are read there
+        for change in exports:
+            kind = self._sharing_kind(change)
+            if kind is None or change.url is None:
+                continue
+            url = self.url(change)
+            wanted[url] += 1
+            if not kind.can("get"):
+                only_way.add(url)
+        least = LIST_FROM if list_from is None else list_from
+        self._waiting = Counter(
+            {url: n for url, n in wanted.items() if n >= least or url in only_way}
+        )
         self._lists: dict[str, tuple[Reply, dict[str, tuple[Reply, dict[str, Any]]]]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
+    def list_of(self, change: Change) -> str | None:
+        """The shared list `change`'s item is read from (its `source_url` in the export
+        index); None when the item is read by its own get."""
+        if self._sharing_kind(change) is None:
+            return None
+        url = self.url(change)
+        return url if url in self._waiting else None
+
+    def url(self, change: Change) -> str:
+        """The list `change`'s item would be read from."""
+        return lookup.list_url(self.catalog, self.catalog.kind(change.kind), change)
+
     def item(
-        self, client: Client, change: Change, kind: Kind
+        self, client: Client, change: Change, kind: Kind, url: str
     ) -> tuple[Reply, dict[str, Any] | None]:
-        """The item as its list shows it now (None: not there), with the reply of its page."""
-        url = lookup.read_url(change)
+        """The item as list `url` (its `list_of`) shows it now (None: not there), with the
+        reply of its page."""
         with self._guard:
             lock = self._locks.setdefault(url, threading.Lock())
         with lock:
@@ -128,6 +167,10 @@ class SharedLists:
             if self._waiting[url] <= 0:
                 del self._lists[url]
         return items.get(lookup.own_id(kind, change), (last, None))
+
+    def _sharing_kind(self, change: Change) -> Kind | None:
+        kind = self.catalog.kinds.get(change.kind)
+        return kind if kind is not None and shares_list(kind) else None
 
 
 def _read_list(

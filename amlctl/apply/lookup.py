@@ -1,5 +1,6 @@
 """How apply and verify read one planned item as it is now: by its kind's get call, or found in
-its list (kinds with no get), or gathered whole (`as_one` kinds: a run's metrics).
+its list (kinds with no get, and `export_from_list` kinds when apply exports them), or gathered
+whole (`as_one` kinds: a run's metrics).
 
 The URL is the change's `check` where the plan gives one (the item is read somewhere else than
 it is deleted: a run is read from run history and deleted as an ARM job), else its `url`.
@@ -11,8 +12,8 @@ from typing import Any
 
 from amlctl.azure.client import Client, Reply
 from amlctl.canonical import dotted
-from amlctl.catalog import Kind
-from amlctl.errors import ApiError
+from amlctl.catalog import Catalog, Kind, expand, values_of
+from amlctl.errors import ApiError, ExpandError
 from amlctl.plan.model import Change
 
 
@@ -21,6 +22,20 @@ def read_url(change: Change) -> str:
     url = change.check or change.url
     assert url is not None
     return url
+
+
+def list_url(catalog: Catalog, kind: Kind, change: Change) -> str:
+    """The list an export of `change` reads its item from: the planned URL itself for a kind
+    with no get (an artifact's container), else, for an `export_from_list` kind, its
+    collection's list, filled with the values its planned get URL holds (the loader checked
+    the get URL has every variable the list needs)."""
+    url = read_url(change)
+    if not kind.export_from_list:
+        return url
+    values = values_of(kind.op("get"), url)
+    if values is None:
+        raise ExpandError(f"{change.address}: {url} is not a URL of {kind.name}'s get call")
+    return expand(kind.op("list"), values, catalog.hosts)
 
 
 def current(client: Client, kind: Kind, change: Change) -> tuple[Reply, dict[str, Any] | None]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amlctl.catalog.expand import SCOPE_VARS, expand, host_allowed
+from amlctl.catalog.expand import SCOPE_VARS, expand, host_allowed, values_of
 from amlctl.catalog.load import BUILTIN_CATALOGS, CATALOG_ALIASES, DEFAULT_CATALOG, load_catalog
 from amlctl.catalog.model import (
     Catalog,
@@ -31,4 +31,5 @@ __all__ = [
     "expand",
     "host_allowed",
     "load_catalog",
+    "values_of",
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterable, Mapping
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from amlctl.catalog.model import Operation
 from amlctl.errors import ExpandError
@@ -89,3 +89,29 @@ def _check_shape(url: str, template_path: str, host: str, hosts: Iterable[str], 
         raise ExpandError(f"{where}: expanded URL {url!r} has a different number of path segments")
     if not host_allowed(host, hosts):
         raise ExpandError(f"{where}: host {host!r} is not one of the catalog's hosts")
+
+
+def values_of(operation: Operation, url: str) -> dict[str, str] | None:
+    """The values `expand` filled into `operation`'s template to make `url`; None when `url`
+    is not of that template's shape. The inverse of `expand`, for URLs a plan holds."""
+    template, actual = urlsplit(operation.url), urlsplit(url)
+    values: dict[str, str] = {}
+    host = template.netloc
+    if "{location}" in host:
+        prefix, _, suffix = host.partition("{location}")
+        found = actual.netloc
+        if not (found.startswith(prefix) and found.endswith(suffix)):
+            return None
+        values["location"] = found[len(prefix) : len(found) - len(suffix)]
+    elif actual.netloc != host:
+        return None
+    wanted, segments = template.path.split("/"), actual.path.split("/")
+    if len(wanted) != len(segments):
+        return None
+    for pattern, segment in zip(wanted, segments, strict=True):
+        match = _VARIABLE.match(pattern)
+        if match:
+            values[match.group(1)] = unquote(segment)
+        elif pattern != segment:
+            return None
+    return values

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
@@ -112,7 +113,32 @@ def _kind_problems(
             problems.append(doc.diagnostic(op_where[:-1], "a list operation needs `paging`"))
         if op_name == "delete" and not op.get("statuses"):
             problems.append(doc.diagnostic(op_where[:-1], "a delete operation needs `statuses`"))
+    if kind.get("export_from_list"):
+        problems += _list_export_problems(doc, where, kind)
     return problems
+
+
+def _list_export_problems(
+    doc: Document, where: tuple[str, ...], kind: dict[str, Any]
+) -> list[Diagnostic]:
+    """An item exported from its list needs a list and a get (the plan names its get URL, and
+    apply finds the list from the values in it), one entry per item."""
+    at = (*where, "export_from_list")
+    operations = kind["operations"]
+    if "list" not in operations or "get" not in operations:
+        return [doc.diagnostic(at, "needs both a list and a get operation")]
+    if kind.get("as_one") or kind.get("from_field"):
+        return [doc.diagnostic(at, "cannot go with as_one or from_field (no entry per item)")]
+    needed = _variables(operations["list"]["url"]) - _variables(operations["get"]["url"])
+    if needed:
+        named = ", ".join(f"{{{name}}}" for name in sorted(needed))
+        return [doc.diagnostic(at, f"the list URL needs {named}, which the get URL lacks")]
+    return []
+
+
+def _variables(url: str) -> set[str]:
+    """The template variables of a catalog URL (its host's `{location}` and path segments)."""
+    return set(re.findall(r"\{([A-Za-z][A-Za-z0-9_]*)\}", url))
 
 
 def _reference_problems(
@@ -212,6 +238,7 @@ def _kind(name: str, spec: dict[str, Any]) -> Kind:
         not_erasable=spec.get("not_erasable"),
         as_one=bool(spec.get("as_one", False)),
         from_field=spec.get("from_field"),
+        export_from_list=bool(spec.get("export_from_list", False)),
         residue=tuple(
             Residue(r["id"], r["title"], r["path"], r["instructions"])
             for r in spec.get("residue", ())

@@ -154,6 +154,9 @@ class Kind:
     # The items are the entries of this field of each parent item (a run's tags): `parentId`,
     # `key`, `value`, named `<parent id>/<key>`; read with the parent, no list call of their own.
     from_field: str | None = None
+    # The list's entries are the whole item, as its get answers it: apply exports each item
+    # from its collection's list pages (read once for all of them), not by a GET each.
+    export_from_list: bool = False
     residue: tuple[Residue, ...] = ()
 
     def can(self, operation: str) -> bool:

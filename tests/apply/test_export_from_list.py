@@ -1,0 +1,188 @@
+"""Kinds marked `export_from_list` (metrics and runs in the article's catalogs) are exported
+from their collection's list pages, read once for all the items of that collection, instead of
+a GET each; the staleness check still holds item by item, and the files are what a GET-export
+wrote."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from apply_helpers import FULL_EXPORT, TOKEN, Emulator, cli, log_path_of, make_plan, ws_key
+
+from amlctl.apply import listcheck
+from amlctl.apply.export import index as exportindex
+from amlctl.apply.export.exporter import strip_secrets
+from amlctl.canonical import pretty_json
+from amlctl.catalog import expand, load_catalog, values_of
+from amlctl.emulator.seed import WORKSPACE
+
+CATALOG = load_catalog("azureml-2019-11-01")
+# Each kind exported from its list, and a change to one of its version fields.
+KINDS = {"metric": {"name": "renamed-since-plan"}, "run": {"revision": 999}}
+
+
+@pytest.fixture
+def listed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every shared list is used: the demo holds only a few items per experiment."""
+    monkeypatch.setattr(listcheck, "LIST_FROM", 1)
+
+
+def _exports(changes: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [c for c in changes if c["kind"] == kind and c["action"] == "export"]
+
+
+def _list_path(change: dict[str, Any]) -> str:
+    """How the access log shows the list `change`'s item is in (its experiment's)."""
+    kind = CATALOG.kind(change["kind"])
+    values = values_of(kind.op("get"), change["url"])
+    assert values is not None, change["url"]
+    return log_path_of(expand(kind.op("list"), values, CATALOG.hosts))
+
+
+def _list_reads(log: list[dict[str, Any]], lists: set[str]) -> Counter[str]:
+    """First-page reads of each list (later pages carry a continuation token)."""
+    firsts = (e for e in log if e["method"] == "GET" and e["path"] in lists)
+    return Counter(e["path"] for e in firsts if "continuationtoken" not in e["path"].lower())
+
+
+@pytest.mark.usefixtures("listed")
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_unchanged_items_are_exported_from_one_read_of_their_list(
+    work: Path, emu: Emulator, kind: str
+) -> None:
+    planned = make_plan(emu, FULL_EXPORT)
+    exports = _exports(planned.changes, kind)
+    lists = {_list_path(c) for c in exports}
+    assert len(exports) > len(lists) > 1  # several experiments, several items in some
+    mark = emu.mark()
+
+    result = cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes")
+
+    assert result.code == 0, result.text
+    log = emu.log(mark)
+    got = {e["path"].split("?")[0] for e in log if e["method"] == "GET"}
+    assert not got & {log_path_of(c["url"]) for c in exports}  # no GET of any item
+    assert _list_reads(log, lists) == Counter(dict.fromkeys(lists, 1))
+    pages = [e for e in log if e["path"].split("?")[0] in lists]
+    assert len(pages) == len(lists)  # the demo's lists fit on one page each
+    items = planned.receipt_items()
+    entries = exportindex.read_entries(str(planned.export_root))
+    for change in exports:
+        assert items[change["address"]]["result"] == "exported", change["address"]
+        # The file holds exactly what the item's GET answers (what apply wrote before).
+        answer = json.loads(cli_get(emu, change["url"]))
+        written = (planned.export_root / change["file"]).read_bytes()
+        assert written == pretty_json(strip_secrets(answer)[0], allow_nan=True)
+        entry = entries[change["address"]]  # evidence names the list page the item came from
+        assert log_path_of(entry["source_url"]) == _list_path(change)
+        assert entry["request_id"] in {e["requestId"] for e in pages}
+    verified = cli("verify", str(planned.path), "--endpoint", emu.origin, "--manual-done", "all")
+    assert verified.code == 0, verified.text
+
+
+@pytest.mark.usefixtures("listed")
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_collection_of_many_pages_is_read_once_through_for_all_its_items(
+    work: Path, emu: Emulator, kind: str
+) -> None:
+    emu.app.config = emu.app.config.with_page_size(2)
+    mark = emu.mark()
+    planned = make_plan(emu, FULL_EXPORT)
+    exports = _exports(planned.changes, kind)
+    lists = {_list_path(c) for c in exports}
+
+    def reads(log: list[dict[str, Any]]) -> Counter[str]:
+        return Counter(p for e in log if (p := e["path"].split("?")[0]) in lists)
+
+    planned_reads = reads(emu.log(mark))
+    assert max(planned_reads.values()) > 1  # some list takes several pages
+    mark = emu.mark()
+
+    result = cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes")
+
+    assert result.code == 0, result.text
+    assert reads(emu.log(mark)) == planned_reads  # each page once, as plan read them
+    items = planned.receipt_items()
+    assert all(items[c["address"]]["result"] == "exported" for c in exports)
+
+
+@pytest.mark.usefixtures("listed")
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_an_item_changed_or_gone_since_plan_is_skipped_not_exported(
+    work: Path, emu: Emulator, kind: str
+) -> None:
+    planned = make_plan(emu, FULL_EXPORT)
+    exports = _exports(planned.changes, kind)
+    changed, gone = exports[0], exports[1]
+    key = ws_key(WORKSPACE)
+    emu.store.patch(key, kind, changed["id"], KINDS[kind])
+    assert emu.store.delete(key, kind, gone["id"])
+
+    result = cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes")
+
+    assert result.code != 0, result.text  # not everything planned was done
+    items = planned.receipt_items()
+    assert items[changed["address"]]["result"] == "skipped"
+    assert items[changed["address"]]["detail"].startswith("changed-since-plan")
+    assert items[gone["address"]]["result"] == "skipped"
+    assert items[gone["address"]]["detail"].startswith("gone-since-plan")
+    for stale in (changed, gone):  # nothing exported from stale data
+        assert not (planned.export_root / stale["file"]).exists()
+    rest = [c for c in exports if c not in (changed, gone)]
+    assert all(items[c["address"]]["result"] == "exported" for c in rest)
+
+
+@pytest.mark.usefixtures("listed")
+def test_the_items_of_a_list_that_is_gone_are_skipped_as_gone(work: Path, emu: Emulator) -> None:
+    planned = make_plan(emu, FULL_EXPORT)
+    metrics = _exports(planned.changes, "metric")
+    values = values_of(CATALOG.kind("metric").op("get"), metrics[0]["url"])
+    assert values is not None
+    experiment = values["experimentName"]
+    assert emu.store.delete(ws_key(WORKSPACE), "experiment", experiment)
+    mark = emu.mark()
+
+    cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes")
+
+    lost = [c for c in metrics if _list_path(c) == _list_path(metrics[0])]
+    answers = [e["status"] for e in emu.log(mark) if e["path"] == _list_path(metrics[0])]
+    assert answers == [404]  # read once, for all of them
+    items = planned.receipt_items()
+    for change in lost:
+        assert items[change["address"]]["result"] == "skipped"
+        assert items[change["address"]]["detail"].startswith("gone-since-plan")
+        assert not (planned.export_root / change["file"]).exists()
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_few_items_of_a_list_are_read_by_a_get_each(
+    work: Path, emu: Emulator, kind: str
+) -> None:
+    planned = make_plan(emu, FULL_EXPORT)
+    exports = _exports(planned.changes, kind)
+    per_list = Counter(_list_path(c) for c in exports)
+    assert max(per_list.values()) < listcheck.LIST_FROM  # fewer GETs than a list of 100s
+    mark = emu.mark()
+
+    result = cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes")
+
+    assert result.code == 0, result.text
+    got = Counter(e["path"].split("?")[0] for e in emu.log(mark) if e["method"] == "GET")
+    assert not set(got) & set(per_list)
+    assert all(got[log_path_of(c["url"])] == 1 for c in exports)
+    entries = exportindex.read_entries(str(planned.export_root))
+    assert all(entries[c["address"]]["source_url"] == c["url"] for c in exports)
+
+
+def cli_get(emu: Emulator, url: str) -> str:
+    """The body the emulator answers a GET of the catalog `url` with (through its loopback)."""
+    request = urllib.request.Request(
+        emu.origin + log_path_of(url), headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    with urllib.request.urlopen(request) as answer:
+        return str(answer.read().decode("utf-8"))

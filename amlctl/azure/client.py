@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import tempfile
 import threading
 import time
 import uuid
@@ -35,6 +36,8 @@ _LRO_TERMINAL = {"succeeded", "failed", "canceled", "cancelled"}
 # Request ids need to be unique, not secret: drawn from one seeded generator, not uuid4's
 # os.urandom, which is a system call (and a GIL hand-off between the workers) per request.
 _REQUEST_IDS = random.Random(uuid.uuid4().int)
+SPOOL_IN_MEMORY = 1024 * 1024  # a download bigger than this waits in a temporary file
+SPOOL_CHUNK = 256 * 1024
 
 
 class RefusedLink(ApiError):
@@ -208,6 +211,17 @@ class Client:
         retry starts the file again, and the reply's body is None."""
         self._check_link(url, auth=False, what="download")
         return self.request("GET", url, (200,), auth=False, sink=into)
+
+    def download_chunks(self, url: str) -> Iterator[bytes]:
+        """`download`'s bytes in chunks, fetched now (errors raise here, retries done) and
+        read later: held in memory up to a MiB, in a temporary file past that."""
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+        try:
+            self.download(url, into=spool)  # type: ignore[arg-type]
+        except BaseException:
+            spool.close()
+            raise
+        return _read_spool(spool)
 
     # -- the one place requests are sent --------------------------------------------------------
 
@@ -430,6 +444,13 @@ def _parse(content: bytes, content_type: str) -> Any:
             # A body that claims JSON but does not parse was cut short: retry it.
             raise CutShort("ContentDecodingError", "truncated JSON body") from None
     return content
+
+
+def _read_spool(spool: tempfile.SpooledTemporaryFile[bytes]) -> Iterator[bytes]:
+    with spool:
+        spool.seek(0)
+        while chunk := spool.read(SPOOL_CHUNK):
+            yield chunk
 
 
 def _as_transport(given: Any) -> Transport:

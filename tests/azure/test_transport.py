@@ -230,3 +230,19 @@ def test_the_client_over_http_client(make: type[HttpTransport], plain: tuple[str
     assert len(truncated) == client.attempts  # retried, as a cut body always was
     sent = seen.requests[0][3]
     assert sent["Authorization"] == "Bearer amlctl-emulator" and "x-ms-client-request-id" in sent
+
+
+def test_downloads_stream_through_a_spool_and_retry_from_the_start(
+    make: type[HttpTransport], plain: tuple[str, Seen]
+) -> None:
+    origin, seen = plain
+    client = Client(
+        make(2), Target.at(origin), StaticToken(), [], ["blob.example.net"], sleep=lambda _: None
+    )
+    chunks = list(client.download_chunks("https://blob.example.net/c/big?sig=x"))
+    assert b"".join(chunks) == bytes(range(256)) * 4096 and len(chunks) == 4
+    assert "Authorization" not in seen.requests[-1][3]  # the SAS is the credential
+    spool = io.BytesIO(b"left over from an earlier attempt")
+    with pytest.raises(ApiError) as cut:
+        client.download("https://blob.example.net/c/truncated", into=spool)
+    assert cut.value.code == "ChunkedEncodingError" and spool.getvalue() == b'{"value"'

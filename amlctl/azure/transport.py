@@ -19,6 +19,7 @@ from __future__ import annotations
 import select
 import ssl
 import threading
+import time
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from amlctl.azure.proxies import NO_PROXIES, Proxies, Proxy
 
 CHUNK = 256 * 1024  # a download is written to its file this much at a time
 MAX_DECODED = 256 * 1024 * 1024  # a compressed API answer may not grow past this
+TRUST_IDLE_FOR = 1.0  # seconds an idle connection is reused without checking it is open
 
 
 class TransportError(Exception):
@@ -99,11 +101,14 @@ class HttpTransport:
         pool_size: int,
         context: ssl.SSLContext | None = None,
         proxies: Proxies = NO_PROXIES,
+        *,
+        trust_idle_for: float = TRUST_IDLE_FOR,
     ) -> None:
         self.pool_size = pool_size
+        self.trust_idle_for = trust_idle_for
         self.context = context or ssl.create_default_context()
         self.proxies = proxies
-        self._idle: dict[_Origin, list[HTTPConnection]] = {}
+        self._idle: dict[_Origin, list[tuple[HTTPConnection, float]]] = {}
         self._lock = threading.Lock()
         self.opened = 0  # connections made, for tests and benchmarks
 
@@ -128,13 +133,13 @@ class HttpTransport:
         sent = headers  # http.client adds Host, Content-Length and Accept-Encoding: identity
         connection, reused = self._checkout(origin, proxy, timeout)
         try:
-            response = _exchange(connection, method, target, sent, body, timeout[1])
+            response = _exchange(connection, method, target, sent, body)
         except _Stale:
             connection.close()
             if not (reused and replayable):
                 raise NoAnswer("ConnectionError", "closed before an answer") from None
             connection, _ = self._checkout(origin, proxy, timeout, fresh=True)
-            response = _exchange_or_raise(connection, method, target, sent, body, timeout[1])
+            response = _exchange_or_raise(connection, method, target, sent, body)
         except BaseException:
             connection.close()
             raise
@@ -144,22 +149,26 @@ class HttpTransport:
         with self._lock:
             idle, self._idle = self._idle, {}
         for connections in idle.values():
-            for connection in connections:
+            for connection, _ in connections:
                 connection.close()
 
     def _checkout(
         self, origin: _Origin, proxy: Proxy | None, timeout: tuple[float, float],
         *, fresh: bool = False,
     ) -> tuple[HTTPConnection, bool]:
-        """An idle connection to `origin` still open (a socket the server closed while idle
-        reads as ready: it is dropped before anything is sent on it), else a new one."""
+        """An idle connection to `origin` still open, else a new one. A socket idle for longer
+        than `trust_idle_for` is checked first (one the server closed reads as ready: it is
+        dropped before anything is sent on it); one just handed back is not, as the check is a
+        system call and servers close idle keep-alive sockets after seconds, not milliseconds
+        (one that closes sooner says `Connection: close`, and a replayable request that meets
+        such a socket is sent again on a fresh one)."""
         while not fresh:
             with self._lock:
                 idle = self._idle.get(origin)
-                connection = idle.pop() if idle else None
+                connection, since = idle.pop() if idle else (None, 0.0)
             if connection is None:
                 break
-            if _still_open(connection):
+            if time.monotonic() - since < self.trust_idle_for or _still_open(connection):
                 return connection, True
             connection.close()
         return self._connect(origin, proxy, timeout), False
@@ -177,6 +186,8 @@ class HttpTransport:
             connection = HTTPConnection(host, port, timeout=timeout[0])
         try:
             connection.connect()  # under the connect timeout: TCP, any CONNECT, the handshake
+            assert connection.sock is not None
+            connection.sock.settimeout(timeout[1])  # from now on, each read's timeout
         except ssl.SSLCertVerificationError as error:
             connection.close()
             raise Untrusted("SSLError", error.verify_message or "certificate") from None
@@ -215,7 +226,7 @@ class HttpTransport:
         with self._lock:
             idle = self._idle.setdefault(origin, [])
             if len(idle) < self.pool_size:
-                idle.append(connection)
+                idle.append((connection, time.monotonic()))
                 return
         connection.close()
 
@@ -230,18 +241,15 @@ def _exchange(
     target: str,
     headers: Mapping[str, str],
     body: bytes | None,
-    read_timeout: float,
 ) -> HTTPResponse:
     """Send the request and read the answer's head (status line and headers)."""
-    if connection.sock is not None:
-        connection.sock.settimeout(read_timeout)
     try:
         connection.request(method, target, body, dict(headers))
         response = connection.getresponse()
     except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
         raise _Stale() from None  # RemoteDisconnected (no status line at all) is one too
     except TimeoutError:
-        raise NoAnswer("ReadTimeout", f"no answer in {read_timeout:g} s") from None
+        raise NoAnswer("ReadTimeout", "no answer in time") from None
     except ssl.SSLCertVerificationError as error:
         raise Untrusted("SSLError", error.verify_message or "certificate") from None
     except (OSError, HTTPException) as error:  # a garbled status line, a refused reconnect
@@ -255,11 +263,10 @@ def _exchange_or_raise(
     target: str,
     headers: Mapping[str, str],
     body: bytes | None,
-    read_timeout: float,
 ) -> HTTPResponse:
     """The one retry on a fresh connection: a failure now is the server's, not staleness."""
     try:
-        return _exchange(connection, method, target, headers, body, read_timeout)
+        return _exchange(connection, method, target, headers, body)
     except _Stale:
         connection.close()
         raise NoAnswer("ConnectionError", "the connection closed before an answer") from None

@@ -75,7 +75,7 @@ def test_an_idle_socket_the_server_closed_is_dropped_before_sending(
     make: type[HttpTransport], plain: tuple[str, Seen]
 ) -> None:
     origin, seen = plain
-    transport = make(4)
+    transport = make(4, trust_idle_for=0.1)
     assert _get(transport, f"{origin}/hang-up").status == 200
     time.sleep(0.2)  # the server's FIN arrives while the socket sits idle
     # a DELETE the retry rules would never resend still goes out once, on a fresh socket

@@ -260,18 +260,20 @@ class Client:
         body: bytes | None,
         sink: BinaryIO | None,
     ) -> Reply:
-        self._check_destination(url, auth)
-        host = urlsplit(url).hostname or ""
+        host = self._check_destination(url, auth)
         retryable = _NOT_ACTED if unsure_is_final else RETRY_STATUSES
         delays = backoff_delays(rng=self.rng)
         for attempt in range(1, self.attempts + 1):
             last = attempt == self.attempts
-            self.breaker.check(method, _redact(url), host)
+            if self.breaker.is_open(host):  # redacting costs, so only for the message
+                self.breaker.check(method, _redact(url), host)
             if sink is not None:
                 sink.seek(0)
                 sink.truncate()  # an attempt cut short leaves nothing behind
             try:
-                reply = self._send_once(method, url, headers, auth, body, sink, unsure_is_final)
+                reply = self._send_once(
+                    method, url, host, headers, auth, body, sink, unsure_is_final
+                )
             except Untrusted:
                 # a certificate we do not trust stays untrusted however often we ask
                 raise AuthError(
@@ -299,6 +301,7 @@ class Client:
         self,
         method: str,
         url: str,
+        host: str,
         headers: Mapping[str, str],
         auth: bool,
         body: bytes | None,
@@ -314,7 +317,6 @@ class Client:
             sent["Content-Type"] = "application/json"
         if auth:
             sent["Authorization"] = f"Bearer {self.tokens.token()}"
-        host = urlsplit(url).hostname or ""
         self.pacer.before(host, method)
         with self.host_limits.slot(host):
             raw = self.transport.send(
@@ -353,7 +355,8 @@ class Client:
                 "GET", shown, None, "RefusedLink", f"the service's {what} link: {refused}"
             ) from None
 
-    def _check_destination(self, url: str, auth: bool) -> None:
+    def _check_destination(self, url: str, auth: bool) -> str:
+        """The URL's host, once it is certain the request may go there."""
         try:
             split = urlsplit(url)
             port = split.port  # a port that is not a number raises here
@@ -365,6 +368,7 @@ class Client:
         if not host_allowed(split.hostname, allowed):
             which = "catalog hosts" if auth else "content hosts"
             raise AuthError(f"refusing to call {split.hostname}: not one of the {which}")
+        return split.hostname
 
     def _pause(self, backoff: float, asked: float | None) -> None:
         with self._stats_lock:

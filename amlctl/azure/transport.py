@@ -106,7 +106,7 @@ class HttpTransport:
     ) -> None:
         self.pool_size = pool_size
         self.trust_idle_for = trust_idle_for
-        self.context = context or ssl.create_default_context()
+        self._context = context  # made on first use: a plain-http target never needs one
         self.proxies = proxies
         self._idle: dict[_Origin, list[tuple[HTTPConnection, float]]] = {}
         self._lock = threading.Lock()
@@ -144,6 +144,13 @@ class HttpTransport:
             connection.close()
             raise
         return self._finish(origin, connection, response, sink)
+
+    @property
+    def context(self) -> ssl.SSLContext:
+        with self._lock:
+            if self._context is None:
+                self._context = ssl.create_default_context()
+            return self._context
 
     def close(self) -> None:
         with self._lock:

@@ -246,3 +246,33 @@ def test_downloads_stream_through_a_spool_and_retry_from_the_start(
     with pytest.raises(ApiError) as cut:
         client.download("https://blob.example.net/c/truncated", into=spool)
     assert cut.value.code == "ChunkedEncodingError" and spool.getvalue() == b'{"value"'
+
+
+def test_commands_send_through_http_client_with_the_environment_proxies(
+    monkeypatch: pytest.MonkeyPatch, pem: Path
+) -> None:
+    from amlctl.azure.connect import open_client
+    from amlctl.azure.target import Connection
+    from amlctl.catalog import load_catalog
+
+    catalog = load_catalog()
+    with (
+        scripted_server(tls=server_context(pem)) as (port, seen),
+        connect_proxy({f"localhost:{port}": port}) as (proxy_port, log),
+    ):
+        monkeypatch.setenv("AMLCTL_CA_BUNDLE", str(pem))
+        monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy_port}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        endpoint = f"https://localhost:{port}"
+        with open_client(catalog, Connection(endpoint=endpoint)) as client:
+            assert isinstance(client.transport, HttpTransport)
+            host = catalog.hosts[0]
+            assert client.get(f"https://{host}/ok").status == 200
+        assert log.heads and seen.requests[0][2] == f"/{host}/ok"
+        monkeypatch.setenv("HTTPS_PROXY", "https://proxy.example")
+        with (
+            pytest.raises(UsageError, match="HTTPS_PROXY"),
+            open_client(catalog, Connection(endpoint=endpoint)),
+        ):
+            pass

@@ -6,7 +6,12 @@ request (user + system, this process only) and the ratio to the latency floor, f
 
 - `requests-threads`: amlctl's transport (one `requests.Session`, a thread per request in flight);
 - `requests-adapter`: requests without its Session layer (a prepared request to the adapter);
-- `amlctl-client`: the same through `amlctl.azure.client.Client` (retries, pacing, host limits);
+- `amlctl-transport`: amlctl's http.client transport alone (`amlctl.azure.transport`: a pool
+  of keep-alive connections per origin shared by the threads);
+- `amlctl-client`: the same through `amlctl.azure.client.Client` (retries, pacing, host limits,
+  breaker, request ids) on that transport, as `amlctl plan` and `apply` send;
+- `amlctl-client-requests`: the Client on a `requests.Session` instead (the path tests use for
+  the in-process adapter, and what the commands sent through before the http.client transport);
 - `httpclient-threads`: the standard library's http.client, one connection per thread;
 - `httpx-async`, `aiohttp-async`: one thread, asyncio, when those packages are installed
   (they are not dependencies of amlctl: `pip install httpx aiohttp orjson` to measure them).
@@ -85,7 +90,7 @@ def measure(name: str, send_all: Callable[[list[str], int], None], urls: list[st
 
 
 def requests_threads(urls: list[str], in_flight: int) -> None:
-    from amlctl.azure.client import new_session
+    from amlctl.azure.sessions import new_session
 
     session = new_session(in_flight)
     headers = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"}
@@ -103,7 +108,7 @@ def requests_adapter_threads(urls: list[str], in_flight: int) -> None:
     (no settings merge, cookie jar or redirect machinery per request)."""
     import requests
 
-    from amlctl.azure.client import new_session
+    from amlctl.azure.sessions import new_session
 
     session = new_session(in_flight)
     headers = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"}
@@ -118,17 +123,44 @@ def requests_adapter_threads(urls: list[str], in_flight: int) -> None:
         list(pool.map(one, urls))
 
 
+def amlctl_transport(urls: list[str], in_flight: int) -> None:
+    from amlctl.azure.transport import HttpTransport
+
+    transport = HttpTransport(in_flight)
+    headers = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"}
+
+    def one(url: str) -> None:
+        json.loads(transport.send("GET", url, headers, None, timeout=(10, 60),
+                                  replayable=True).content)
+
+    with ThreadPoolExecutor(in_flight) as pool:
+        list(pool.map(one, urls))
+    transport.close()
+
+
 def amlctl_client(urls: list[str], in_flight: int) -> None:
+    from amlctl.azure.transport import HttpTransport
+
+    _client_on(HttpTransport(in_flight), urls, in_flight)
+
+
+def amlctl_client_requests(urls: list[str], in_flight: int) -> None:
+    from amlctl.azure.sessions import new_session
+
+    _client_on(new_session(in_flight), urls, in_flight)
+
+
+def _client_on(transport: Any, urls: list[str], in_flight: int) -> None:
     from amlctl.azure.auth import StaticToken
-    from amlctl.azure.client import Client, new_session
+    from amlctl.azure.client import Client
     from amlctl.azure.target import Target
 
     target = Target.at(urls[0].split("/eastus.", 1)[0])
-    client = Client(new_session(in_flight), target, StaticToken(),
-                    ["eastus.experiments.azureml.net"])
+    client = Client(transport, target, StaticToken(), ["eastus.experiments.azureml.net"])
     https = [target.unroute(url) for url in urls]
     with ThreadPoolExecutor(in_flight) as pool:
         list(pool.map(client.get, https))
+    client.transport.close()
 
 
 def httpclient_threads(urls: list[str], in_flight: int) -> None:
@@ -219,13 +251,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--latency-ms", type=int, default=20)
     parser.add_argument("--in-flight", type=int, default=10)
     args = parser.parse_args(argv)
-    import amlctl.azure.client  # noqa: F401  # imports are not what a request costs
+    import amlctl.azure.client  # imports are not what a request costs
+    import amlctl.azure.sessions  # noqa: F401
     for optional in ("httpx", "aiohttp"):
         if importlib.util.find_spec(optional):
             __import__(optional)
     options: list[tuple[str, Callable[[list[str], int], None]]] = [
         ("requests-threads", requests_threads), ("requests-adapter", requests_adapter_threads),
-        ("amlctl-client", amlctl_client),
+        ("amlctl-transport", amlctl_transport), ("amlctl-client", amlctl_client),
+        ("amlctl-client-requests", amlctl_client_requests),
         ("httpclient-threads", httpclient_threads)]
     if importlib.util.find_spec("httpx"):
         options.append(("httpx-async", httpx_async))

@@ -234,13 +234,11 @@ class Executor:
         plain = urlsplit(self.client.target.unroute(link))._replace(query="")
         return {**item, field_name: urlunsplit(plain)}
 
-    def _content(self, kind: Kind, item: dict[str, Any]) -> list[bytes] | None:
+    def _content(self, kind: Kind, item: dict[str, Any]) -> Iterable[bytes] | None:
         link = item.get(kind.content_field) if kind.content_field else None
         if not isinstance(link, str) or not link:
             return None
-        reply = self.client.download(self.client.target.unroute(link))
-        body = reply.body if isinstance(reply.body, bytes) else b""
-        return [body]
+        return self.client.download_chunks(self.client.target.unroute(link))  # never whole
 
     # -- deletes ----------------------------------------------------------------------------
 

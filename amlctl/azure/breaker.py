@@ -42,6 +42,10 @@ class Breaker:
                 f"the last: {why}); nothing more is sent to it",
             )
 
+    def is_open(self, host: str) -> bool:
+        """Whether `host` counts as unreachable: a dict read, atomic without the lock."""
+        return host in self._open
+
     def failed(self, host: str, why: str) -> None:
         with self._lock:
             count = self._failures[host] = self._failures.get(host, 0) + 1

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import json
 import random
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
-
-import requests
-from requests import Response
-from requests.adapters import HTTPAdapter
 
 from amlctl.azure.auth import TokenProvider
 from amlctl.azure.breaker import Breaker
@@ -28,23 +25,19 @@ from amlctl.azure.hostlimit import HostLimits
 from amlctl.azure.pacing import Pacer
 from amlctl.azure.retry import MAX_RETRY_AFTER, RETRY_STATUSES, backoff_delays, retry_after
 from amlctl.azure.target import Target
+from amlctl.azure.transport import CutShort, NoAnswer, Transport, TransportError, Untrusted
 from amlctl.catalog import Paging, host_allowed
 from amlctl.errors import ApiError, AuthError
 
-_TRANSIENT = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-)
-# No answer at all (nothing listening, a reset, no answer in time): what the breaker counts. A
-# body cut short came from a host that is there.
-_NO_ANSWER = (requests.ConnectionError, requests.Timeout)
+# Every TransportError but Untrusted is transient. NoAnswer (nothing listening, a reset, no
+# answer in time) is what the breaker counts; a body cut short came from a host that is there.
 _NOT_ACTED = frozenset({429, 503})  # answers that say the server did nothing
 _LRO_TERMINAL = {"succeeded", "failed", "canceled", "cancelled"}
 # Request ids need to be unique, not secret: drawn from one seeded generator, not uuid4's
 # os.urandom, which is a system call (and a GIL hand-off between the workers) per request.
 _REQUEST_IDS = random.Random(uuid.uuid4().int)
+SPOOL_IN_MEMORY = 1024 * 1024  # a download bigger than this waits in a temporary file
+SPOOL_CHUNK = 256 * 1024
 
 
 class RefusedLink(ApiError):
@@ -93,23 +86,20 @@ class ClientStats:
     by_status: dict[int, int] = field(default_factory=dict)
 
 
-def new_session(pool_size: int) -> requests.Session:
-    """A session whose connection pool fits `pool_size` concurrent workers (requests' default of
-    10 would open and discard extra connections past that)."""
-    session = requests.Session()
-    session.trust_env = False  # no ~/.netrc credentials or proxies slipped into our requests
-    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
+def new_session(pool_size: int) -> Any:
+    """A `requests.Session` sized for `pool_size` workers (kept here for older callers)."""
+    from amlctl.azure.sessions import new_session as made
+
+    return made(pool_size)
 
 
 class Client:
-    """Read, delete and poll through one `requests.Session`; safe to share between threads."""
+    """Read, delete and poll through one transport (`transport.HttpTransport`, or a
+    `requests.Session` with its mounted adapters); safe to share between threads."""
 
     def __init__(
         self,
-        session: requests.Session,
+        transport: Transport | Any,
         target: Target,
         tokens: TokenProvider,
         hosts: Iterable[str],
@@ -125,7 +115,7 @@ class Client:
         host_limits: HostLimits | None = None,
         breaker: Breaker | None = None,
     ) -> None:
-        self.session, self.target, self.tokens = session, target, tokens
+        self.transport, self.target, self.tokens = _as_transport(transport), target, tokens
         self.hosts, self.content_hosts = tuple(hosts), tuple(content_hosts)
         self.attempts, self.timeout = attempts, timeout
         self.poll_interval, self.lro_timeout = poll_interval, lro_timeout
@@ -215,10 +205,23 @@ class Client:
                 raise ApiError("GET", _redact(link.url), status.status, "Timeout", "still running")
             delay = retry_after(status.headers)
 
-    def download(self, url: str) -> Reply:
-        """GET bytes from a SAS URL on a content host; the SAS is the credential, no token sent."""
+    def download(self, url: str, into: BinaryIO | None = None) -> Reply:
+        """GET bytes from a SAS URL on a content host; the SAS is the credential, no token sent.
+        With `into` (a seekable file) the bytes go there in chunks, never whole in memory: a
+        retry starts the file again, and the reply's body is None."""
         self._check_link(url, auth=False, what="download")
-        return self.request("GET", url, (200,), auth=False)
+        return self.request("GET", url, (200,), auth=False, sink=into)
+
+    def download_chunks(self, url: str) -> Iterator[bytes]:
+        """`download`'s bytes in chunks, fetched now (errors raise here, retries done) and
+        read later: held in memory up to a MiB, in a temporary file past that."""
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+        try:
+            self.download(url, into=spool)  # type: ignore[arg-type]
+        except BaseException:
+            spool.close()
+            raise
+        return _read_spool(spool)
 
     # -- the one place requests are sent --------------------------------------------------------
 
@@ -232,12 +235,14 @@ class Client:
         auth: bool = True,
         unsure_is_final: bool = False,
         json_body: Any = None,
+        sink: BinaryIO | None = None,
     ) -> Reply:
         """Send with retries. With `unsure_is_final`, an answer that leaves it unknown whether
         the server acted (lost connection, timeout, a 5xx other than 503) is raised at once."""
+        body = None if json_body is None else json.dumps(json_body, allow_nan=False).encode()
         try:
             return self._request(
-                method, url, expect, headers or {}, auth, unsure_is_final, json_body
+                method, url, expect, headers or {}, auth, unsure_is_final, body, sink
             )
         except ApiError as error:
             if self.target.endpoint is None or error.via is not None:
@@ -252,30 +257,36 @@ class Client:
         headers: Mapping[str, str],
         auth: bool,
         unsure_is_final: bool,
-        json_body: Any = None,
+        body: bytes | None,
+        sink: BinaryIO | None,
     ) -> Reply:
-        self._check_destination(url, auth)
-        host = urlsplit(url).hostname or ""
+        host = self._check_destination(url, auth)
         retryable = _NOT_ACTED if unsure_is_final else RETRY_STATUSES
         delays = backoff_delays(rng=self.rng)
         for attempt in range(1, self.attempts + 1):
             last = attempt == self.attempts
-            self.breaker.check(method, _redact(url), host)
+            if self.breaker.is_open(host):  # redacting costs, so only for the message
+                self.breaker.check(method, _redact(url), host)
+            if sink is not None:
+                sink.seek(0)
+                sink.truncate()  # an attempt cut short leaves nothing behind
             try:
-                reply = self._send_once(method, url, headers, auth, json_body)
-            except requests.exceptions.SSLError:
+                reply = self._send_once(
+                    method, url, host, headers, auth, body, sink, unsure_is_final
+                )
+            except Untrusted:
                 # a certificate we do not trust stays untrusted however often we ask
                 raise AuthError(
                     f"refusing {self.target.endpoint or _redact(url)}: its TLS certificate is "
                     "not trusted (for `emulator serve --tls`, set AMLCTL_CA_BUNDLE to the .pem "
                     "it printed)"
                 ) from None
-            except _TRANSIENT as error:
-                if isinstance(error, _NO_ANSWER):
-                    self.breaker.failed(host, type(error).__name__)
+            except TransportError as error:
+                if isinstance(error, NoAnswer):
+                    self.breaker.failed(host, error.code)
                 if last or unsure_is_final:
                     raise ApiError(
-                        method, _redact(url), None, type(error).__name__, "no usable answer"
+                        method, _redact(url), None, error.code, "no usable answer"
                     ) from None
                 self._pause(next(delays), None)
                 continue
@@ -290,54 +301,44 @@ class Client:
         self,
         method: str,
         url: str,
+        host: str,
         headers: Mapping[str, str],
         auth: bool,
-        json_body: Any = None,
+        body: bytes | None,
+        sink: BinaryIO | None,
+        unsure_is_final: bool,
     ) -> Reply:
         sent = {
             "Accept": "application/json",
             "x-ms-client-request-id": str(uuid.UUID(int=_REQUEST_IDS.getrandbits(128), version=4)),
             **headers,
         }
+        if body is not None:
+            sent["Content-Type"] = "application/json"
         if auth:
             sent["Authorization"] = f"Bearer {self.tokens.token()}"
-        host = urlsplit(url).hostname or ""
         self.pacer.before(host, method)
         with self.host_limits.slot(host):
-            response = self._transmit(method, self.target.route(url), sent, json_body)
-            with response:
-                content = response.content  # a truncated body raises here, in the retry loop
+            raw = self.transport.send(
+                method,
+                self.target.route(url),
+                sent,
+                body,
+                timeout=self.timeout,
+                replayable=not unsure_is_final,  # the retry rules would send it again anyway
+                sink=sink,
+            )
         self.breaker.answered(host)
-        self.pacer.after(host, method, response.headers, response.status_code)
-        self._count(response.status_code)
+        self.pacer.after(host, method, raw.headers, raw.status)
+        self._count(raw.status)
+        headers_of = _Headers(raw.headers)
         return Reply(
             method,
             url,
-            response.status_code,
-            dict(response.headers),
-            _parse(content, response.headers.get("Content-Type", "")),
-            response.headers.get("x-ms-request-id"),
-        )
-
-    def _transmit(
-        self, method: str, address: str, headers: Mapping[str, str], json_body: Any = None
-    ) -> Response:
-        """One request through the session's adapter for `address` (the one mounted for it:
-        the in-process emulator's in tests), with the session's headers and TLS settings.
-
-        Not `session.request`: per request it merges every setting, runs the cookie jar and
-        the redirect machinery, none of which amlctl uses (no cookies, redirects never
-        followed, no proxies from the environment), for about a fifth of a request's CPU."""
-        session = self.session
-        prepared = requests.Request(
-            method, address, headers={**session.headers, **headers}, json=json_body
-        )
-        return session.get_adapter(address).send(
-            prepared.prepare(),
-            timeout=self.timeout,
-            verify=True if session.verify is None else session.verify,
-            cert=session.cert,
-            proxies=session.proxies,
+            raw.status,
+            raw.headers,
+            _parse(raw.content, headers_of.get("content-type")),
+            headers_of.get("x-ms-request-id") or None,
         )
 
     def _check_link(self, url: str, *, auth: bool, what: str) -> None:
@@ -354,7 +355,8 @@ class Client:
                 "GET", shown, None, "RefusedLink", f"the service's {what} link: {refused}"
             ) from None
 
-    def _check_destination(self, url: str, auth: bool) -> None:
+    def _check_destination(self, url: str, auth: bool) -> str:
+        """The URL's host, once it is certain the request may go there."""
         try:
             split = urlsplit(url)
             port = split.port  # a port that is not a number raises here
@@ -366,6 +368,7 @@ class Client:
         if not host_allowed(split.hostname, allowed):
             which = "catalog hosts" if auth else "content hosts"
             raise AuthError(f"refusing to call {split.hostname}: not one of the {which}")
+        return split.hostname
 
     def _pause(self, backoff: float, asked: float | None) -> None:
         with self._stats_lock:
@@ -443,8 +446,36 @@ def _parse(content: bytes, content_type: str) -> Any:
             return json.loads(content)
         except ValueError:
             # A body that claims JSON but does not parse was cut short: retry it.
-            raise requests.exceptions.ContentDecodingError("truncated JSON body") from None
+            raise CutShort("ContentDecodingError", "truncated JSON body") from None
     return content
+
+
+def _read_spool(spool: tempfile.SpooledTemporaryFile[bytes]) -> Iterator[bytes]:
+    with spool:
+        spool.seek(0)
+        while chunk := spool.read(SPOOL_CHUNK):
+            yield chunk
+
+
+def _as_transport(given: Any) -> Transport:
+    """A `requests.Session` (it has mounted adapters) is sent through; anything else is
+    already a transport. Duck-typed so the http.client path never imports requests."""
+    if hasattr(given, "get_adapter"):
+        from amlctl.azure.sessions import SessionTransport
+
+        return SessionTransport(given)
+    transport: Transport = given
+    return transport
+
+
+class _Headers:
+    """Case-insensitive reads of a reply's headers, lowered once."""
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._lowered = {key.lower(): value for key, value in headers.items()}
+
+    def get(self, name: str) -> str:
+        return self._lowered.get(name, "")
 
 
 def _lro_state(reply: Reply, *, via_location: bool) -> str | None:

@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
 from amlctl.azure.auth import AzureToken, StaticToken, TokenProvider
-from amlctl.azure.client import Client, new_session
+from amlctl.azure.client import Client
 from amlctl.azure.hostlimit import HostLimits
+from amlctl.azure.proxies import Proxies
 from amlctl.azure.target import Connection, Target
-from amlctl.azure.trust import endpoint_verify
+from amlctl.azure.transport import HttpTransport
+from amlctl.azure.trust import endpoint_verify, tls_context
 from amlctl.catalog import Catalog
 from amlctl.errors import UsageError
 
@@ -44,15 +46,21 @@ def open_client(
             target, tokens = Target.at(endpoint), StaticToken()
         else:
             target, tokens = Target("azure"), AzureToken()
-        session = stack.enter_context(new_session(connection.parallelism))
-        session.verify = endpoint_verify(target)  # an https emulator's own certificate
+        plain = target.endpoint is not None and target.endpoint.startswith("http://")
+        transport = HttpTransport(
+            connection.parallelism,
+            # an https emulator's own certificate; none to load (tens of ms) for plain http
+            None if plain else tls_context(endpoint_verify(target)),
+            Proxies.from_environment(),
+        )
+        stack.callback(transport.close)
         interval = (
             poll_interval
             if poll_interval is not None
             else (10.0 if target.kind == "azure" else 0.2)
         )
         yield Client(
-            session,
+            transport,
             target,
             tokens,
             catalog.hosts,

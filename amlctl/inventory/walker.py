@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import partial
 from heapq import heappop, heappush
 from queue import SimpleQueue
+from sys import intern
 from typing import Any
 
 from amlctl.azure.client import Client
@@ -320,16 +321,18 @@ class Walker:
         own_id = str(dotted(data, kind.id_field) or "")
         # Two containers' version "1" are two items: where ids are unique only under the
         # parent, the parent's id is part of the item's (`churn-classifier/1`).
-        item_id = f"{parent}/{own_id}" if kind.id_in_parent and parent is not None else own_id
+        item_id = own_id
+        if kind.id_in_parent and parent is not None:
+            item_id = f"{parent}/{own_id}"
         needed = self.needs.fields.get(kind.name, ())
-        keep = {path: dotted(data, path) for path in needed if has(data, path)}
+        keep = {path: _shared(dotted(data, path)) for path in needed if has(data, path)}
         self.field_names[kind.name].update(_field_names(data))  # one C call: thread-safe
         name = data.get("name") or data.get("path") or item_id
         return Item(
             ws.name,
             kind.name,
             item_id,
-            str(name),
+            intern(str(name)),
             kind.fingerprint(data),
             Values(values, kind.id_var, own_id) if kind.id_var else values,
             keep,
@@ -354,6 +357,13 @@ def _narrowed(catalog: Catalog, order: Sequence[Kind], needs: Needs) -> dict[str
         if kind.parent in (via.name, via.parent):
             narrowed[kind.name] = via
     return narrowed
+
+
+def _shared(value: Any) -> Any:
+    """One copy of a string many items hold: ids read again as links (a metric's runId is its
+    run's id), and names and users that repeat (2N metrics are named "loss" or "accuracy").
+    Each page's JSON gives every one of them a string of its own; interned, they are shared."""
+    return intern(value) if type(value) is str else value
 
 
 def _field_names(data: Mapping[str, Any]) -> list[str]:

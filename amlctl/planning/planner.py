@@ -52,13 +52,30 @@ def make_plan(
     return lay_out(manifest, catalog, context, decide(manifest, catalog, inventory, context))
 
 
+@dataclass(frozen=True, slots=True)
+class _Export:
+    """An export the walk over the inventory picked, made into its `Change` by `lay_out`.
+    A change's URL and file name are most of its memory; made while the whole inventory is
+    still held, the two together are a big plan's peak. Made one by one after the caller let
+    the inventory go, each item goes as its change comes."""
+
+    selector: Selector
+    kind: Kind
+    item: Item
+
+    @property
+    def address(self) -> str:
+        return _export_address(self.item)  # an export's (or unchanged item's) address
+
+
 @dataclass(frozen=True)
 class Decided:
-    """What the inventory decides of a plan: its changes (in no order yet) and warnings.
-    Split from `lay_out` so a caller can let the inventory go before the plan is laid out and
-    written: the two are the biggest things a plan of a big workspace holds."""
+    """What the inventory decides of a plan: its changes (in no order yet; exports still to be
+    made, see `_Export`) and warnings. Split from `lay_out` so a caller can let the inventory
+    go before the plan is laid out and written: the two are the biggest things a plan of a big
+    workspace holds. `lay_out` consumes `changes`."""
 
-    changes: list[Change]
+    changes: list[Change | _Export]
     warnings: tuple[str, ...]
 
 
@@ -67,7 +84,7 @@ def decide(
 ) -> Decided:
     """The changes and warnings of the plan of `manifest` over `inventory`."""
     check_where_paths(manifest, inventory)
-    changes: dict[str, Change] = {}
+    changes: dict[str, Change | _Export] = {}
     deletes: dict[str, Planned] = {}
     matched: Counter[str] = Counter()  # selector label -> items it picked, in every workspace
     shared: set[tuple[str, str, str, str]] = set()  # holders of her items and others', kept
@@ -76,23 +93,29 @@ def decide(
             manifest, catalog, inventory, workspace, context, matched, shared
         )
         for change, item in found:
-            changes.setdefault(change.address, change)
-            if change.action is Action.DELETE and item is not None:
-                deletes.setdefault(change.address, Planned(change.address, item))
+            address = change.address
+            changes.setdefault(address, change)
+            if isinstance(change, Change) and change.action is Action.DELETE and item:
+                deletes.setdefault(address, Planned(address, item))
+    made = _made_already(changes)  # every delete: what the graph and the notes look at
     refused = blocked(catalog, inventory, deletes.values())
     for address, before in delete_order(catalog, inventory, deletes.values()).items():
         if address in refused:
-            changes[address] = refusal(changes[address], refused[address])
+            changes[address] = made[address] = refusal(made[address], refused[address])
         else:
             kept = tuple(b for b in before if b not in refused)
-            changes[address] = replace(changes[address], after=kept)
-    for change in residue(catalog, changes, deletes):
+            changes[address] = made[address] = replace(made[address], after=kept)
+    for change in residue(catalog, made, deletes):
         changes.setdefault(change.address, change)
     warnings = (
-        *notes.warnings(manifest, catalog, inventory, changes, matched, context.created),
+        *notes.warnings(manifest, catalog, inventory, made, matched, context.created),
         *notes.shared(shared),
     )
     return Decided(list(changes.values()), tuple(warnings))
+
+
+def _made_already(changes: Mapping[str, Change | _Export]) -> dict[str, Change]:
+    return {address: c for address, c in changes.items() if isinstance(c, Change)}
 
 
 def lay_out(
@@ -111,11 +134,26 @@ def lay_out(
         workspaces=tuple(_workspace_ref(ws) for ws in manifest.workspaces),
         export_to=manifest.export_to,
         max_deletes=manifest.max_deletes,
-        changes=tuple(decided.changes),
+        changes=_made(decided.changes, catalog, context),
         warnings=decided.warnings,
     )
     _check_limits(manifest, plan)
     return plan
+
+
+def _made(
+    decided: list[Change | _Export], catalog: Catalog, context: PlanContext
+) -> tuple[Change, ...]:
+    """Every change of `decided`, its exports made; each leaves `decided` as it is made, so
+    its item (and, once the caller let the inventory go, the memory it held) goes too."""
+    made: list[Change] = []
+    while decided:
+        change = decided.pop()
+        if isinstance(change, _Export):
+            change = _change(change.selector, change.kind, catalog, change.item, context)
+        made.append(change)
+    made.reverse()  # the order they were decided in (the plan sorts them anyway)
+    return tuple(made)
 
 
 def check_where_paths(manifest: Manifest, inventory: Inventory) -> None:
@@ -149,9 +187,9 @@ def _workspace_changes(
     context: PlanContext,
     matched: Counter[str],
     shared: set[tuple[str, str, str, str]],
-) -> Iterator[tuple[Change, Item | None]]:
-    """Each change of one workspace, with the inventory item it acts on (None for absent
-    items and manual steps)."""
+) -> Iterator[tuple[Change | _Export, Item | None]]:
+    """Each change of one workspace (its exports still to be made), with the inventory item
+    it acts on (None for absent items and manual steps)."""
     through = {name: inventory.of(ws.name, name) for name in catalog.linked_through}
     subject = SubjectLinks(SubjectMatcher.for_request(manifest.request), catalog, through)
     subject.shared = shared
@@ -164,7 +202,10 @@ def _workspace_changes(
         # What the selector accounted for: picked, candidates, named ids shown absent.
         matched[selector.label] += len(found) + len(candidates) + len(missing)
         for item in found:
-            yield _change(selector, kind, catalog, item, context), item
+            if selector.section == "delete":
+                yield _change(selector, kind, catalog, item, context), item
+            else:
+                yield _Export(selector, kind, item), item
         for item in candidates:
             change = _change(selector, kind, catalog, item, context)
             yield _candidate(change, selector, kind, item), item

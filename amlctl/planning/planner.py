@@ -7,8 +7,6 @@ import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import cast
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from amlctl.apply.export.paths import export_file
 from amlctl.catalog import Catalog, Kind, expand
@@ -21,13 +19,13 @@ from amlctl.plan.model import (
     Change,
     ExportState,
     ManifestRef,
-    Method,
     Plan,
     RequestInfo,
     Target,
     WorkspaceRef,
 )
 from amlctl.planning import notes
+from amlctl.planning.calls import check_url, method_of, with_query
 from amlctl.planning.graph import Planned, blocked, delete_order
 from amlctl.planning.leftovers import refusal, residue
 from amlctl.planning.selectors import SubjectLinks, matches
@@ -265,15 +263,15 @@ def _change(
         op = kind.op("delete")
         mode = op.modes[selector.mode] if selector.mode else None
         url = expand(op, item.values, catalog.hosts)
-        check = _check_url(kind, catalog, item, url)
+        check = check_url(kind, catalog, item, url)
         return Change(
             workspace=item.workspace,
             kind=kind.name,
             id=item.id,
             name=item.name,
             action=Action.DELETE,
-            method=_method(op.method),
-            url=_with_query(url, mode.query) if mode else url,
+            method=method_of(op.method),
+            url=with_query(url, mode.query) if mode else url,
             fingerprint=item.fingerprint,
             long_running=op.long_running,
             check=check,
@@ -299,25 +297,13 @@ def _change(
         id=item.id,
         name=item.name,
         action=action,
-        method=_method(op.method),
+        method=method_of(op.method),
         url=expand(op, item.values, catalog.hosts),
         fingerprint=item.fingerprint,
         export_state=state,
         file=file,
         reason=reason,
     )
-
-
-def _check_url(kind: Kind, catalog: Catalog, item: Item, delete_url: str) -> str | None:
-    """Where apply and verify read an item to be deleted, if not at its delete URL: its get
-    call where that is elsewhere (a run, deleted as an ARM job), or its list (`as_one` kinds)."""
-    if kind.from_field and kind.parent:  # read off its parent: the parent's get
-        return expand(catalog.kind(kind.parent).op("get"), item.values, catalog.hosts)
-    if kind.can("get") and not kind.as_one:
-        read = expand(kind.op("get"), item.values, catalog.hosts)
-        same = urlsplit(read)[:3] == urlsplit(delete_url)[:3]
-        return None if same else read
-    return expand(kind.op("list"), item.values, catalog.hosts)
 
 
 def _candidates(
@@ -353,7 +339,6 @@ def _candidate(change: Change, selector: Selector, kind: Kind, item: Item) -> Ch
     )
 
 
-
 def _export_address(item: Item) -> str:
     """The address the export index keys this item by: its export change's address."""
     return f"export:{item.workspace}/{item.kind}/{item.id}"
@@ -365,7 +350,7 @@ def _absent(
     what = f"{catalog.scope_kind.name} not found" if kind.scope else "explicit id not found"
     # The method keeps the change in its phase (export or delete), so an id named in both
     # selections gives one absent change per phase, each with a unique address.
-    method = _method(kind.op("delete").method) if selector.section == "delete" else "GET"
+    method = method_of(kind.op("delete").method) if selector.section == "delete" else "GET"
     return Change(
         workspace=ws.name,
         kind=kind.name,
@@ -374,18 +359,6 @@ def _absent(
         method=method,
         reason=f"{selector.label}: {what}",
     )
-
-
-def _with_query(url: str, query: Mapping[str, str]) -> str:
-    """`url` with `query`'s parameters added (a delete mode's, e.g. forceToPurge=true)."""
-    split = urlsplit(url)
-    pairs = [*parse_qsl(split.query, keep_blank_values=True), *sorted(query.items())]
-    return urlunsplit(split._replace(query=urlencode(pairs, safe="-")))
-
-
-def _method(method: str) -> Method:
-    """The catalog's HTTP method as the plan records it (the catalog schema allows no other)."""
-    return cast(Method, method)
 
 
 def _criteria(selector: Selector) -> str:

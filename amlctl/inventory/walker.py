@@ -13,7 +13,7 @@ from sys import intern
 from typing import Any
 
 from amlctl.azure.client import Client
-from amlctl.canonical import has
+from amlctl.canonical import has, is_mapping
 from amlctl.catalog import Catalog, Kind, expand
 from amlctl.errors import ApiError
 from amlctl.inventory.model import Inventory, Item, Values, dotted
@@ -371,7 +371,7 @@ def _field_names(data: Mapping[str, Any]) -> list[str]:
     person what a misspelt `where` path could have been."""
     names = list(data)
     for key, value in data.items():
-        if isinstance(value, Mapping):
+        if is_mapping(value):
             names += [f"{key}.{inner}" for inner in value]
     return names
 

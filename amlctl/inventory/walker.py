@@ -16,7 +16,7 @@ from amlctl.azure.client import Client
 from amlctl.canonical import has, is_mapping
 from amlctl.catalog import Catalog, Kind, expand
 from amlctl.errors import ApiError
-from amlctl.inventory.model import Inventory, Item, Values, dotted
+from amlctl.inventory.model import Fields, Inventory, Item, Values, dotted
 from amlctl.inventory.needs import Needs, top_down
 from amlctl.manifest import Workspace
 from amlctl.subject import SubjectMatcher
@@ -76,6 +76,7 @@ class Walker:
         self.gone: list[tuple[str, str]] = []  # appended from workers; list.append is atomic
         self.workspaces: list[Workspace] = []
         self.field_names: dict[str, set[str]] = {name: set() for name in catalog.kinds}
+        self.paths: dict[tuple[str, ...], tuple[str, ...]] = {}  # see _item
         self.announced = 0  # kinds of self.order whose number of lists has been said
         self.sequence = 0
 
@@ -325,7 +326,9 @@ class Walker:
         if kind.id_in_parent and parent is not None:
             item_id = f"{parent}/{own_id}"
         needed = self.needs.fields.get(kind.name, ())
-        keep = {path: _shared(dotted(data, path)) for path in needed if has(data, path)}
+        present = tuple(path for path in needed if has(data, path))
+        paths = self.paths.setdefault(present, present)  # one tuple per set of paths
+        keep = Fields(paths, tuple(_shared(dotted(data, path)) for path in paths))
         self.field_names[kind.name].update(_field_names(data))  # one C call: thread-safe
         name = data.get("name") or data.get("path") or item_id
         return Item(

@@ -37,10 +37,10 @@ def pretty_json_chunks(value: object, *, allow_nan: bool = False) -> Iterator[by
     a whole workspace) is written without its whole text in memory at once, let alone twice.
     Its top two levels may hold `Made` sequences (a plan's changes, each made as it is written),
     so the document itself need not be held whole either."""
-    encoder = json.JSONEncoder(indent=2, sort_keys=True, ensure_ascii=False, allow_nan=allow_nan)
+    layout = _Layout(allow_nan)
     pieces: list[str] = []
     size = 0
-    for piece in _pretty_pieces(value, encoder, depth=2, level=0):
+    for piece in _pretty_pieces(value, layout, depth=2, level=0):
         pieces.append(piece)
         size += len(piece)
         if size >= _CHUNK:
@@ -50,27 +50,104 @@ def pretty_json_chunks(value: object, *, allow_nan: bool = False) -> Iterator[by
     yield "".join(pieces).encode("utf-8")
 
 
-def _pretty_pieces(
-    value: object, encoder: json.JSONEncoder, depth: int, level: int
-) -> Iterator[str]:
-    """What `encoder` (indent 2) writes for `value` at nesting `level`, objects and arrays
-    `depth` levels down opened here. Every newline the encoder writes is layout (strings escape
-    theirs), so a value nested `level` deep is its own text with each newline indented more."""
-    inner = "\n" + "  " * (level + 1)
+def _pretty_pieces(value: object, layout: _Layout, depth: int, level: int) -> Iterator[str]:
+    """What json.dumps (indent 2, sorted keys) writes for `value` at nesting `level`, objects
+    and arrays `depth` levels down opened here, one piece each, so a `Made` is read one item
+    at a time."""
     if depth and _is_object(value) and value:
+        inner = "\n" + "  " * (level + 1)
         for number, key in enumerate(sorted(value)):
-            yield ("," if number else "{") + inner + encoder.encode(key) + ": "
-            yield from _pretty_pieces(value[key], encoder, depth - 1, level + 1)
+            yield ("," if number else "{") + inner + layout.key(key) + ": "
+            yield from _pretty_pieces(value[key], layout, depth - 1, level + 1)
         yield "\n" + "  " * level + "}"
     elif depth and _is_array(value) and len(value):
+        inner = "\n" + "  " * (level + 1)
         for number, item in enumerate(value):
             yield ("," if number else "[") + inner
-            yield from _pretty_pieces(item, encoder, depth - 1, level + 1)
+            yield from _pretty_pieces(item, layout, depth - 1, level + 1)
         yield "\n" + "  " * level + "]"
     else:
-        indent = "\n" + "  " * level
-        for piece in encoder.iterencode(list(value) if isinstance(value, Made) else value):
-            yield piece.replace("\n", indent) if level else piece
+        pieces: list[str] = []
+        layout.write(pieces, list(value) if isinstance(value, Made) else value, level)
+        yield "".join(pieces)
+
+
+class _Layout:
+    """json.dumps(indent=2, sort_keys=True, ensure_ascii=False) text, made fast. Python's json
+    writes indented text in pure Python, a generator call per value (the bulk of a big plan's
+    CPU); its C encoder writes compact text only. But a compact encoder whose item separator
+    is a comma, a newline and the indent lays out a container with no non-empty container
+    inside exactly as the indented encoder does, once its brackets get their newlines: so each
+    such container (a plan's change) is one C call, and only the ones above it are walked here.
+    Anything else (keys that are not strings) is left to the pure encoder, re-indented."""
+
+    __slots__ = ("_allow_nan", "_flat", "_pure")
+
+    def __init__(self, allow_nan: bool) -> None:
+        self._allow_nan = allow_nan
+        self._flat: dict[int, json.JSONEncoder] = {}  # by nesting level
+        self._pure = json.JSONEncoder(
+            indent=2, sort_keys=True, ensure_ascii=False, allow_nan=allow_nan
+        )
+
+    def key(self, key: str) -> str:
+        return self._pure.encode(key)
+
+    def write(self, out: list[str], value: object, level: int) -> None:
+        """Append the text of `value` nested `level` deep to `out`."""
+        if isinstance(value, dict):
+            if value and not all(isinstance(key, str) for key in value):
+                self._write_pure(out, value, level)
+            elif any(_nonempty_container(inner) for inner in value.values()):
+                inner = "\n" + "  " * (level + 1)
+                for number, key in enumerate(sorted(value)):
+                    out.append(("," if number else "{") + inner + self.key(key) + ": ")
+                    self.write(out, value[key], level + 1)
+                out.append("\n" + "  " * level + "}")
+            else:
+                self._write_flat(out, value, level)
+        elif isinstance(value, list | tuple) and any(map(_nonempty_container, value)):
+            inner = "\n" + "  " * (level + 1)
+            for number, item in enumerate(value):
+                out.append(("," if number else "[") + inner)
+                self.write(out, item, level + 1)
+            out.append("\n" + "  " * level + "]")
+        else:
+            self._write_flat(out, value, level)
+
+    def _write_flat(self, out: list[str], value: object, level: int) -> None:
+        """A scalar, or a container of scalars and empty containers: one C call."""
+        try:
+            text = self._flat_encoder(level).encode(value)
+        except ValueError:  # NaN refused: with the pure encoder's words
+            self._write_pure(out, value, level)
+            return
+        if isinstance(value, dict | list | tuple) and value:
+            out.append(text[0] + "\n" + "  " * (level + 1) + text[1:-1])
+            out.append("\n" + "  " * level + text[-1])
+        else:
+            out.append(text)
+
+    def _flat_encoder(self, level: int) -> json.JSONEncoder:
+        encoder = self._flat.get(level)
+        if encoder is None:
+            separator = ",\n" + "  " * (level + 1)
+            encoder = json.JSONEncoder(
+                separators=(separator, ": "),
+                sort_keys=True,
+                ensure_ascii=False,
+                allow_nan=self._allow_nan,
+            )
+            self._flat[level] = encoder
+        return encoder
+
+    def _write_pure(self, out: list[str], value: object, level: int) -> None:
+        # Every newline the encoder writes is layout (strings escape theirs).
+        out.append(self._pure.encode(value).replace("\n", "\n" + "  " * level))
+
+
+def _nonempty_container(value: object) -> bool:
+    return isinstance(value, dict | list | tuple) and bool(value)
 
 
 class Made(Sequence[Any]):
@@ -152,10 +229,20 @@ def has(data: Mapping[str, Any], path: str) -> bool:
 def _walk(data: Mapping[str, Any], path: str) -> tuple[bool, Any]:
     value: Any = data
     for part in path.split("."):
-        if not isinstance(value, Mapping) or part not in value:
+        if not is_mapping(value) or part not in value:
             return False, None
         value = value[part]
     return True, value
+
+
+def is_mapping(value: object) -> bool:
+    """isinstance(value, Mapping), fast for what JSON gives: an ABC check costs a microsecond,
+    and the inventory asks it for every field of every item it reads."""
+    kind = type(value)
+    return kind is dict or (kind not in _PLAIN and isinstance(value, Mapping))
+
+
+_PLAIN = frozenset({str, int, float, bool, list, type(None)})  # JSON's values that are no Mapping
 
 
 def fingerprint(item: object, etag: str | None = None) -> str:

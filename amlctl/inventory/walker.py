@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from functools import partial
 from heapq import heappop, heappush
 from queue import SimpleQueue
+from sys import intern
 from typing import Any
 
 from amlctl.azure.client import Client
-from amlctl.canonical import has
+from amlctl.canonical import has, is_mapping
 from amlctl.catalog import Catalog, Kind, expand
 from amlctl.errors import ApiError
-from amlctl.inventory.model import Inventory, Item, Values, dotted
+from amlctl.inventory.model import Fields, Inventory, Item, Values, dotted
 from amlctl.inventory.needs import Needs, top_down
 from amlctl.manifest import Workspace
 from amlctl.subject import SubjectMatcher
@@ -75,6 +76,7 @@ class Walker:
         self.gone: list[tuple[str, str]] = []  # appended from workers; list.append is atomic
         self.workspaces: list[Workspace] = []
         self.field_names: dict[str, set[str]] = {name: set() for name in catalog.kinds}
+        self.paths: dict[tuple[str, ...], tuple[str, ...]] = {}  # see _item
         self.announced = 0  # kinds of self.order whose number of lists has been said
         self.sequence = 0
 
@@ -320,16 +322,20 @@ class Walker:
         own_id = str(dotted(data, kind.id_field) or "")
         # Two containers' version "1" are two items: where ids are unique only under the
         # parent, the parent's id is part of the item's (`churn-classifier/1`).
-        item_id = f"{parent}/{own_id}" if kind.id_in_parent and parent is not None else own_id
+        item_id = own_id
+        if kind.id_in_parent and parent is not None:
+            item_id = f"{parent}/{own_id}"
         needed = self.needs.fields.get(kind.name, ())
-        keep = {path: dotted(data, path) for path in needed if has(data, path)}
+        present = tuple(path for path in needed if has(data, path))
+        paths = self.paths.setdefault(present, present)  # one tuple per set of paths
+        keep = Fields(paths, tuple(_shared(dotted(data, path)) for path in paths))
         self.field_names[kind.name].update(_field_names(data))  # one C call: thread-safe
         name = data.get("name") or data.get("path") or item_id
         return Item(
             ws.name,
             kind.name,
             item_id,
-            str(name),
+            intern(str(name)),
             kind.fingerprint(data),
             Values(values, kind.id_var, own_id) if kind.id_var else values,
             keep,
@@ -356,12 +362,19 @@ def _narrowed(catalog: Catalog, order: Sequence[Kind], needs: Needs) -> dict[str
     return narrowed
 
 
+def _shared(value: Any) -> Any:
+    """One copy of a string many items hold: ids read again as links (a metric's runId is its
+    run's id), and names and users that repeat (2N metrics are named "loss" or "accuracy").
+    Each page's JSON gives every one of them a string of its own; interned, they are shared."""
+    return intern(value) if type(value) is str else value
+
+
 def _field_names(data: Mapping[str, Any]) -> list[str]:
     """The item's field names two levels deep (`properties.computeType`): enough to tell a
     person what a misspelt `where` path could have been."""
     names = list(data)
     for key, value in data.items():
-        if isinstance(value, Mapping):
+        if is_mapping(value):
             names += [f"{key}.{inner}" for inner in value]
     return names
 

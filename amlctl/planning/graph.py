@@ -33,6 +33,8 @@ def delete_order(
     """For each planned delete (by address), the addresses of the deletes that must finish
     before it, sorted; deletes that wait for nothing map to ()."""
     planned = list(deletes)
+    if not planned:  # an export plan: no index of every item, at the plan's biggest moment
+        return {}
     by_item = {(p.item.workspace, p.item.kind, p.item.id): p.address for p in planned}
     items = _index(inventory)
     after: dict[str, set[str]] = {p.address: set() for p in planned}

@@ -7,8 +7,6 @@ import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import cast
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from amlctl.apply.export.paths import export_file
 from amlctl.catalog import Catalog, Kind, expand
@@ -21,13 +19,13 @@ from amlctl.plan.model import (
     Change,
     ExportState,
     ManifestRef,
-    Method,
     Plan,
     RequestInfo,
     Target,
     WorkspaceRef,
 )
 from amlctl.planning import notes
+from amlctl.planning.calls import check_url, method_of, with_query
 from amlctl.planning.graph import Planned, blocked, delete_order
 from amlctl.planning.leftovers import refusal, residue
 from amlctl.planning.selectors import SubjectLinks, matches
@@ -52,13 +50,30 @@ def make_plan(
     return lay_out(manifest, catalog, context, decide(manifest, catalog, inventory, context))
 
 
+@dataclass(frozen=True, slots=True)
+class _Export:
+    """An export the walk over the inventory picked, made into its `Change` by `lay_out`.
+    A change's URL and file name are most of its memory; made while the whole inventory is
+    still held, the two together are a big plan's peak. Made one by one after the caller let
+    the inventory go, each item goes as its change comes."""
+
+    selector: Selector
+    kind: Kind
+    item: Item
+
+    @property
+    def address(self) -> str:
+        return _export_address(self.item)  # an export's (or unchanged item's) address
+
+
 @dataclass(frozen=True)
 class Decided:
-    """What the inventory decides of a plan: its changes (in no order yet) and warnings.
-    Split from `lay_out` so a caller can let the inventory go before the plan is laid out and
-    written: the two are the biggest things a plan of a big workspace holds."""
+    """What the inventory decides of a plan: its changes (in no order yet; exports still to be
+    made, see `_Export`) and warnings. Split from `lay_out` so a caller can let the inventory
+    go before the plan is laid out and written: the two are the biggest things a plan of a big
+    workspace holds. `lay_out` consumes `changes`."""
 
-    changes: list[Change]
+    changes: list[Change | _Export]
     warnings: tuple[str, ...]
 
 
@@ -67,7 +82,7 @@ def decide(
 ) -> Decided:
     """The changes and warnings of the plan of `manifest` over `inventory`."""
     check_where_paths(manifest, inventory)
-    changes: dict[str, Change] = {}
+    changes: dict[str, Change | _Export] = {}
     deletes: dict[str, Planned] = {}
     matched: Counter[str] = Counter()  # selector label -> items it picked, in every workspace
     shared: set[tuple[str, str, str, str]] = set()  # holders of her items and others', kept
@@ -76,23 +91,29 @@ def decide(
             manifest, catalog, inventory, workspace, context, matched, shared
         )
         for change, item in found:
-            changes.setdefault(change.address, change)
-            if change.action is Action.DELETE and item is not None:
-                deletes.setdefault(change.address, Planned(change.address, item))
+            address = change.address
+            changes.setdefault(address, change)
+            if isinstance(change, Change) and change.action is Action.DELETE and item:
+                deletes.setdefault(address, Planned(address, item))
+    made = _made_already(changes)  # every delete: what the graph and the notes look at
     refused = blocked(catalog, inventory, deletes.values())
     for address, before in delete_order(catalog, inventory, deletes.values()).items():
         if address in refused:
-            changes[address] = refusal(changes[address], refused[address])
+            changes[address] = made[address] = refusal(made[address], refused[address])
         else:
             kept = tuple(b for b in before if b not in refused)
-            changes[address] = replace(changes[address], after=kept)
-    for change in residue(catalog, changes, deletes):
+            changes[address] = made[address] = replace(made[address], after=kept)
+    for change in residue(catalog, made, deletes):
         changes.setdefault(change.address, change)
     warnings = (
-        *notes.warnings(manifest, catalog, inventory, changes, matched, context.created),
+        *notes.warnings(manifest, catalog, inventory, made, matched, context.created),
         *notes.shared(shared),
     )
     return Decided(list(changes.values()), tuple(warnings))
+
+
+def _made_already(changes: Mapping[str, Change | _Export]) -> dict[str, Change]:
+    return {address: c for address, c in changes.items() if isinstance(c, Change)}
 
 
 def lay_out(
@@ -111,11 +132,26 @@ def lay_out(
         workspaces=tuple(_workspace_ref(ws) for ws in manifest.workspaces),
         export_to=manifest.export_to,
         max_deletes=manifest.max_deletes,
-        changes=tuple(decided.changes),
+        changes=_made(decided.changes, catalog, context),
         warnings=decided.warnings,
     )
     _check_limits(manifest, plan)
     return plan
+
+
+def _made(
+    decided: list[Change | _Export], catalog: Catalog, context: PlanContext
+) -> tuple[Change, ...]:
+    """Every change of `decided`, its exports made; each leaves `decided` as it is made, so
+    its item (and, once the caller let the inventory go, the memory it held) goes too."""
+    made: list[Change] = []
+    while decided:
+        change = decided.pop()
+        if isinstance(change, _Export):
+            change = _change(change.selector, change.kind, catalog, change.item, context)
+        made.append(change)
+    made.reverse()  # the order they were decided in (the plan sorts them anyway)
+    return tuple(made)
 
 
 def check_where_paths(manifest: Manifest, inventory: Inventory) -> None:
@@ -149,9 +185,9 @@ def _workspace_changes(
     context: PlanContext,
     matched: Counter[str],
     shared: set[tuple[str, str, str, str]],
-) -> Iterator[tuple[Change, Item | None]]:
-    """Each change of one workspace, with the inventory item it acts on (None for absent
-    items and manual steps)."""
+) -> Iterator[tuple[Change | _Export, Item | None]]:
+    """Each change of one workspace (its exports still to be made), with the inventory item
+    it acts on (None for absent items and manual steps)."""
     through = {name: inventory.of(ws.name, name) for name in catalog.linked_through}
     subject = SubjectLinks(SubjectMatcher.for_request(manifest.request), catalog, through)
     subject.shared = shared
@@ -164,7 +200,10 @@ def _workspace_changes(
         # What the selector accounted for: picked, candidates, named ids shown absent.
         matched[selector.label] += len(found) + len(candidates) + len(missing)
         for item in found:
-            yield _change(selector, kind, catalog, item, context), item
+            if selector.section == "delete":
+                yield _change(selector, kind, catalog, item, context), item
+            else:
+                yield _Export(selector, kind, item), item
         for item in candidates:
             change = _change(selector, kind, catalog, item, context)
             yield _candidate(change, selector, kind, item), item
@@ -224,15 +263,15 @@ def _change(
         op = kind.op("delete")
         mode = op.modes[selector.mode] if selector.mode else None
         url = expand(op, item.values, catalog.hosts)
-        check = _check_url(kind, catalog, item, url)
+        check = check_url(kind, catalog, item, url)
         return Change(
             workspace=item.workspace,
             kind=kind.name,
             id=item.id,
             name=item.name,
             action=Action.DELETE,
-            method=_method(op.method),
-            url=_with_query(url, mode.query) if mode else url,
+            method=method_of(op.method),
+            url=with_query(url, mode.query) if mode else url,
             fingerprint=item.fingerprint,
             long_running=op.long_running,
             check=check,
@@ -258,25 +297,13 @@ def _change(
         id=item.id,
         name=item.name,
         action=action,
-        method=_method(op.method),
+        method=method_of(op.method),
         url=expand(op, item.values, catalog.hosts),
         fingerprint=item.fingerprint,
         export_state=state,
         file=file,
         reason=reason,
     )
-
-
-def _check_url(kind: Kind, catalog: Catalog, item: Item, delete_url: str) -> str | None:
-    """Where apply and verify read an item to be deleted, if not at its delete URL: its get
-    call where that is elsewhere (a run, deleted as an ARM job), or its list (`as_one` kinds)."""
-    if kind.from_field and kind.parent:  # read off its parent: the parent's get
-        return expand(catalog.kind(kind.parent).op("get"), item.values, catalog.hosts)
-    if kind.can("get") and not kind.as_one:
-        read = expand(kind.op("get"), item.values, catalog.hosts)
-        same = urlsplit(read)[:3] == urlsplit(delete_url)[:3]
-        return None if same else read
-    return expand(kind.op("list"), item.values, catalog.hosts)
 
 
 def _candidates(
@@ -312,7 +339,6 @@ def _candidate(change: Change, selector: Selector, kind: Kind, item: Item) -> Ch
     )
 
 
-
 def _export_address(item: Item) -> str:
     """The address the export index keys this item by: its export change's address."""
     return f"export:{item.workspace}/{item.kind}/{item.id}"
@@ -324,7 +350,7 @@ def _absent(
     what = f"{catalog.scope_kind.name} not found" if kind.scope else "explicit id not found"
     # The method keeps the change in its phase (export or delete), so an id named in both
     # selections gives one absent change per phase, each with a unique address.
-    method = _method(kind.op("delete").method) if selector.section == "delete" else "GET"
+    method = method_of(kind.op("delete").method) if selector.section == "delete" else "GET"
     return Change(
         workspace=ws.name,
         kind=kind.name,
@@ -333,18 +359,6 @@ def _absent(
         method=method,
         reason=f"{selector.label}: {what}",
     )
-
-
-def _with_query(url: str, query: Mapping[str, str]) -> str:
-    """`url` with `query`'s parameters added (a delete mode's, e.g. forceToPurge=true)."""
-    split = urlsplit(url)
-    pairs = [*parse_qsl(split.query, keep_blank_values=True), *sorted(query.items())]
-    return urlunsplit(split._replace(query=urlencode(pairs, safe="-")))
-
-
-def _method(method: str) -> Method:
-    """The catalog's HTTP method as the plan records it (the catalog schema allows no other)."""
-    return cast(Method, method)
 
 
 def _criteria(selector: Selector) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import random
 from typing import Any
 
 import pytest
@@ -37,3 +38,34 @@ def test_made_changes_write_and_digest_as_their_list(count: int) -> None:
     assert compute_digest(made) == compute_digest(plain) == whole
     assert list(made["changes"]) == plain["changes"] and len(made["changes"]) == count
     assert made["changes"][1:3] == plain["changes"][1:3]
+
+
+def _random_json(rng: random.Random, depth: int = 0) -> Any:
+    scalars = ["a", "é\n\u2028\"", "x,\n  y", 1, -5, 2.5, 1e300, 10**30, True, False, None]
+    roll = rng.random()
+    if depth > 3 or roll < 0.4:
+        return rng.choice([*scalars, [], {}, ()])
+    if roll < 0.7:
+        return {f"{rng.choice('abcdef')}{rng.randint(0, 3)}": _random_json(rng, depth + 1)
+                for _ in range(rng.randint(0, 4))}
+    return [_random_json(rng, depth + 1) for _ in range(rng.randint(0, 4))]
+
+
+def test_fast_pretty_text_is_json_dumps_byte_for_byte() -> None:
+    # The pretty writer lays out flat containers with the C encoder: every shape, nesting,
+    # escape and odd key must still give exactly what json.dumps(indent=2) gives.
+    rng = random.Random(14)
+    values = [_random_json(rng) for _ in range(3000)]
+    values += [{1: "a", 2: [1]}, {"a": {1: 2}}, {"a": [{2: [3]}]}, {"b": (1, [2, {}])}]
+    for value in values:
+        assert b"".join(pretty_json_chunks(value)) == pretty_json(value), value
+
+
+@pytest.mark.parametrize("bad", [{"a": {"b": float("nan")}}, {"a": [{"b": [float("-inf")]}]}])
+def test_fast_pretty_text_refuses_what_json_dumps_refuses_in_its_words(bad: Any) -> None:
+    with pytest.raises(ValueError) as whole:
+        pretty_json(bad)
+    with pytest.raises(ValueError) as streamed:
+        b"".join(pretty_json_chunks(bad))
+    assert str(streamed.value) == str(whole.value)
+    assert b"".join(pretty_json_chunks(bad, allow_nan=True)) == pretty_json(bad, allow_nan=True)

@@ -82,7 +82,8 @@ class Executor:
         for pair in indexed(self.plan, *_NOT_ACTED_ON):  # never sent: the service would refuse
             self._note(pair, _foreseen(pair[1]), result)
         try:
-            if self.exporter is not None:  # what killed runs exported is in the journal only
+            if self.exporter is not None and self.journal.has_items:
+                # What killed runs exported is in the journal only.
                 exports = changes_of(self.plan, Action.EXPORT)
                 self.exporter.resume(self.journal, (c.address for c in exports))
             self._run_streamed(indexed(self.plan, Action.EXPORT), self._export, result)

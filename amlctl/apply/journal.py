@@ -181,6 +181,12 @@ class Journal:
         """The "finish" record of a run that completed the plan, or None."""
         return None if self._finish is None else dict(self._finish)
 
+    @property
+    def has_items(self) -> bool:
+        """Whether any record names an item (a first run's journal has none yet)."""
+        with self._lock:
+            return bool(self._last)
+
     def state(self, address: str) -> ItemState | None:
         """The replayed and appended state of `address`, or None when it has no record."""
         with self._lock:

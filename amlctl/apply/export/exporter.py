@@ -6,8 +6,9 @@ confined to the export folder, 0600 in 0700 folders and never half-written. Secr
 fields are nulled before anything is written, whatever the server sent. `index.json` (format of
 `amlctl.exportindex`) lists each file's hash, size, source URL, request id and time.
 
-The index is kept in a temporary database (`entries`) and written (atomically) once per run, after the exports or at an
-interruption; a run killed before that leaves the index as an earlier run wrote it. So the journal
+The index is kept in a temporary database (`entries`) and written (atomically) once per run,
+after the exports or at an interruption; a run killed before that leaves the index as an
+earlier run wrote it. So the journal
 is the source of truth: every export is journaled as export-done with its index entry, and a
 run starts with `resume`, which records the journal's export-done entries, so the index it
 writes lists everything exported by any run of the plan, killed or not.

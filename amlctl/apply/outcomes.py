@@ -6,7 +6,6 @@ from __future__ import annotations
 import enum
 import json
 import os
-import tempfile
 import weakref
 from array import array
 from collections import Counter
@@ -14,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from amlctl.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL
+from amlctl.plan.reading import temp_file_error, unnamed_file
 
 
 class Result(enum.Enum):
@@ -58,8 +58,7 @@ class ApplyResult:
         self._lines = array("q", [-1]) * size  # offset of its line in _fd
         self._counts: Counter[Result] = Counter()
         self._deletes: dict[str, Result] = {}
-        self._fd, name = tempfile.mkstemp(prefix="amlctl-outcomes-")
-        os.unlink(name)  # no name: gone when closed, even after kill -9
+        self._fd = unnamed_file("the outcomes of this run")
         self.close = weakref.finalize(self, os.close, self._fd)
         self._end = 0
 
@@ -76,7 +75,10 @@ class ApplyResult:
             [outcome.status, outcome.request_id, outcome.detail, outcome.record],
             separators=(",", ":"),
         ).encode("utf-8") + b"\n"
-        os.pwrite(self._fd, line, self._end)
+        try:
+            _write_at(self._fd, line, self._end)
+        except OSError as error:
+            raise temp_file_error("the outcomes of this run", error) from None
         self._lines[index] = self._end
         self._end += len(line)
 
@@ -119,6 +121,12 @@ class ApplyResult:
 
 _RESULTS = tuple(Result)
 _CODES = {result: code for code, result in enumerate(_RESULTS)}
+
+
+def _write_at(fd: int, data: bytes, offset: int) -> None:
+    while data:
+        written = os.pwrite(fd, data, offset)
+        data, offset = data[written:], offset + written
 
 
 def _read_line(fd: int, offset: int) -> bytes:

@@ -29,6 +29,7 @@ from typing import IO, Any, Protocol, overload
 from amlctl.azure.target import Target
 from amlctl.canonical import Made
 from amlctl.errors import PlanFileError
+from amlctl.fsio import FsError
 from amlctl.plan import validation
 from amlctl.plan.model import (
     ACTION_ORDER,
@@ -91,7 +92,7 @@ class StoredChanges(Sequence[Change]):
     an action code per change in memory. Reads are `pread`s, safe from any thread."""
 
     def __init__(self) -> None:
-        self._fd = _unnamed_file()
+        self._fd = unnamed_file("the plan's changes")
         # Closed with the store, or when it is collected: nothing to remember to close.
         self.close = weakref.finalize(self, os.close, self._fd)
         self._ends = array("Q", [0])  # line i is bytes _ends[i] .. _ends[i + 1]
@@ -112,9 +113,12 @@ class StoredChanges(Sequence[Change]):
     def seal(self) -> None:
         """Write what `append` buffered; call it before reading."""
         data = b"".join(self._pending)
-        while data:
-            data = data[os.write(self._fd, data) :]
         self._pending, self._pending_size = [], 0
+        try:
+            while data:
+                data = data[os.write(self._fd, data) :]
+        except OSError as error:
+            raise temp_file_error("the plan's changes", error) from None
 
     def doc(self, index: int) -> Any:
         """The change document at `index`, as the plan file holds it."""
@@ -157,11 +161,21 @@ class StoredChanges(Sequence[Change]):
         return (self[i] for i in range(len(self)))
 
 
-def _unnamed_file() -> int:
+def unnamed_file(what: str) -> int:
     """A temp file no other process can open, gone when closed, even after kill -9."""
-    fd, name = tempfile.mkstemp(prefix="amlctl-plan-")
-    os.unlink(name)
+    try:
+        fd, name = tempfile.mkstemp(prefix="amlctl-")
+        os.unlink(name)
+    except OSError as error:
+        raise temp_file_error(what, error) from None
     return fd
+
+
+def temp_file_error(what: str, error: OSError) -> FsError:
+    return FsError(
+        f"cannot keep {what} in a temporary file in {tempfile.gettempdir()}: "
+        f"{error.strerror}; free some space there, or point TMPDIR elsewhere"
+    )
 
 
 def _action_code(action: object) -> int:

@@ -14,18 +14,20 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from amlctl.apply.export import index as exportindex
 from amlctl.canonical import pretty_json_chunks
-from amlctl.fsio import FileRecord, UnsafePathError, write_stream_atomic
+from amlctl.fsio import FileRecord, FsError, UnsafePathError, write_stream_atomic
 
 
 class Entries:
     """Index entries by address, and which address each file belongs to; thread-safe."""
 
     def __init__(self) -> None:
+        # A private database in a temp file SQLite removes on close.
         self._db = sqlite3.connect("", check_same_thread=False, isolation_level=None)
         weakref.finalize(self, self._db.close)
         self._db.executescript(
@@ -36,7 +38,7 @@ class Entries:
 
     def add(self, address: str, file: str, entry: Mapping[str, Any]) -> None:
         """Record `entry` for `address`; two addresses may not share `file`."""
-        with self._lock:
+        with self._lock, _temp_errors():
             row = self._db.execute("SELECT address FROM files WHERE file = ?", (file,)).fetchone()
             if row is not None and row[0] != address:
                 raise UnsafePathError(f"{address} and {row[0]} would share {file!r}")
@@ -48,7 +50,7 @@ class Entries:
 
     def write_index(self, root: Path) -> FileRecord:
         """`index.json` under `root`: the entries it holds now, updated with the recorded ones."""
-        with self._lock:
+        with self._lock, _temp_errors():
             earlier = exportindex.read_entries(str(root))  # kept: a resumed or re-planned export
             self._db.execute("CREATE TEMP TABLE merged (address TEXT PRIMARY KEY, entry TEXT)")
             try:
@@ -58,11 +60,21 @@ class Entries:
                 )
                 del earlier
                 self._db.execute("INSERT OR REPLACE INTO merged SELECT * FROM entries")
-                items = _Merged(self._db)
+                merged = _Merged(self._db)
+                # An empty mapping is written by the encoder itself, which knows only dicts.
+                items: Mapping[str, Any] = merged if len(merged) else {}
                 doc = {"format_version": exportindex.FORMAT_VERSION, "items": items}
                 return write_stream_atomic(root, exportindex.INDEX_NAME, pretty_json_chunks(doc))
             finally:
                 self._db.execute("DROP TABLE merged")
+
+
+@contextmanager
+def _temp_errors() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.OperationalError as error:  # a full disk: "database or disk is full"
+        raise FsError(f"cannot keep the export index in a temporary file: {error}") from None
 
 
 class _Merged(Mapping[str, Any]):

@@ -21,7 +21,7 @@ import os
 import tempfile
 import weakref
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol, overload
@@ -390,11 +390,3 @@ class _Text:
         self._skip_space()
         return self.pos >= len(self.buffer) and self.eof
 
-
-def spill(changes: Iterable[object]) -> StoredChanges:
-    """Changes documents into a new store (tests, and plans made in this process)."""
-    stored = StoredChanges()
-    for change in changes:
-        stored.append(change)
-    stored.seal()
-    return stored

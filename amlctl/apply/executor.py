@@ -14,7 +14,8 @@ again.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from functools import partial
 from queue import SimpleQueue
@@ -38,7 +39,10 @@ from amlctl.apply.outcomes import DONE, ApplyResult, Outcome, Result
 from amlctl.azure.client import Client, PollLink, Reply, error_fields
 from amlctl.catalog import Catalog, Kind
 from amlctl.errors import ApiError
-from amlctl.plan.model import Action, Change, Plan
+from amlctl.plan.model import Action, Change
+from amlctl.plan.reading import PlanView, changes_of, indexed
+
+_Pair = tuple[int, Change]  # a change and its index in the plan
 
 # After Ctrl-C, how long requests already in flight may take to answer before apply stops
 # waiting for them (their read timeout is a minute).
@@ -48,7 +52,7 @@ INTERRUPT_GRACE = 5.0
 class Executor:
     def __init__(
         self,
-        plan: Plan,
+        plan: PlanView,
         catalog: Catalog,
         client: Client,
         journal: Journal,
@@ -63,29 +67,30 @@ class Executor:
         self.on_outcome = on_outcome
         if exporter is not None:  # what the journal makes durable, its files' names are first
             journal.before_sync = exporter.sync
-        deletes = (c for c in plan.changes if c.action is Action.DELETE)
+        deletes = changes_of(plan, Action.DELETE)
         self.listed = ListCheck(catalog, client, plan.workspaces, deletes, list_from=list_from)
-        exports = (c for c in plan.changes if c.action is Action.EXPORT)
+        exports = changes_of(plan, Action.EXPORT)
         self.shared = SharedLists(catalog, exports, list_from=list_from)
         self._lock = threading.Lock()
 
     def run(self) -> ApplyResult:
         """Apply every change not yet finished in the journal; return what happened."""
-        exports = [c for c in self.plan.changes if c.action is Action.EXPORT]
-        deletes = [c for c in self.plan.changes if c.action is Action.DELETE]
-        refused = [c for c in self.plan.changes if c.action in _NOT_ACTED_ON]
-        result = ApplyResult(planned=tuple(c.address for c in (*exports, *deletes, *refused)))
-        for change in refused:  # never sent: the plan foresaw the service refusing it
-            self._note(change, _foreseen(change), result)
+        summary = self.plan.summary
+        planned = sum(summary[action] for action in (Action.EXPORT, Action.DELETE, *_NOT_ACTED_ON))
+        result = ApplyResult(len(self.plan.changes), planned)
+        for pair in indexed(self.plan, *_NOT_ACTED_ON):  # never sent: the service would refuse
+            self._note(pair, _foreseen(pair[1]), result)
         try:
-            if self.exporter is not None:  # what killed runs exported is in the journal only
+            if self.exporter is not None and self.journal.has_items:
+                # What killed runs exported is in the journal only.
+                exports = changes_of(self.plan, Action.EXPORT)
                 self.exporter.resume(self.journal, (c.address for c in exports))
-            self._run_ordered(exports, self._export, result)
+            self._run_streamed(indexed(self.plan, Action.EXPORT), self._export, result)
             self.journal.sync()  # every export on disk before the first DELETE goes out
             # A copy before erasure: while any export is owed (failed; a re-run retries it),
             # delete nothing, since a delete may take that item, or its workspace, for good.
             if not (result.interrupted or result.count(Result.FAILED)):
-                self._run_ordered(deletes, self._delete, result)
+                self._run_ordered(indexed(self.plan, Action.DELETE), self._delete, result)
         except KeyboardInterrupt:  # between two items: nothing is in flight
             result.interrupted = True
         finally:
@@ -100,61 +105,85 @@ class Executor:
             self.journal.append(STOPPED, host=result.unreachable, reason="unreachable")
         return result
 
-    def _run_ordered(
-        self, changes: Iterable[Change], work: Callable[[Change], Outcome], result: ApplyResult
+    def _run_streamed(
+        self, pairs: Iterator[_Pair], work: Callable[[Change], Outcome], result: ApplyResult
     ) -> None:
-        """Run `work` on each change once the changes it comes `after` are done, at most
-        `parallelism` at a time. Finished items come from the journal, not redone."""
-        todo = {c.address: c for c in changes if not self._finished(c, result)}
-        waiting = {a: sum(1 for b in c.after if b in todo) for a, c in todo.items()}
+        """Run `work` on each change (none comes `after` another), read from the plan only as
+        the pool takes them. Finished items come from the journal, not redone."""
+        pending = (pair for pair in pairs if not self._finished(pair, result))
+        self._drive(lambda: next(pending, None), work, result, lambda address: None)
+
+    def _run_ordered(
+        self, pairs: Iterable[_Pair], work: Callable[[Change], Outcome], result: ApplyResult
+    ) -> None:
+        """Run `work` on each change once the changes it comes `after` are done. The deletes
+        and their order are held in memory: a plan deletes far fewer items than it exports."""
+        todo = {pair[1].address: pair for pair in pairs if not self._finished(pair, result)}
+        waiting = {a: sum(1 for b in c.after if b in todo) for a, (_, c) in todo.items()}
         followers: dict[str, list[str]] = {}
-        for address, change in todo.items():
+        for address, (_, change) in todo.items():
             for before in change.after:
                 followers.setdefault(before, []).append(address)
-        finished: SimpleQueue[tuple[Change, Future[Outcome]]] = SimpleQueue()
-        pool = ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="apply")
-        running: dict[Future[Outcome], Change] = {}
+        ready = deque(pair for address, pair in todo.items() if waiting[address] == 0)
 
         def settle(address: str) -> None:
             for follower in followers.get(address, ()):
                 waiting[follower] -= 1
                 if waiting[follower] == 0:
-                    consider(todo[follower])
+                    ready.append(todo[follower])
 
-        def consider(change: Change) -> None:
-            down = self.client.breaker.unreachable
-            if down is not None:  # the service is gone: stop, do not spend retries on each item
-                self._note(change, _not_attempted(change, down), result)
-                settle(change.address)
-                return
-            held = next((b for b in change.after if result.result_of(b) not in DONE), None)
-            if held is not None:
-                self._note(change, _held(change, held, result.result_of(held)), result)
-                settle(change.address)
-                return
-            future = pool.submit(work, change)
-            running[future] = change
-            future.add_done_callback(partial(_hand_back, finished, change))
+        self._drive(lambda: ready.popleft() if ready else None, work, result, settle)
 
+    def _drive(
+        self,
+        ready: Callable[[], _Pair | None],
+        work: Callable[[Change], Outcome],
+        result: ApplyResult,
+        settle: Callable[[str], None],
+    ) -> None:
+        """Run `work` on each change `ready` gives, `parallelism` at a time, with as many more
+        queued: the pool never holds the plan, only what it works on next."""
+        finished: SimpleQueue[tuple[_Pair, Future[Outcome]]] = SimpleQueue()
+        pool = ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="apply")
+        running: dict[Future[Outcome], _Pair] = {}
         try:
-            for change in todo.values():
-                if waiting[change.address] == 0:
-                    consider(change)
-            while running:
-                change, future = finished.get()
+            while True:
+                while len(running) < 2 * self.parallelism and (pair := ready()) is not None:
+                    refused = self._not_startable(pair[1], result)
+                    if refused is not None:
+                        self._note(pair, refused, result)
+                        settle(pair[1].address)
+                        continue
+                    future = pool.submit(work, pair[1])
+                    running[future] = pair
+                    future.add_done_callback(partial(_hand_back, finished, pair))
+                if not running:
+                    break
+                pair, future = finished.get()
                 del running[future]
-                self._note(change, future.result(), result)
-                settle(change.address)
+                self._note(pair, future.result(), result)
+                settle(pair[1].address)
         except KeyboardInterrupt:
             result.interrupted = True
             self._stop(pool, running, result)
         finally:
             pool.shutdown(wait=not result.interrupted, cancel_futures=True)
 
+    def _not_startable(self, change: Change, result: ApplyResult) -> Outcome | None:
+        """Why `change` is not sent at all: the service is gone (stop, do not spend retries on
+        each item), or a delete it comes after did not succeed."""
+        down = self.client.breaker.unreachable
+        if down is not None:
+            return _not_attempted(change, down)
+        held = next((b for b in change.after if result.result_of(b) not in DONE), None)
+        if held is not None:
+            return _held(change, held, result.result_of(held))
+        return None
+
     def _stop(
         self,
         pool: ThreadPoolExecutor,
-        running: Mapping[Future[Outcome], Change],
+        running: Mapping[Future[Outcome], _Pair],
         result: ApplyResult,
     ) -> None:
         """Ctrl-C: start nothing new, give the requests in flight a short while to answer and
@@ -167,18 +196,19 @@ class Executor:
                 self._note(running[future], future.result(), result)
         result.abandoned = len(left)
 
-    def _finished(self, change: Change, result: ApplyResult) -> bool:
+    def _finished(self, pair: _Pair, result: ApplyResult) -> bool:
         """An item a previous run finished: reported from the journal, not redone."""
-        state = self.journal.state(change.address)
+        address = pair[1].address
+        state = self.journal.state(address)
         if state is None or not state.terminal:
             return False
-        outcome = _outcome_from_journal(change.address, state.event, state.fields)
-        self._note(change, outcome, result)
+        self._note(pair, _outcome_from_journal(address, state.event, state.fields), result)
         return True
 
-    def _note(self, change: Change, outcome: Outcome, result: ApplyResult) -> None:
+    def _note(self, pair: _Pair, outcome: Outcome, result: ApplyResult) -> None:
+        index, change = pair
         with self._lock:
-            result.outcomes[change.address] = outcome
+            result.note(index, outcome, delete=change.action is Action.DELETE)
             if self.on_outcome is not None:
                 self.on_outcome(change, outcome)
 
@@ -416,9 +446,9 @@ def _foreseen(change: Change) -> Outcome:
 
 
 def _hand_back(
-    queue: SimpleQueue[tuple[Change, Future[Outcome]]], change: Change, future: Future[Outcome]
+    queue: SimpleQueue[tuple[_Pair, Future[Outcome]]], pair: _Pair, future: Future[Outcome]
 ) -> None:
-    queue.put((change, future))  # in the worker, or at once when the future is already done
+    queue.put((pair, future))  # in the worker, or at once when the future is already done
 
 
 def _not_attempted(change: Change, host: str) -> Outcome:

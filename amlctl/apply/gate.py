@@ -36,8 +36,8 @@ from amlctl.errors import (
 )
 from amlctl.fsio import clean_temp
 from amlctl.manifest import load_manifest
-from amlctl.plan.model import Action, Plan
-from amlctl.plan.serialize import from_doc, load_doc
+from amlctl.plan.model import Action
+from amlctl.plan.reading import PlanView, changes_of, load_plan
 from amlctl.timestamps import rfc3339
 
 Ask = Callable[[str], str]
@@ -46,8 +46,8 @@ Ask = Callable[[str], str]
 @dataclass(frozen=True)
 class LoadedPlan:
     path: Path
-    doc: dict[str, Any]
-    plan: Plan
+    doc: dict[str, Any]  # its changes read from disk when asked for (plan.reading)
+    plan: PlanView
     catalog: Catalog
 
     @property
@@ -125,9 +125,16 @@ def _digest_of(path: Path) -> str:
 
 def load_for_apply(path: Path) -> LoadedPlan:
     """The plan file, checked (digest, manifest and catalog unchanged, delete limit), with the
-    catalog it was made from."""
-    doc = load_doc(path)
-    plan = from_doc(doc)
+    catalog it was made from. Its changes stay on disk (`amlctl.plan.reading`)."""
+    read = load_plan(path)
+    try:
+        return _checked(path, read.plan, read.doc)
+    except BaseException:
+        read.plan.changes.close()
+        raise
+
+
+def _checked(path: Path, plan: PlanView, doc: dict[str, Any]) -> LoadedPlan:
     manifest_path = Path(plan.manifest.path)
     if not manifest_path.is_file():
         raise ApplyRefused(
@@ -182,7 +189,7 @@ def check_target(loaded: LoadedPlan, client: Client) -> None:
         )
 
 
-def check_limits(plan: Plan) -> None:
+def check_limits(plan: PlanView) -> None:
     deletes = plan.summary[Action.DELETE]
     if plan.max_deletes is not None and deletes > plan.max_deletes:
         raise LimitExceeded(
@@ -233,14 +240,14 @@ class AlreadyApplied(ApplyRefused):
     exit_code = EXIT_OK
 
 
-def confirm(plan: Plan, ask: Ask | None, out: TextIO) -> None:
+def confirm(plan: PlanView, ask: Ask | None, out: TextIO) -> None:
     """Ask for `yes` (exports only) or the workspace names typed back (any delete)."""
     if ask is None:
         raise ApplyRefused(
             "apply needs a confirmation: run it in a terminal, or pass --yes "
             "with a saved plan file you have reviewed"
         )
-    deleting = sorted({c.workspace for c in plan.changes if c.action is Action.DELETE})
+    deleting = sorted({c.workspace for c in changes_of(plan, Action.DELETE)})
     if deleting:
         expected = " ".join(deleting)
         print(

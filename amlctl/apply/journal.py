@@ -32,7 +32,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,7 +137,12 @@ class Journal:
         self._seq = 0
         self._header: dict[str, Any] | None = None
         self._finish: dict[str, Any] | None = None
-        self._states: dict[str, ItemState] = {}
+        # Where each address's records are, not the records: a journal of 100k items is read
+        # back from the file (`state`), a line at a time, rather than held.
+        self._last: dict[str, int] = {}  # offset of the address's last record
+        self._flight: dict[str, int] = {}  # of its delete-sent/-accepted not yet followed up
+        self._failures: dict[str, int] = {}  # its `failed` records, across runs
+        self._end = 0  # the file's size: where the next line starts
         self._synced_seq = 0  # every line up to this seq is on disk
         self._oldest_unsynced = 0.0  # monotonic time of the first line since the last sync
         self.before_sync: Callable[[], None] | None = None
@@ -176,10 +181,27 @@ class Journal:
         """The "finish" record of a run that completed the plan, or None."""
         return None if self._finish is None else dict(self._finish)
 
+    @property
+    def has_items(self) -> bool:
+        """Whether any record names an item (a first run's journal has none yet)."""
+        with self._lock:
+            return bool(self._last)
+
     def state(self, address: str) -> ItemState | None:
         """The replayed and appended state of `address`, or None when it has no record."""
         with self._lock:
-            return self._states.get(address)
+            last = self._last.get(address)
+            if last is None:
+                return None
+            record = self._record_at(last)
+            flight = self._flight.get(address)
+            sent = self._record_at(flight) if flight is not None else None
+            failures = self._failures.get(address, 0)
+        return ItemState(
+            record["event"], _fields(record), record["seq"], record["time"],
+            None if sent is None else sent["event"], {} if sent is None else _fields(sent),
+            failures,
+        )
 
     def append(
         self, event: str, address: str | None = None, *, durable: bool = True, **fields: Any
@@ -198,12 +220,14 @@ class Journal:
                 **fields,
             }
             line = json.dumps(record, separators=(",", ":"), ensure_ascii=True) + "\n"
-            _write_all(fd, line.encode("ascii"), self.path)
+            data = line.encode("ascii")
+            _write_all(fd, data, self.path)
+            offset, self._end = self._end, self._end + len(data)
             now = time.monotonic()
             if self._seq == self._synced_seq:
                 self._oldest_unsynced = now
             self._seq += 1
-            self._apply(record)
+            self._apply(record, offset)
             unsynced = self._seq - self._synced_seq
             due = durable or unsynced >= GROUP_LINES
             due = due or now - self._oldest_unsynced >= GROUP_SECONDS
@@ -255,27 +279,38 @@ class Journal:
         return self._fd
 
     def _replay(self) -> None:
+        """Read the file line by line, keeping of each address only where its lines are."""
         fd = self._require_open()
-        data = _read_all(fd)
-        lines = data.split(b"\n")
-        # split leaves the part after the last newline at the end: b"" when the file is whole.
-        good, last = lines[:-1], lines[-1]
-        keep = len(data) - len(last)
-        if last == b"" and good and _parse(good[-1]) is None:
-            good, keep = good[:-1], keep - len(good[-1]) - 1  # newline made it, the JSON did not
-        for number, raw in enumerate(good, start=1):
+        torn: tuple[int, int, int] | None = None  # number, start, end of a line not JSON
+        end = 0
+        for number, offset, raw in _lines(fd):
+            if torn is not None:  # a bad line with more after it: damage, not a torn write
+                raise self._damaged(torn[0])
             record = _parse(raw)
             if record is None:
-                raise JournalError(
-                    f"{self.path}:{number}: not a journal record; the journal is "
-                    "damaged, move it aside only if you know what was applied"
-                )
+                torn = (number, offset, offset + len(raw) + 1)
+                continue
             self._check_seq(record, number)
-            self._apply(record)
-        if keep != len(data):
+            self._apply(record, offset)
+            end = offset + len(raw) + 1
+        size = os.fstat(fd).st_size
+        # A crash tears at most the last line: no newline, or a newline after text not JSON.
+        keep = end
+        if torn is not None:
+            if size != torn[2]:  # text after it, even with no newline: not a torn last line
+                raise self._damaged(torn[0])
+            keep = torn[1]
+        if keep != size:
             os.ftruncate(fd, keep)  # O_APPEND: the next line starts right after the last good one
             os.fsync(fd)
+        self._end = keep
         self._synced_seq = self._seq
+
+    def _damaged(self, number: int) -> JournalError:
+        return JournalError(
+            f"{self.path}:{number}: not a journal record; the journal is "
+            "damaged, move it aside only if you know what was applied"
+        )
 
     def _check_seq(self, record: dict[str, Any], number: int) -> None:
         if record["seq"] != self._seq + 1:
@@ -287,14 +322,57 @@ class Journal:
             raise JournalError(f"{self.path}:1: first record is {record['event']!r}, not 'start'")
         self._seq = record["seq"]
 
-    def _apply(self, record: dict[str, Any]) -> None:
-        if record["event"] == START and self._header is None:
+    def _apply(self, record: dict[str, Any], offset: int) -> None:
+        event = record["event"]
+        if event == START and self._header is None:
             self._header = record
-        if record["event"] == FINISH:
+        if event == FINISH:
             self._finish = record
         address = record["address"]
-        if address is not None:
-            self._states[address] = _next_state(self._states.get(address), record)
+        if address is None:
+            return
+        self._last[address] = offset
+        if event in _IN_FLIGHT:
+            self._flight[address] = offset
+        elif event in TERMINAL:
+            self._flight.pop(address, None)
+        if event == FAILED:
+            self._failures[address] = self._failures.get(address, 0) + 1
+
+    def _record_at(self, offset: int) -> dict[str, Any]:
+        record = _parse(_line_at(self._require_open(), offset))
+        if record is None:  # we wrote it, or replay read it: the file changed under us
+            raise JournalError(f"{self.path}: the record at byte {offset} changed on disk")
+        return record
+
+
+def _lines(fd: int) -> Iterator[tuple[int, int, bytes]]:
+    """(line number, byte offset, bytes without the newline) of each complete line of `fd`;
+    a last piece with no newline is not one."""
+    offset, number, carry = 0, 0, b""
+    os.lseek(fd, 0, os.SEEK_SET)
+    while block := os.read(fd, 1 << 20):
+        data = carry + block
+        start = 0
+        while (newline := data.find(b"\n", start)) >= 0:
+            number += 1
+            yield number, offset + start, data[start:newline]
+            start = newline + 1
+        offset += start
+        carry = data[start:]
+
+
+def _line_at(fd: int, offset: int) -> bytes:
+    """The line of `fd` that starts at `offset`, without its newline."""
+    pieces = []
+    while True:
+        piece = os.pread(fd, 4096, offset)
+        newline = piece.find(b"\n")
+        if newline >= 0 or not piece:
+            pieces.append(piece[: newline if newline >= 0 else len(piece)])
+            return b"".join(pieces)
+        pieces.append(piece)
+        offset += len(piece)
 
 
 def _check_append(event: str, fields: Mapping[str, Any], *, has_header: bool) -> None:
@@ -308,17 +386,8 @@ def _check_append(event: str, fields: Mapping[str, Any], *, has_header: bool) ->
         raise ValueError(f"journal fields may not be named {', '.join(clash)}")
 
 
-def _next_state(previous: ItemState | None, record: dict[str, Any]) -> ItemState:
-    event = record["event"]
-    fields = {k: v for k, v in record.items() if k not in _RESERVED}
-    flight_event = previous.in_flight_event if previous else None
-    flight: Mapping[str, Any] = previous.in_flight if previous else {}
-    if event in _IN_FLIGHT:
-        flight_event, flight = event, fields
-    elif event in TERMINAL:
-        flight_event, flight = None, {}
-    failures = (previous.failures if previous else 0) + (event == FAILED)
-    return ItemState(event, fields, record["seq"], record["time"], flight_event, flight, failures)
+def _fields(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in _RESERVED}
 
 
 def _parse(raw: bytes) -> dict[str, Any] | None:
@@ -336,14 +405,6 @@ def _parse(raw: bytes) -> dict[str, Any] | None:
         and isinstance(record.get("address", 0), str | None)
     )
     return record if ok else None
-
-
-def _read_all(fd: int) -> bytes:
-    os.lseek(fd, 0, os.SEEK_SET)
-    blocks = []
-    while block := os.read(fd, 1 << 20):
-        blocks.append(block)
-    return b"".join(blocks)
 
 
 def _write_all(fd: int, data: bytes, path: Path) -> None:

@@ -4,10 +4,16 @@ the whole run, from which the exit code and the receipt's `complete` come."""
 from __future__ import annotations
 
 import enum
+import json
+import os
+import weakref
+from array import array
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from amlctl.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL
+from amlctl.plan.reading import temp_file_error, unnamed_file
 
 
 class Result(enum.Enum):
@@ -37,28 +43,70 @@ class Outcome:
     record: dict[str, Any] = field(default_factory=dict)  # export file, hashes
 
 
-@dataclass
 class ApplyResult:
-    """Every outcome of one run, against the changes the plan holds for apply."""
+    """Every outcome of one run, by the index of its change in the plan, in flat memory: a
+    result code per change, and the rest of each outcome (status, request id, detail, export
+    record) as a JSON line in an unnamed temp file, read back for the receipt. The results of
+    deletes are also kept by address: a delete `after` others asks for theirs."""
 
-    planned: tuple[str, ...] = ()  # addresses of the plan's exports and deletes
-    outcomes: dict[str, Outcome] = field(default_factory=dict)
-    interrupted: bool = False
-    abandoned: int = 0  # requests still in flight when an interrupted run stopped waiting
-    unreachable: str | None = None  # the host the run stopped at: no answer, again and again
+    def __init__(self, size: int, planned: int) -> None:
+        self.planned = planned  # how many of the plan's changes apply acts on or refuses
+        self.interrupted = False
+        self.abandoned = 0  # requests still in flight when an interrupted run stopped waiting
+        self.unreachable: str | None = None  # the host the run stopped at: no answer, again
+        self._results = array("b", [-1]) * size  # _CODES of each change's result; -1: none
+        self._lines = array("q", [-1]) * size  # offset of its line in _fd
+        self._counts: Counter[Result] = Counter()
+        self._deletes: dict[str, Result] = {}
+        self._fd = unnamed_file("the outcomes of this run")
+        self.close = weakref.finalize(self, os.close, self._fd)
+        self._end = 0
+
+    def note(self, index: int, outcome: Outcome, *, delete: bool) -> None:
+        """Record what became of change `index` (not thread-safe: the executor's lock)."""
+        previous = self._results[index]
+        if previous >= 0:
+            self._counts[_RESULTS[previous]] -= 1
+        self._results[index] = _CODES[outcome.result]
+        self._counts[outcome.result] += 1
+        if delete:
+            self._deletes[outcome.address] = outcome.result
+        line = json.dumps(
+            [outcome.status, outcome.request_id, outcome.detail, outcome.record],
+            separators=(",", ":"),
+        ).encode("utf-8") + b"\n"
+        try:
+            _write_at(self._fd, line, self._end)
+        except OSError as error:
+            raise temp_file_error("the outcomes of this run", error) from None
+        self._lines[index] = self._end
+        self._end += len(line)
+
+    def outcome_at(self, index: int, address: str) -> Outcome | None:
+        """The outcome of change `index` (whose address is `address`), or None."""
+        code, offset = self._results[index], self._lines[index]
+        if code < 0:
+            return None
+        status, request_id, detail, record = json.loads(_read_line(self._fd, offset))
+        return Outcome(address, _RESULTS[code], status, request_id, detail, record)
+
+    def result_at(self, index: int) -> Result:
+        code = self._results[index]
+        return _RESULTS[code] if code >= 0 else Result.NOT_DONE
 
     def count(self, result: Result) -> int:
-        return sum(1 for outcome in self.outcomes.values() if outcome.result is result)
+        return self._counts[result]
 
     def result_of(self, address: str) -> Result:
-        outcome = self.outcomes.get(address)
-        return outcome.result if outcome is not None else Result.NOT_DONE
+        """The result of the delete at `address` (NOT_DONE until it has one)."""
+        return self._deletes.get(address, Result.NOT_DONE)
 
     @property
     def complete(self) -> bool:
         """Every planned change done: exported, deleted or found already absent. Anything
         skipped, blocked, failed, held back or not reached makes the run incomplete."""
-        return not self.interrupted and all(self.result_of(a) in DONE for a in self.planned)
+        done = sum(self._counts[result] for result in DONE)
+        return not self.interrupted and done == self.planned
 
     @property
     def exit_code(self) -> int:
@@ -66,6 +114,29 @@ class ApplyResult:
         before anything of the plan was done (ARCHITECTURE.md)."""
         if self.interrupted:
             return EXIT_INTERRUPTED
-        if self.unreachable and not any(o.result in DONE for o in self.outcomes.values()):
+        if self.unreachable and not any(self._counts[result] for result in DONE):
             return EXIT_ERROR
         return EXIT_OK if self.complete else EXIT_PARTIAL
+
+
+_RESULTS = tuple(Result)
+_CODES = {result: code for code, result in enumerate(_RESULTS)}
+
+
+def _write_at(fd: int, data: bytes, offset: int) -> None:
+    while data:
+        written = os.pwrite(fd, data, offset)
+        data, offset = data[written:], offset + written
+
+
+def _read_line(fd: int, offset: int) -> bytes:
+    """The line of `fd` at `offset`, however long."""
+    pieces = []
+    while True:
+        piece = os.pread(fd, 4096, offset)
+        end = piece.find(b"\n")
+        if end >= 0 or not piece:
+            pieces.append(piece[: end if end >= 0 else len(piece)])
+            return b"".join(pieces)
+        pieces.append(piece)
+        offset += len(piece)

@@ -8,14 +8,18 @@ exported payload, never the subject's identifiers (only the plan's pseudonym).
 from __future__ import annotations
 
 import json
+from array import array
 from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from amlctl.apply.outcomes import ApplyResult, Result
-from amlctl.canonical import pretty_json
-from amlctl.fsio import write_atomic
-from amlctl.plan.model import Action, Plan
+from amlctl.canonical import Made, pretty_json_chunks
+from amlctl.fsio import write_stream_atomic
+from amlctl.plan.model import Action, Change
+from amlctl.plan.reading import PlanView, changes_of, indexed
 
 FORMAT_VERSION = "1.0"
 
@@ -34,7 +38,7 @@ def receipt_paths(plan_path: Path, digest: str) -> tuple[Path, Path]:
 
 
 def build(
-    plan: Plan,
+    plan: PlanView,
     digest: str,
     plan_path: Path,
     result: ApplyResult,
@@ -43,35 +47,11 @@ def build(
     started: str,
     finished: str,
 ) -> dict[str, Any]:
-    """The receipt document for one apply of `plan` (digest = the plan file's digest)."""
-    items = []
-    for change in plan.changes:
-        if change.action in (Action.ABSENT, Action.UNCHANGED, Action.MANUAL):
-            continue
-        outcome = result.outcomes.get(change.address)
-        items.append(
-            {
-                "address": change.address,
-                "workspace": change.workspace,
-                "kind": change.kind,
-                "id": change.id,
-                "action": change.action.value,
-                "url": change.url,
-                "erasure": change.erasure,
-                "result": result.result_of(change.address).value,
-                "status": outcome.status if outcome else None,
-                "request_id": outcome.request_id if outcome else None,
-                "detail": outcome.detail if outcome else "",
-                "file": outcome.record.get("file") if outcome else None,
-                "sha256": outcome.record.get("sha256") if outcome else None,
-                "size": outcome.record.get("size") if outcome else None,
-                # The artifact bytes beside the JSON: `verify` checks them like the file.
-                "content_file": outcome.record.get("content_file") if outcome else None,
-                "content_sha256": outcome.record.get("content_sha256") if outcome else None,
-                "content_size": outcome.record.get("content_size") if outcome else None,
-            }
-        )
-    counts = Counter(item["result"] for item in items)
+    """The receipt document for one apply of `plan` (digest = the plan file's digest). Its
+    `items` are made from the plan and the outcomes each time they are read (`Made`), so a
+    receipt of 100k items is written without being held."""
+    acted = array("I", (i for i, _ in indexed(plan, *_LISTED)))
+    counts = Counter(result.result_at(i).value for i in acted)
     return {
         "format_version": FORMAT_VERSION,
         "plan": {"path": plan_path.as_posix(), "digest": digest, "name": plan.name},
@@ -92,7 +72,7 @@ def build(
         # Manual steps have no API: they are listed apart, owed until verify confirms them.
         "complete": result.complete,
         "summary": {r.value: counts[r.value] for r in Result},
-        "items": items,
+        "items": Made(acted, partial(_item, plan.changes, result)),
         "manual": [
             {
                 "address": change.address,
@@ -101,19 +81,49 @@ def build(
                 "instructions": change.instructions,
                 "state": f"owed: no API; do it, then amlctl verify --manual-done {change.id}",
             }
-            for change in plan.changes
-            if change.action is Action.MANUAL
+            for change in changes_of(plan, Action.MANUAL)
         ],
         # What the plan said aloud (not erasable with this catalog, nothing found, 404s, due).
         "notes": list(plan.warnings),
     }
 
 
+# The actions a receipt lists an item for: what apply acts on, or refuses to.
+_LISTED = tuple(a for a in Action if a not in (Action.ABSENT, Action.UNCHANGED, Action.MANUAL))
+
+
+def _item(changes: Sequence[Change], result: ApplyResult, index: int) -> dict[str, Any]:
+    change = changes[index]
+    outcome = result.outcome_at(index, change.address)
+    record = outcome.record if outcome else {}
+    return {
+        "address": change.address,
+        "workspace": change.workspace,
+        "kind": change.kind,
+        "id": change.id,
+        "action": change.action.value,
+        "url": change.url,
+        "erasure": change.erasure,
+        "result": result.result_at(index).value,
+        "status": outcome.status if outcome else None,
+        "request_id": outcome.request_id if outcome else None,
+        "detail": outcome.detail if outcome else "",
+        "file": record.get("file"),
+        "sha256": record.get("sha256"),
+        "size": record.get("size"),
+        # The artifact bytes beside the JSON: `verify` checks them like the file.
+        "content_file": record.get("content_file"),
+        "content_sha256": record.get("content_sha256"),
+        "content_size": record.get("content_size"),
+    }
+
+
 def write(doc: dict[str, Any], plan_path: Path) -> tuple[Path, Path]:
+    """Write the receipt's JSON and Markdown, each as a stream (its items made as written)."""
     json_path, md_path = receipt_paths(plan_path, doc["plan"]["digest"])
     root = json_path.parent
-    write_atomic(root, json_path.name, pretty_json(doc))
-    write_atomic(root, md_path.name, markdown(doc).encode())
+    write_stream_atomic(root, json_path.name, pretty_json_chunks(doc))
+    write_stream_atomic(root, md_path.name, _encoded(markdown_lines(doc)))
     return json_path, md_path
 
 
@@ -130,6 +140,11 @@ def load(plan_path: Path, digest: str) -> dict[str, Any] | None:
 
 def markdown(doc: dict[str, Any]) -> str:
     """The receipt for people: a summary, then one table row per item."""
+    return "".join(markdown_lines(doc))
+
+
+def markdown_lines(doc: dict[str, Any]) -> Iterator[str]:
+    """`markdown(doc)` line by line, each with its newline."""
     lines = [f"# amlctl receipt: {doc['plan']['name']}", ""]
     request = doc.get("request")
     if request:
@@ -147,6 +162,7 @@ def markdown(doc: dict[str, Any]) -> str:
         "| result | action | erasure | kind | id | status | request id | sha256 |",
         "|---|---|---|---|---|---|---|---|",
     ]
+    yield from (line + "\n" for line in lines)
     for item in doc["items"]:
         cells = [
             item["result"],
@@ -158,8 +174,8 @@ def markdown(doc: dict[str, Any]) -> str:
             item["request_id"] or "",
             (item["sha256"] or "")[:16],
         ]
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += _listed(
+        yield "| " + " | ".join(cells) + " |\n"
+    lines = _listed(
         "Manual steps (owed)",
         [
             f"{m['address']}: {m['title']}. {m.get('instructions') or ''} ({m['state']})"
@@ -167,7 +183,20 @@ def markdown(doc: dict[str, Any]) -> str:
         ],
     )
     lines += _listed("Notes from the plan", doc["notes"])
-    return "\n".join(lines) + "\n"
+    yield from (line + "\n" for line in lines)
+
+
+def _encoded(lines: Iterable[str]) -> Iterator[bytes]:
+    """UTF-8 pieces of about 1 MiB of `lines`."""
+    pieces: list[str] = []
+    size = 0
+    for line in lines:
+        pieces.append(line)
+        size += len(line)
+        if size >= 1 << 20:
+            yield "".join(pieces).encode()
+            pieces, size = [], 0
+    yield "".join(pieces).encode()
 
 
 def _listed(title: str, entries: list[str]) -> list[str]:

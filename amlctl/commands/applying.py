@@ -92,19 +92,23 @@ def _plan_to_apply(target: Path | None, yes: bool, connection: Connection) -> Pa
 
 def _apply_progress(approved: Approved, fmt: str) -> Progress:
     """Progress for the plan's exports and deletes; what the journal says an earlier run
-    finished is counted once, not announced again."""
+    finished is counted once, not announced again (read from the plan only on a resume: a
+    first run's journal holds nothing yet)."""
     from amlctl.apply.progress import Progress
     from amlctl.plan.model import Action
+    from amlctl.plan.reading import changes_of
 
-    acting = [c for c in approved.loaded.plan.changes if c.action in (Action.EXPORT, Action.DELETE)]
-    finished = [
+    plan, journal = approved.loaded.plan, approved.journal
+    acting = (Action.EXPORT, Action.DELETE)
+    finished = [] if journal.header is None else [
         c.address
-        for c in acting
-        if (state := approved.journal.state(c.address)) is not None and state.terminal
+        for c in changes_of(plan, *acting)
+        if (state := journal.state(c.address)) is not None and state.terminal
     ]
     live = fmt == "text" and sys.stderr.isatty()
     return Progress(
-        len(acting), sys.stderr if live else sys.stdout, live=live, fmt=fmt, finished=finished
+        sum(plan.summary[action] for action in acting), sys.stderr if live else sys.stdout,
+        live=live, fmt=fmt, finished=finished,
     )
 
 

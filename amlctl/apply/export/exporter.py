@@ -6,8 +6,9 @@ confined to the export folder, 0600 in 0700 folders and never half-written. Secr
 fields are nulled before anything is written, whatever the server sent. `index.json` (format of
 `amlctl.exportindex`) lists each file's hash, size, source URL, request id and time.
 
-The index is kept in memory and written (atomically) once per run, after the exports or at an
-interruption; a run killed before that leaves the index as an earlier run wrote it. So the journal
+The index is kept in a temporary database (`entries`) and written (atomically) once per run,
+after the exports or at an interruption; a run killed before that leaves the index as an
+earlier run wrote it. So the journal
 is the source of truth: every export is journaled as export-done with its index entry, and a
 run starts with `resume`, which records the journal's export-done entries, so the index it
 writes lists everything exported by any run of the plan, killed or not.
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from amlctl.apply.export import index as exportindex
+from amlctl.apply.export.entries import Entries
 from amlctl.apply.journal import EXPORT_DONE, Journal
 from amlctl.canonical import pretty_json
 from amlctl.fsio import (
@@ -130,8 +131,7 @@ class Exporter:
         self._now = now
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
-        self._entries: dict[str, dict[str, Any]] = {}
-        self._files: dict[str, str] = {}  # file -> address, to catch two items sharing a file
+        self._entries = Entries()  # on disk: a run may export 100k items
         # Folders stay open for the run; their syncs wait for the journal's group commit
         # (`sync`, which the journal calls before it syncs itself).
         self.folders = OpenFolders(root)
@@ -200,22 +200,13 @@ class Exporter:
         return found
 
     def record(self, address: str, record: ExportRecord) -> None:
-        """Add `address`'s entry to the in-memory index (written by `flush_index`)."""
-        with self._lock:
-            owner = self._files.setdefault(record.file, address)
-            if owner != address:
-                raise UnsafePathError(f"{address} and {owner} would share {record.file!r}")
-            self._entries[address] = record.entry()
+        """Add `address`'s entry to the run's index (written by `flush_index`)."""
+        self._entries.add(address, record.file, record.entry())
 
     def flush_index(self) -> FileRecord:
         """Write `index.json` atomically: the entries on disk, updated with the recorded ones."""
         with self._flush_lock:
-            with self._lock:
-                recorded = dict(self._entries)
-            # Read each time: entries of earlier runs (a resumed or re-planned export) are kept.
-            merged = exportindex.read_entries(str(self.root)) | recorded
-            doc = {"format_version": exportindex.FORMAT_VERSION, "items": merged}
-            return write_atomic(self.root, exportindex.INDEX_NAME, pretty_json(doc))
+            return self._entries.write_index(self.root)
 
 
 def _record(

@@ -1,0 +1,392 @@
+"""Reading a plan file for apply in flat memory: the changes kept on disk, not in the heap.
+
+`load_plan(path)` checks a plan file exactly as `serialize.load_doc` does (the same checks, the
+same messages: it runs `validation.problems` itself), but never holds the whole document. The
+file is read as a stream: the top-level values are parsed one by one, and each element of
+`changes` on its own (`json.JSONDecoder.raw_decode` over a buffer of about a MiB), re-encoded as
+one compact line and spilled to an unnamed temp file. Only the offset of each line and a byte for
+its action stay in memory. The checks then read the changes back from that file, as many times
+as they need (they are on disk, and in the page cache), before anything is sent.
+
+Anything the stream reader does not expect (invalid JSON, a repeated key, bytes that are not
+UTF-8, text after the document) sends the whole file to `load_doc`, whose message names the
+place: a bad plan is rare, and its error must read the same whichever way it was found.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+import tempfile
+import weakref
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Protocol, overload
+
+from amlctl.azure.target import Target
+from amlctl.canonical import Made
+from amlctl.errors import PlanFileError
+from amlctl.fsio import FsError
+from amlctl.plan import validation
+from amlctl.plan.model import (
+    ACTION_ORDER,
+    Action,
+    CatalogRef,
+    Change,
+    ManifestRef,
+    RequestInfo,
+    WorkspaceRef,
+)
+from amlctl.plan.serialize import (
+    _change_from_doc,
+    _describe,
+    _no_constant,
+    _unique_keys,
+    from_doc,
+    load_doc,
+)
+
+_CHUNK = 1 << 20  # bytes read at a time
+_WHITESPACE = " \t\n\r"  # JSON's, and only JSON's
+_CODES = {action: code for code, action in enumerate(ACTION_ORDER)}
+
+
+class PlanView(Protocol):
+    """What apply reads of a plan: a `Plan`, or a `StoredPlan` whose changes are on disk."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def manifest(self) -> ManifestRef: ...
+    @property
+    def catalog(self) -> CatalogRef: ...
+    @property
+    def target(self) -> Target: ...
+    @property
+    def request(self) -> RequestInfo | None: ...
+    @property
+    def workspaces(self) -> tuple[WorkspaceRef, ...]: ...
+    @property
+    def export_to(self) -> str | None: ...
+    @property
+    def max_deletes(self) -> int | None: ...
+    @property
+    def changes(self) -> Sequence[Change]: ...
+    @property
+    def warnings(self) -> tuple[str, ...]: ...
+    @property
+    def digest(self) -> str: ...
+    @property
+    def summary(self) -> dict[Action, int]: ...
+
+
+class _NotStreamable(Exception):
+    """The stream reader met something only the whole-file reader can explain."""
+
+
+class StoredChanges(Sequence[Change]):
+    """The changes of a plan, one compact JSON line each in an unnamed temp file: an offset and
+    an action code per change in memory. Reads are `pread`s, safe from any thread."""
+
+    def __init__(self) -> None:
+        self._fd = unnamed_file("the plan's changes")
+        # Closed with the store, or when it is collected: nothing to remember to close.
+        self.close = weakref.finalize(self, os.close, self._fd)
+        self._ends = array("Q", [0])  # line i is bytes _ends[i] .. _ends[i + 1]
+        self._actions = array("B")  # ACTION_ORDER index; 255 when the action is not one
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+
+    def append(self, change: object) -> None:
+        line = json.dumps(change, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+        self._pending.append(line)
+        self._pending_size += len(line)
+        self._ends.append(self._ends[-1] + len(line))
+        action = change.get("action") if isinstance(change, dict) else None
+        self._actions.append(_action_code(action))
+        if self._pending_size >= _CHUNK:
+            self.seal()
+
+    def seal(self) -> None:
+        """Write what `append` buffered; call it before reading."""
+        data = b"".join(self._pending)
+        self._pending, self._pending_size = [], 0
+        try:
+            while data:
+                data = data[os.write(self._fd, data) :]
+        except OSError as error:
+            raise temp_file_error("the plan's changes", error) from None
+
+    def doc(self, index: int) -> Any:
+        """The change document at `index`, as the plan file holds it."""
+        start = self._ends[index]
+        return json.loads(os.pread(self._fd, self._ends[index + 1] - start, start))
+
+    def docs(self) -> Made:
+        """Every change document, each read when asked for: `changes` for `validation`."""
+        return Made(range(len(self)), self.doc)
+
+    def action(self, index: int) -> Action:
+        return ACTION_ORDER[self._actions[index]]
+
+    def indexes(self, *actions: Action) -> Iterator[int]:
+        """The indexes of the changes with one of `actions`, without reading any of them."""
+        codes = {_CODES[action] for action in actions}
+        return (i for i, code in enumerate(self._actions) if code in codes)
+
+    def summary(self) -> dict[Action, int]:
+        counts = [0] * len(ACTION_ORDER)
+        for code in self._actions:
+            counts[code] += 1
+        return dict(zip(ACTION_ORDER, counts, strict=True))
+
+    def __len__(self) -> int:
+        return len(self._actions)
+
+    @overload
+    def __getitem__(self, index: int) -> Change: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Change]: ...
+    def __getitem__(self, index: int | slice) -> Change | Sequence[Change]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        return _change_from_doc(self.doc(index % len(self)))
+
+    def __iter__(self) -> Iterator[Change]:
+        return (self[i] for i in range(len(self)))
+
+
+def unnamed_file(what: str) -> int:
+    """A temp file no other process can open, gone when closed, even after kill -9."""
+    try:
+        fd, name = tempfile.mkstemp(prefix="amlctl-")
+        os.unlink(name)
+    except OSError as error:
+        raise temp_file_error(what, error) from None
+    return fd
+
+
+def temp_file_error(what: str, error: OSError) -> FsError:
+    return FsError(
+        f"cannot keep {what} in a temporary file in {tempfile.gettempdir()}: "
+        f"{error.strerror}; free some space there, or point TMPDIR elsewhere"
+    )
+
+
+def _action_code(action: object) -> int:
+    try:
+        return _CODES[Action(action)]
+    except ValueError:
+        return 255  # the schema check names it; nothing reads it as a change before
+
+
+@dataclass(frozen=True)
+class StoredPlan:
+    """A checked plan whose changes stay on disk (`StoredChanges`); the rest as in `Plan`."""
+
+    amlctl_version: str
+    created: str
+    name: str
+    manifest: ManifestRef
+    catalog: CatalogRef
+    target: Target
+    request: RequestInfo | None
+    workspaces: tuple[WorkspaceRef, ...]
+    export_to: str | None
+    max_deletes: int | None
+    changes: StoredChanges
+    warnings: tuple[str, ...]
+    digest: str
+    summary: dict[Action, int]
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    """A checked plan file: its plan, and its document with the changes read from disk."""
+
+    plan: StoredPlan
+    doc: dict[str, Any]
+
+
+def changes_of(plan: PlanView, *actions: Action) -> Iterator[Change]:
+    """The plan's changes with one of `actions`, in plan order; from disk, reading only those."""
+    changes = plan.changes
+    if isinstance(changes, StoredChanges):
+        return (changes[i] for i in changes.indexes(*actions))
+    return (change for change in changes if change.action in actions)
+
+
+def indexed(plan: PlanView, *actions: Action) -> Iterator[tuple[int, Change]]:
+    """`changes_of`, each change with its index in the plan."""
+    changes = plan.changes
+    if isinstance(changes, StoredChanges):
+        return ((i, changes[i]) for i in changes.indexes(*actions))
+    return ((i, change) for i, change in enumerate(changes) if change.action in actions)
+
+
+def load_plan(path: Path) -> LoadedFile:
+    """Read and check a plan file (every check of `serialize.load_doc`, the same errors)."""
+    stored = StoredChanges()
+    try:
+        try:
+            head = _read_stream(path, stored)
+        except _NotStreamable:
+            stored.close()
+            stored = StoredChanges()
+            head = _reread_whole(path, stored)
+        stored.seal()
+        doc = {**head, "changes": stored.docs()} if "changes" in head else head
+        found = validation.problems(doc, str(path))
+        if found:
+            raise PlanFileError(_describe(path, "not a valid amlctl plan", found))
+        return LoadedFile(_stored_plan(doc, stored), doc)
+    except BaseException:
+        stored.close()
+        raise
+
+
+def _stored_plan(doc: Mapping[str, Any], stored: StoredChanges) -> StoredPlan:
+    head = from_doc({**doc, "changes": ()})
+    return StoredPlan(
+        amlctl_version=head.amlctl_version, created=head.created, name=head.name,
+        manifest=head.manifest, catalog=head.catalog, target=head.target, request=head.request,
+        workspaces=head.workspaces, export_to=head.export_to, max_deletes=head.max_deletes,
+        changes=stored, warnings=head.warnings, digest=head.digest, summary=stored.summary(),
+    )
+
+
+def _reread_whole(path: Path, stored: StoredChanges) -> dict[str, Any]:
+    """The whole-file reader's document (or its error), its changes moved to `stored`. Reached
+    only when the stream reader refused the file, which `load_doc` then explains."""
+    doc = load_doc(path)  # raises with the place of the problem: the usual case here
+    changes = doc.get("changes")
+    if isinstance(changes, list):
+        for change in changes:
+            stored.append(change)
+        doc["changes"] = None  # a marker only: `load_plan` puts the stored changes there
+    return doc
+
+
+def _read_stream(path: Path, stored: StoredChanges) -> dict[str, Any]:
+    """The top-level object of the file, its `changes` array spilled to `stored` (the key is
+    kept, its value None, so the key order of the document stays the file's)."""
+    try:
+        stream = path.open("rb")
+    except OSError:
+        raise _NotStreamable from None
+    with stream:
+        text = _Text(stream)
+        return _top_object(text, stored)
+
+
+def _top_object(text: _Text, stored: StoredChanges) -> dict[str, Any]:
+    head: dict[str, Any] = {}
+    text.expect("{")
+    if text.peek() == "}":
+        text.take()
+    else:
+        while True:
+            key = text.value()
+            if not isinstance(key, str) or key in head:
+                raise _NotStreamable
+            text.expect(":")
+            if key == "changes":
+                if text.peek() != "[":
+                    raise _NotStreamable  # not an array: load_doc's schema check says so
+                _spill_array(text, stored)
+                head[key] = None
+            else:
+                head[key] = text.value()
+            if text.take() == "}":
+                break
+            text.back(",")
+    if not text.at_end():
+        raise _NotStreamable  # text after the document: load_doc names it
+    return head
+
+
+def _spill_array(text: _Text, stored: StoredChanges) -> None:
+    text.expect("[")
+    if text.peek() == "]":
+        text.take()
+        return
+    while True:
+        stored.append(text.value())
+        if text.take() == "]":
+            return
+        text.back(",")
+
+
+class _Text:
+    """The file's text, decoded as it is read; `pos` is where parsing stands in `buffer`."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self.buffer, self.pos, self.eof = "", 0, False
+        self.json = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+
+    def _more(self) -> None:
+        if self.eof:
+            raise _NotStreamable
+        data = self.stream.read(_CHUNK)
+        try:
+            decoded = self.decoder.decode(data, final=not data)
+        except UnicodeDecodeError:
+            raise _NotStreamable from None
+        self.eof = not data
+        # Drop what was parsed: the buffer holds about one chunk, whatever the file's size.
+        self.buffer = self.buffer[self.pos :] + decoded
+        self.pos = 0
+
+    def _skip_space(self) -> None:
+        while True:
+            while self.pos < len(self.buffer) and self.buffer[self.pos] in _WHITESPACE:
+                self.pos += 1
+            if self.pos < len(self.buffer) or self.eof:
+                return
+            self._more()
+
+    def peek(self) -> str:
+        self._skip_space()
+        if self.pos >= len(self.buffer):
+            raise _NotStreamable
+        return self.buffer[self.pos]
+
+    def take(self) -> str:
+        char = self.peek()
+        self.pos += 1
+        return char
+
+    def back(self, expected: str) -> None:
+        """The character just taken must have been `expected`."""
+        if self.buffer[self.pos - 1] != expected:
+            raise _NotStreamable
+
+    def expect(self, char: str) -> None:
+        if self.take() != char:
+            raise _NotStreamable
+
+    def value(self) -> Any:
+        """The next JSON value, whole. A value that ends where the buffer does may go on (a
+        number cut in two), so it counts only once more text follows it, or the file ends."""
+        self._skip_space()
+        while True:
+            try:
+                value, end = self.json.raw_decode(self.buffer, self.pos)
+            except ValueError:  # a JSONDecodeError, or a repeated key or a NaN
+                value, end = None, -1
+            if end != -1 and (end < len(self.buffer) or self.eof):
+                self.pos = end
+                return value
+            self._more()  # raises _NotStreamable at the end of the file
+
+    def at_end(self) -> bool:
+        self._skip_space()
+        return self.pos >= len(self.buffer) and self.eof
+

@@ -72,6 +72,8 @@ _CHILD = (
     "                                     'net': net}))\n"
     "atexit.register(stats)\n"
     "sys.argv = [sys.argv[1], *sys.argv[2:]]\n"
+    "if sys.argv[0].endswith('.py'):  # as `python script.py` would: its folder first on the path\n"
+    "    sys.path.insert(0, os.path.dirname(os.path.abspath(sys.argv[0])))\n"
     "runpy.run_path(sys.argv[0], run_name='__main__') if sys.argv[0].endswith('.py') else "
     "runpy.run_module('amlctl', run_name='__main__')\n"
 )

@@ -400,3 +400,17 @@ def _unlink_quietly(name: str, folder: int) -> None:
     # A leftover temp is harmless: clean_temp removes it on the next run.
     with contextlib.suppress(OSError):
         os.unlink(name, dir_fd=folder)
+
+
+def read_line_at(fd: int, offset: int) -> bytes:
+    """The line of `fd` that starts at `offset`, however long, without its newline (what the
+    journal and apply's outcomes keep on disk and find again by offset)."""
+    pieces = []
+    while True:
+        piece = os.pread(fd, 4096, offset)
+        newline = piece.find(b"\n")
+        if newline >= 0 or not piece:
+            pieces.append(piece[: newline if newline >= 0 else len(piece)])
+            return b"".join(pieces)
+        pieces.append(piece)
+        offset += len(piece)

@@ -40,7 +40,7 @@ from types import TracebackType
 from typing import Any
 
 from amlctl.errors import AmlctlError, ApplyRefused
-from amlctl.fsio import fsync_dir
+from amlctl.fsio import fsync_dir, read_line_at
 from amlctl.timestamps import rfc3339_millis
 
 JOURNAL_SUFFIX = ".journal.jsonl"
@@ -340,7 +340,7 @@ class Journal:
             self._failures[address] = self._failures.get(address, 0) + 1
 
     def _record_at(self, offset: int) -> dict[str, Any]:
-        record = _parse(_line_at(self._require_open(), offset))
+        record = _parse(read_line_at(self._require_open(), offset))
         if record is None:  # we wrote it, or replay read it: the file changed under us
             raise JournalError(f"{self.path}: the record at byte {offset} changed on disk")
         return record
@@ -360,19 +360,6 @@ def _lines(fd: int) -> Iterator[tuple[int, int, bytes]]:
             start = newline + 1
         offset += start
         carry = data[start:]
-
-
-def _line_at(fd: int, offset: int) -> bytes:
-    """The line of `fd` that starts at `offset`, without its newline."""
-    pieces = []
-    while True:
-        piece = os.pread(fd, 4096, offset)
-        newline = piece.find(b"\n")
-        if newline >= 0 or not piece:
-            pieces.append(piece[: newline if newline >= 0 else len(piece)])
-            return b"".join(pieces)
-        pieces.append(piece)
-        offset += len(piece)
 
 
 def _check_append(event: str, fields: Mapping[str, Any], *, has_header: bool) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from amlctl.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL
+from amlctl.fsio import read_line_at
 from amlctl.plan.reading import temp_file_error, unnamed_file
 
 
@@ -87,7 +88,7 @@ class ApplyResult:
         code, offset = self._results[index], self._lines[index]
         if code < 0:
             return None
-        status, request_id, detail, record = json.loads(_read_line(self._fd, offset))
+        status, request_id, detail, record = json.loads(read_line_at(self._fd, offset))
         return Outcome(address, _RESULTS[code], status, request_id, detail, record)
 
     def result_at(self, index: int) -> Result:
@@ -127,16 +128,3 @@ def _write_at(fd: int, data: bytes, offset: int) -> None:
     while data:
         written = os.pwrite(fd, data, offset)
         data, offset = data[written:], offset + written
-
-
-def _read_line(fd: int, offset: int) -> bytes:
-    """The line of `fd` at `offset`, however long."""
-    pieces = []
-    while True:
-        piece = os.pread(fd, 4096, offset)
-        end = piece.find(b"\n")
-        if end >= 0 or not piece:
-            pieces.append(piece[: end if end >= 0 else len(piece)])
-            return b"".join(pieces)
-        pieces.append(piece)
-        offset += len(piece)

@@ -17,8 +17,9 @@ an item it does not show is gone since plan, and is skipped.
 from __future__ import annotations
 
 import threading
+from array import array
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,26 +120,48 @@ class SharedLists:
     memory holds only the lists still in use."""
 
     def __init__(
-        self, catalog: Catalog, exports: Iterable[Change], *, list_from: int | None = None
+        self,
+        catalog: Catalog,
+        exports: Iterable[tuple[int, Change]],
+        *,
+        list_from: int | None = None,
     ) -> None:
         self.catalog = catalog
-        wanted: Counter[str] = Counter()
+        members: dict[str, array[int]] = {}  # each list's exports, by plan index, in plan order
         only_way: set[str] = set()  # lists of kinds with no get: their items are read there
-        for change in exports:
+        for index, change in exports:
             kind = self._sharing_kind(change)
             if kind is None or change.url is None:
                 continue
             url = self.url(change)
-            wanted[url] += 1
+            members.setdefault(url, array("I")).append(index)
             if not kind.can("get"):
                 only_way.add(url)
         least = LIST_FROM if list_from is None else list_from
-        self._waiting = Counter(
-            {url: n for url, n in wanted.items() if n >= least or url in only_way}
-        )
+        self._members = {
+            url: found for url, found in members.items() if len(found) >= least or url in only_way
+        }
+        self._waiting = Counter({url: len(found) for url, found in self._members.items()})
         self._lists: dict[str, tuple[Reply, dict[str, tuple[Reply, dict[str, Any]]]]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+
+    def in_list_order(
+        self, pairs: Iterable[tuple[int, Change]], changes: Sequence[Change], width: int
+    ) -> Iterator[tuple[int, Change]]:
+        """`pairs` (the exports, in plan order) with the items of each shared list together:
+        first those read on their own, then the lists, `width` of them in turn. So a list is
+        read, used up and dropped before the next is read (in plan order a person's metrics
+        are scattered over every experiment, and all those lists would be held at once), and
+        `width` workers read `width` lists side by side rather than wait on one."""
+        shared = bytearray(len(changes))  # a byte per change: a set would cost 60 bytes each
+        for found in self._members.values():
+            for index in found:
+                shared[index] = 1
+        yield from (pair for pair in pairs if not shared[pair[0]])
+        del shared
+        for index in in_turns(iter(self._members.values()), width):
+            yield index, changes[index]
 
     def list_of(self, change: Change) -> str | None:
         """The shared list `change`'s item is read from (its `source_url` in the export
@@ -171,6 +194,26 @@ class SharedLists:
     def _sharing_kind(self, change: Change) -> Kind | None:
         kind = self.catalog.kinds.get(change.kind)
         return kind if kind is not None and shares_list(kind) else None
+
+
+def in_turns(groups: Iterator[Sequence[int]], width: int) -> Iterator[int]:
+    """The members of `groups`, one from each of `width` groups in turn; a group used up is
+    replaced by the next, so at most `width` are open at once."""
+    open_groups = [iter(group) for group in _take(groups, width)]
+    while open_groups:
+        still: list[Iterator[int]] = []
+        for group in open_groups:
+            member = next(group, None)
+            if member is None:
+                still += [iter(g) for g in _take(groups, 1)]
+                continue
+            yield member
+            still.append(group)
+        open_groups = still
+
+
+def _take(groups: Iterator[Sequence[int]], count: int) -> list[Sequence[int]]:
+    return [group for _, group in zip(range(count), groups, strict=False)]
 
 
 def _read_list(

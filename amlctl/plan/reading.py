@@ -22,24 +22,15 @@ import tempfile
 import weakref
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import IO, Any, Protocol, overload
+from typing import IO, Any, overload
 
-from amlctl.azure.target import Target
 from amlctl.canonical import Made
 from amlctl.errors import PlanFileError
 from amlctl.fsio import FsError
 from amlctl.plan import validation
-from amlctl.plan.model import (
-    ACTION_ORDER,
-    Action,
-    CatalogRef,
-    Change,
-    ManifestRef,
-    RequestInfo,
-    WorkspaceRef,
-)
+from amlctl.plan.model import ACTION_ORDER, Action, Change, Plan, PlanHead
 from amlctl.plan.serialize import (
     _change_from_doc,
     _describe,
@@ -52,35 +43,6 @@ from amlctl.plan.serialize import (
 _CHUNK = 1 << 20  # bytes read at a time
 _WHITESPACE = " \t\n\r"  # JSON's, and only JSON's
 _CODES = {action: code for code, action in enumerate(ACTION_ORDER)}
-
-
-class PlanView(Protocol):
-    """What apply reads of a plan: a `Plan`, or a `StoredPlan` whose changes are on disk."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def manifest(self) -> ManifestRef: ...
-    @property
-    def catalog(self) -> CatalogRef: ...
-    @property
-    def target(self) -> Target: ...
-    @property
-    def request(self) -> RequestInfo | None: ...
-    @property
-    def workspaces(self) -> tuple[WorkspaceRef, ...]: ...
-    @property
-    def export_to(self) -> str | None: ...
-    @property
-    def max_deletes(self) -> int | None: ...
-    @property
-    def changes(self) -> Sequence[Change]: ...
-    @property
-    def warnings(self) -> tuple[str, ...]: ...
-    @property
-    def digest(self) -> str: ...
-    @property
-    def summary(self) -> dict[Action, int]: ...
 
 
 class _NotStreamable(Exception):
@@ -186,23 +148,17 @@ def _action_code(action: object) -> int:
 
 
 @dataclass(frozen=True)
-class StoredPlan:
+class StoredPlan(PlanHead):
     """A checked plan whose changes stay on disk (`StoredChanges`); the rest as in `Plan`."""
 
-    amlctl_version: str
-    created: str
-    name: str
-    manifest: ManifestRef
-    catalog: CatalogRef
-    target: Target
-    request: RequestInfo | None
-    workspaces: tuple[WorkspaceRef, ...]
-    export_to: str | None
-    max_deletes: int | None
     changes: StoredChanges
     warnings: tuple[str, ...]
     digest: str
     summary: dict[Action, int]
+
+
+# What apply reads of a plan: a `Plan`, or a `StoredPlan` whose changes are on disk.
+PlanView = Plan | StoredPlan
 
 
 @dataclass(frozen=True)
@@ -252,11 +208,10 @@ def load_plan(path: Path) -> LoadedFile:
 
 def _stored_plan(doc: Mapping[str, Any], stored: StoredChanges) -> StoredPlan:
     head = from_doc({**doc, "changes": ()})
+    shared = {f.name: getattr(head, f.name) for f in fields(PlanHead)}
     return StoredPlan(
-        amlctl_version=head.amlctl_version, created=head.created, name=head.name,
-        manifest=head.manifest, catalog=head.catalog, target=head.target, request=head.request,
-        workspaces=head.workspaces, export_to=head.export_to, max_deletes=head.max_deletes,
-        changes=stored, warnings=head.warnings, digest=head.digest, summary=stored.summary(),
+        **shared, changes=stored, warnings=head.warnings, digest=head.digest,
+        summary=stored.summary(),
     )
 
 

@@ -35,6 +35,9 @@ from amlctl.plan.model import Change, WorkspaceRef
 # bigger than what is deleted from it.
 LIST_FROM = 20
 
+# A list as read: the last page's reply, and each item by id with the reply of its page.
+_Read = tuple[Reply, dict[str, tuple[Reply, dict[str, Any]]]]
+
 
 @dataclass(frozen=True)
 class Listed:
@@ -117,7 +120,8 @@ class SharedLists:
     get is read from its list only where enough of its exports share that list to beat a GET
     each (LIST_FROM, as for deletes: a person's two metrics in an experiment of ten thousand
     are two GETs, not a hundred pages). A list is dropped once its last export has read it, so
-    memory holds only the lists still in use."""
+    memory holds only the lists still in use. A list that cannot be read (after the client's
+    retries) is not read again by each of its items: they all fail with its error."""
 
     def __init__(
         self,
@@ -142,7 +146,7 @@ class SharedLists:
             url: found for url, found in members.items() if len(found) >= least or url in only_way
         }
         self._waiting = Counter({url: len(found) for url, found in self._members.items()})
-        self._lists: dict[str, tuple[Reply, dict[str, tuple[Reply, dict[str, Any]]]]] = {}
+        self._lists: dict[str, _Read | ApiError] = {}  # read, or why it could not be
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -183,12 +187,20 @@ class SharedLists:
         with self._guard:
             lock = self._locks.setdefault(url, threading.Lock())
         with lock:
-            if url not in self._lists:
-                self._lists[url] = _read_list(client, url, kind)
-            last, items = self._lists[url]
+            held = self._lists.get(url)
+            if held is None:
+                try:
+                    held = _read_list(client, url, kind)
+                except ApiError as error:  # after the client's retries: so for all its items
+                    held = error
+                self._lists[url] = held
             self._waiting[url] -= 1
             if self._waiting[url] <= 0:
                 del self._lists[url]
+        if isinstance(held, ApiError):  # each item fails with it; a re-run reads the list again
+            raise ApiError(held.method, held.url, held.status, held.code, held.message,
+                           via=held.via)
+        last, items = held
         return items.get(lookup.own_id(kind, change), (last, None))
 
     def _sharing_kind(self, change: Change) -> Kind | None:
@@ -216,9 +228,7 @@ def _take(groups: Iterator[Sequence[int]], count: int) -> list[Sequence[int]]:
     return [group for _, group in zip(range(count), groups, strict=False)]
 
 
-def _read_list(
-    client: Client, url: str, kind: Kind
-) -> tuple[Reply, dict[str, tuple[Reply, dict[str, Any]]]]:
+def _read_list(client: Client, url: str, kind: Kind) -> _Read:
     """Every page of `url`: the last reply, and each item by id with the reply it came in. A
     collection that is gone (its run was deleted) holds nothing."""
     operation = kind.op("list")

@@ -5,6 +5,7 @@ wrote."""
 
 from __future__ import annotations
 
+import functools
 import json
 import urllib.request
 from collections import Counter
@@ -14,9 +15,11 @@ from typing import Any
 import pytest
 from apply_helpers import FULL_EXPORT, TOKEN, Emulator, cli, log_path_of, make_plan, ws_key
 
+import amlctl.azure.client as client_module
 from amlctl.apply import listcheck
 from amlctl.apply.export import index as exportindex
 from amlctl.apply.export.exporter import strip_secrets
+from amlctl.azure.retry import backoff_delays
 from amlctl.canonical import pretty_json
 from amlctl.catalog import expand, load_catalog, values_of
 from amlctl.emulator.seed import WORKSPACE
@@ -230,3 +233,38 @@ def test_in_turns_keeps_at_most_width_groups_open_and_each_group_in_order() -> N
         unfinished = {i for i in started if not set(groups[i]) <= set(order[: position + 1])}
         assert len(unfinished) <= 2, (position, unfinished)
     assert order[:2] == [1, 4]  # two lists side by side from the start
+
+
+@pytest.mark.usefixtures("listed")
+def test_a_list_that_cannot_be_read_fails_its_items_without_a_read_each(
+    work: Path, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planned = make_plan(emu, FULL_EXPORT)
+    metrics = _exports(planned.changes, "metric")
+    lists = Counter(_list_path(c) for c in metrics)
+    assert len(set(lists.values())) > 1  # lists shared by more metrics than others
+    real_page = emu.store.page
+
+    def broken(ws: str, kind: str, **options: Any) -> Any:
+        if kind == "metric":
+            raise RuntimeError("injected store failure")  # the emulator answers 500
+        return real_page(ws, kind, **options)
+
+    monkeypatch.setattr(emu.store, "page", broken)
+    monkeypatch.setattr(
+        client_module, "backoff_delays", functools.partial(backoff_delays, start=0.01, cap=0.02)
+    )
+    mark = emu.mark()
+
+    result = cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes")
+
+    assert result.code != 0, result.text
+    items = planned.receipt_items()
+    for change in metrics:
+        assert items[change["address"]]["result"] == "failed", change["address"]
+        assert "500" in items[change["address"]]["detail"]
+    reads = Counter(e["path"].split("?")[0] for e in emu.log(mark) if e["status"] == 500)
+    # One read of each list, with the client's retries: as many requests for a list of many
+    # metrics as for a list of few, not that many times each.
+    attempts = {reads[path] for path in lists}
+    assert len(attempts) == 1 and attempts.pop() > 1, reads

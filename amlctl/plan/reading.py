@@ -15,7 +15,6 @@ place: a bad plan is rare, and its error must read the same whichever way it was
 
 from __future__ import annotations
 
-import codecs
 import json
 import os
 import tempfile
@@ -24,11 +23,12 @@ from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import IO, Any, overload
+from typing import Any, overload
 
 from amlctl.canonical import Made
 from amlctl.errors import PlanFileError
 from amlctl.fsio import FsError
+from amlctl.jsonstream import JsonText, NotStreamable
 from amlctl.plan import validation
 from amlctl.plan.model import ACTION_ORDER, Action, Change, Plan, PlanHead
 from amlctl.plan.serialize import (
@@ -40,13 +40,10 @@ from amlctl.plan.serialize import (
     load_doc,
 )
 
-_CHUNK = 1 << 20  # bytes read at a time
-_WHITESPACE = " \t\n\r"  # JSON's, and only JSON's
+_SPILL = 1 << 20  # bytes of changes gathered before they are written to the temp file
+# A repeated key or a NaN is not streamed: `load_doc` explains it.
+_STRICT = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant)
 _CODES = {action: code for code, action in enumerate(ACTION_ORDER)}
-
-
-class _NotStreamable(Exception):
-    """The stream reader met something only the whole-file reader can explain."""
 
 
 class StoredChanges(Sequence[Change]):
@@ -69,7 +66,7 @@ class StoredChanges(Sequence[Change]):
         self._ends.append(self._ends[-1] + len(line))
         action = change.get("action") if isinstance(change, dict) else None
         self._actions.append(_action_code(action))
-        if self._pending_size >= _CHUNK:
+        if self._pending_size >= _SPILL:
             self.seal()
 
     def seal(self) -> None:
@@ -191,7 +188,7 @@ def load_plan(path: Path) -> LoadedFile:
     try:
         try:
             head = _read_stream(path, stored)
-        except _NotStreamable:
+        except NotStreamable:
             stored.close()
             stored = StoredChanges()
             head = _reread_whole(path, stored)
@@ -233,13 +230,13 @@ def _read_stream(path: Path, stored: StoredChanges) -> dict[str, Any]:
     try:
         stream = path.open("rb")
     except OSError:
-        raise _NotStreamable from None
+        raise NotStreamable from None
     with stream:
-        text = _Text(stream)
+        text = JsonText(stream, _STRICT)
         return _top_object(text, stored)
 
 
-def _top_object(text: _Text, stored: StoredChanges) -> dict[str, Any]:
+def _top_object(text: JsonText, stored: StoredChanges) -> dict[str, Any]:
     head: dict[str, Any] = {}
     text.expect("{")
     if text.peek() == "}":
@@ -248,11 +245,11 @@ def _top_object(text: _Text, stored: StoredChanges) -> dict[str, Any]:
         while True:
             key = text.value()
             if not isinstance(key, str) or key in head:
-                raise _NotStreamable
+                raise NotStreamable
             text.expect(":")
             if key == "changes":
                 if text.peek() != "[":
-                    raise _NotStreamable  # not an array: load_doc's schema check says so
+                    raise NotStreamable  # not an array: load_doc's schema check says so
                 _spill_array(text, stored)
                 head[key] = None
             else:
@@ -261,11 +258,11 @@ def _top_object(text: _Text, stored: StoredChanges) -> dict[str, Any]:
                 break
             text.back(",")
     if not text.at_end():
-        raise _NotStreamable  # text after the document: load_doc names it
+        raise NotStreamable  # text after the document: load_doc names it
     return head
 
 
-def _spill_array(text: _Text, stored: StoredChanges) -> None:
+def _spill_array(text: JsonText, stored: StoredChanges) -> None:
     text.expect("[")
     if text.peek() == "]":
         text.take()
@@ -275,73 +272,3 @@ def _spill_array(text: _Text, stored: StoredChanges) -> None:
         if text.take() == "]":
             return
         text.back(",")
-
-
-class _Text:
-    """The file's text, decoded as it is read; `pos` is where parsing stands in `buffer`."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self.stream = stream
-        self.decoder = codecs.getincrementaldecoder("utf-8")("strict")
-        self.buffer, self.pos, self.eof = "", 0, False
-        self.json = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant)
-
-    def _more(self) -> None:
-        if self.eof:
-            raise _NotStreamable
-        data = self.stream.read(_CHUNK)
-        try:
-            decoded = self.decoder.decode(data, final=not data)
-        except UnicodeDecodeError:
-            raise _NotStreamable from None
-        self.eof = not data
-        # Drop what was parsed: the buffer holds about one chunk, whatever the file's size.
-        self.buffer = self.buffer[self.pos :] + decoded
-        self.pos = 0
-
-    def _skip_space(self) -> None:
-        while True:
-            while self.pos < len(self.buffer) and self.buffer[self.pos] in _WHITESPACE:
-                self.pos += 1
-            if self.pos < len(self.buffer) or self.eof:
-                return
-            self._more()
-
-    def peek(self) -> str:
-        self._skip_space()
-        if self.pos >= len(self.buffer):
-            raise _NotStreamable
-        return self.buffer[self.pos]
-
-    def take(self) -> str:
-        char = self.peek()
-        self.pos += 1
-        return char
-
-    def back(self, expected: str) -> None:
-        """The character just taken must have been `expected`."""
-        if self.buffer[self.pos - 1] != expected:
-            raise _NotStreamable
-
-    def expect(self, char: str) -> None:
-        if self.take() != char:
-            raise _NotStreamable
-
-    def value(self) -> Any:
-        """The next JSON value, whole. A value that ends where the buffer does may go on (a
-        number cut in two), so it counts only once more text follows it, or the file ends."""
-        self._skip_space()
-        while True:
-            try:
-                value, end = self.json.raw_decode(self.buffer, self.pos)
-            except ValueError:  # a JSONDecodeError, or a repeated key or a NaN
-                value, end = None, -1
-            if end != -1 and (end < len(self.buffer) or self.eof):
-                self.pos = end
-                return value
-            self._more()  # raises _NotStreamable at the end of the file
-
-    def at_end(self) -> bool:
-        self._skip_space()
-        return self.pos >= len(self.buffer) and self.eof
-

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from plan_factories import bulk_doc, delete, make_doc, make_plan, subject_changes, teardown_plan
 
+from amlctl import jsonstream
 from amlctl.canonical import compute_digest, pretty_json
 from amlctl.errors import PlanFileError
 from amlctl.plan import from_doc, load_doc, reading, write_plan
@@ -26,7 +27,7 @@ PLANS = {
 @pytest.fixture(params=[1 << 20, 7], ids=["chunk-1MiB", "chunk-7B"])
 def chunk(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
     """Read the file in pieces of this many bytes: 7 cuts every value, key and number."""
-    monkeypatch.setattr(reading, "_CHUNK", request.param)
+    monkeypatch.setattr(jsonstream, "CHUNK", request.param)
     return int(request.param)
 
 

@@ -98,7 +98,10 @@ class Progress:
             "request_id": outcome.request_id,
             "detail": outcome.detail,
         }
-        print(json.dumps(line, sort_keys=True), file=self.stream, flush=True)
+        # One write per line: print() writes the newline apart, a second system call each
+        # on a write-through stream.
+        self.stream.write(json.dumps(line, sort_keys=True) + "\n")
+        self.stream.flush()
 
     def _draw(self, force: bool = False) -> None:
         now = self.clock()

@@ -55,6 +55,7 @@ _CHUNK = 1 << 20  # bytes read at a time
 _SCAN_BLOCK = 1 << 16
 _WHITESPACE = " \t\n\r"  # JSON's, and only JSON's
 _CODES = {action: code for code, action in enumerate(ACTION_ORDER)}
+_LINE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)  # dumps builds one per call
 
 
 class PlanView(Protocol):
@@ -104,7 +105,7 @@ class StoredChanges(Sequence[Change]):
         self._pending_size = 0
 
     def append(self, change: object) -> None:
-        line = json.dumps(change, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+        line = _LINE.encode(change).encode("ascii")
         self._pending.append(line)
         self._pending_size += len(line)
         self._ends.append(self._ends[-1] + len(line))

@@ -20,7 +20,7 @@ import os
 import tempfile
 import weakref
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, overload
@@ -41,9 +41,13 @@ from amlctl.plan.serialize import (
 )
 
 _SPILL = 1 << 20  # bytes of changes gathered before they are written to the temp file
+# Bytes of the spilled changes read at once by a pass in plan order (about 80 changes): one
+# pread per change cost a system call, and a hand-off of the GIL to the workers, each time.
+_SCAN_BLOCK = 1 << 16
 # A repeated key or a NaN is not streamed: `load_doc` explains it.
 _STRICT = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant)
 _CODES = {action: code for code, action in enumerate(ACTION_ORDER)}
+_LINE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)  # dumps builds one per call
 
 
 class StoredChanges(Sequence[Change]):
@@ -60,7 +64,7 @@ class StoredChanges(Sequence[Change]):
         self._pending_size = 0
 
     def append(self, change: object) -> None:
-        line = json.dumps(change, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+        line = _LINE.encode(change).encode("ascii")
         self._pending.append(line)
         self._pending_size += len(line)
         self._ends.append(self._ends[-1] + len(line))
@@ -85,8 +89,24 @@ class StoredChanges(Sequence[Change]):
         return json.loads(os.pread(self._fd, self._ends[index + 1] - start, start))
 
     def docs(self) -> Made:
-        """Every change document, each read when asked for: `changes` for `validation`."""
-        return Made(range(len(self)), self.doc)
+        """Every change document, each read when asked for: `changes` for `validation`;
+        a pass over all of them reads the file a block at a time."""
+        return _Docs(self)
+
+    def scan(self, indexes: Iterable[int]) -> Iterator[tuple[int, bytes]]:
+        """(index, line) of each of `indexes`, which must rise: the file is read a block at
+        a time, the block held by this generator only (so any thread may run its own)."""
+        base, block = 0, b""
+        for index in indexes:
+            start, end = self._ends[index], self._ends[index + 1]
+            if start < base or end > base + len(block):
+                block = os.pread(self._fd, max(_SCAN_BLOCK, end - start), start)
+                base = start
+            yield index, block[start - base : end - base]
+
+    def in_order(self, indexes: Iterable[int]) -> Iterator[tuple[int, Change]]:
+        """(index, change) of each of `indexes` (rising), read by `scan`."""
+        return ((i, _change_from_doc(json.loads(line))) for i, line in self.scan(indexes))
 
     def action(self, index: int) -> Action:
         return ACTION_ORDER[self._actions[index]]
@@ -117,7 +137,20 @@ class StoredChanges(Sequence[Change]):
         return _change_from_doc(self.doc(index % len(self)))
 
     def __iter__(self) -> Iterator[Change]:
-        return (self[i] for i in range(len(self)))
+        return (change for _, change in self.in_order(range(len(self))))
+
+
+class _Docs(Made):
+    """`StoredChanges.docs`: by index as `Made` does, and read a block at a time when iterated."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: StoredChanges) -> None:
+        super().__init__(range(len(store)), store.doc)
+        self._store = store
+
+    def __iter__(self) -> Iterator[Any]:
+        return (json.loads(line) for _, line in self._store.scan(range(len(self._store))))
 
 
 def unnamed_file(what: str) -> int:
@@ -168,18 +201,23 @@ class LoadedFile:
 
 def changes_of(plan: PlanView, *actions: Action) -> Iterator[Change]:
     """The plan's changes with one of `actions`, in plan order; from disk, reading only those."""
-    changes = plan.changes
-    if isinstance(changes, StoredChanges):
-        return (changes[i] for i in changes.indexes(*actions))
-    return (change for change in changes if change.action in actions)
+    return (change for _, change in indexed(plan, *actions))
 
 
 def indexed(plan: PlanView, *actions: Action) -> Iterator[tuple[int, Change]]:
     """`changes_of`, each change with its index in the plan."""
     changes = plan.changes
     if isinstance(changes, StoredChanges):
-        return ((i, changes[i]) for i in changes.indexes(*actions))
+        return changes.in_order(changes.indexes(*actions))
     return ((i, change) for i, change in enumerate(changes) if change.action in actions)
+
+
+def indexes_of(plan: PlanView, *actions: Action) -> Iterator[int]:
+    """The indexes of the plan's changes with one of `actions`; from disk, reading none."""
+    changes = plan.changes
+    if isinstance(changes, StoredChanges):
+        return changes.indexes(*actions)
+    return (i for i, change in enumerate(changes) if change.action in actions)
 
 
 def load_plan(path: Path) -> LoadedFile:
@@ -272,3 +310,28 @@ def _spill_array(text: JsonText, stored: StoredChanges) -> None:
         if text.take() == "]":
             return
         text.back(",")
+
+
+def made_of(
+    plan: PlanView, indexes: Sequence[int], make: Callable[[int, Change], Any]
+) -> Made:
+    """`make(index, change)` for each of `indexes` (rising), made when read (a receipt's
+    items); a pass over them reads the changes from disk a block at a time."""
+    return _MadeOfChanges(plan.changes, indexes, make)
+
+
+class _MadeOfChanges(Made):
+    __slots__ = ("_build", "_changes")
+
+    def __init__(
+        self, changes: Sequence[Change], indexes: Sequence[int],
+        make: Callable[[int, Change], Any],
+    ) -> None:
+        super().__init__(indexes, lambda index: make(index, changes[index]))
+        self._changes, self._build = changes, make
+
+    def __iter__(self) -> Iterator[Any]:
+        changes, make = self._changes, self._build
+        if isinstance(changes, StoredChanges):
+            return (make(i, change) for i, change in changes.in_order(self._source))
+        return (make(i, changes[i]) for i in self._source)

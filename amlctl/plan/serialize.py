@@ -65,7 +65,9 @@ def to_doc(plan: Plan) -> dict[str, Any]:
     return _doc(plan, [_change_doc(change) for change in plan.changes])
 
 
-def _doc(plan: Plan, changes: list[dict[str, Any]] | Made) -> dict[str, Any]:
+def _doc(
+    plan: Plan, changes: list[dict[str, Any]] | Made, *, digest: bool = True
+) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "amlctl_version": plan.amlctl_version,
@@ -86,7 +88,8 @@ def _doc(plan: Plan, changes: list[dict[str, Any]] | Made) -> dict[str, Any]:
         "summary": {action.value: count for action, count in plan.summary.items()},
         "warnings": list(plan.warnings),
     }
-    doc["digest"] = compute_digest(doc)
+    if digest:
+        doc["digest"] = compute_digest(doc)
     return doc
 
 
@@ -198,15 +201,16 @@ def write_plan(plan: Plan, path: Path) -> dict[str, Any]:
     """Write `plan` to `path` atomically and durably, after checking it is a valid plan.
 
     Returns the document written, so a caller can render it without serializing again. Its
-    changes are made from `plan` one at a time, whenever they are read (checked, digested,
-    written, rendered), so the plan and its whole document are never held both.
+    changes are made from `plan` one at a time, whenever they are read (checked and digested
+    together, then written, then rendered), so the plan and its whole document are never held
+    both.
 
     A temp file in the same folder is written, fsync'd and renamed over `path`, then the folder
     is fsync'd, so a crash leaves either the old file or the new one, never half of one. The
     file is 0644: plans are shared and reviewed. Unlike export files they are not confined.
     """
-    doc = _doc(plan, Made(plan.changes, _change_doc))
-    found = validation.problems(doc, str(path))
+    doc = _doc(plan, Made(plan.changes, _change_doc), digest=False)
+    found = validation.seal(doc, str(path))  # checked and digested in one pass over the changes
     if found:
         raise PlanFileError(_describe(path, "refusing to write an invalid plan", found))
     path.parent.mkdir(parents=True, exist_ok=True)

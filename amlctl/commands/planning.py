@@ -141,7 +141,7 @@ def make_plan_file(
     from amlctl.userstate import pseudonym_key
 
     path = out or Path("plans") / f"{manifest_path.stem}.plan.json"
-    if not replace:
+    if not replace and path.exists():  # no plan file, no evidence of its apply: no need to look
         _refuse_to_replace_applied(path)
     override = load_catalog(catalog) if catalog else None
     manifest, loaded = load_manifest(manifest_path, override)

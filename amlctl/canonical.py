@@ -216,6 +216,11 @@ def _canonical_pieces(value: object, depth: int) -> Iterator[bytes]:
         yield canonical_json(list(value) if isinstance(value, Made) else value)
 
 
+def lookup(data: Mapping[str, Any], path: str) -> tuple[bool, Any]:
+    """Whether `data` holds the dot path (a null value counts), and its value (None if not)."""
+    return _walk(data, path)
+
+
 def dotted(data: Mapping[str, Any], path: str) -> Any:
     """The value at a dot path (`createdBy.userName`), or None where the path runs out."""
     return _walk(data, path)[1]

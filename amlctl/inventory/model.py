@@ -91,7 +91,8 @@ class Inventory:
     lookups: dict[tuple[str, str, str], Item | None] = field(default_factory=dict)
     # (workspace, kind) whose list answered 404: the workspace (or parent) no longer exists
     gone: list[tuple[str, str]] = field(default_factory=list)
-    # kind -> the top-level field names its items had: what a misspelt `where` path is told
+    # kind -> the field names its items had, for the kinds a `where` tests: what a misspelt
+    # `where` path is told
     field_names: dict[str, set[str]] = field(default_factory=dict)
     requests: int = 0
 

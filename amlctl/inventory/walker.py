@@ -13,7 +13,7 @@ from sys import intern
 from typing import Any
 
 from amlctl.azure.client import Client
-from amlctl.canonical import has, is_mapping
+from amlctl.canonical import is_mapping, lookup
 from amlctl.catalog import Catalog, Kind, expand
 from amlctl.errors import ApiError
 from amlctl.inventory.model import Fields, Inventory, Item, Values, dotted
@@ -325,11 +325,17 @@ class Walker:
         item_id = own_id
         if kind.id_in_parent and parent is not None:
             item_id = f"{parent}/{own_id}"
-        needed = self.needs.fields.get(kind.name, ())
-        present = tuple(path for path in needed if has(data, path))
-        paths = self.paths.setdefault(present, present)  # one tuple per set of paths
-        keep = Fields(paths, tuple(_shared(dotted(data, path)) for path in paths))
-        self.field_names[kind.name].update(_field_names(data))  # one C call: thread-safe
+        present, kept = [], []
+        for path in self.needs.fields.get(kind.name, ()):
+            found, value = lookup(data, path)
+            if found:
+                present.append(path)
+                kept.append(_shared(value))
+        paths = tuple(present)
+        paths = self.paths.setdefault(paths, paths)  # one tuple per set of paths
+        keep = Fields(paths, tuple(kept))
+        if kind.name in self.needs.described:
+            self.field_names[kind.name].update(_field_names(data))  # one C call: thread-safe
         name = data.get("name") or data.get("path") or item_id
         return Item(
             ws.name,

@@ -37,7 +37,7 @@ def expand(operation: Operation, values: Mapping[str, str], hosts: Iterable[str]
         for literal, name in template.segments
     ])
     url = f"https://{host}{path}{template.query}"
-    _check_shape(url, template.slashes, host, hosts, where)
+    _check_shape(url, path, template.slashes, host, hosts, where)
     return url
 
 
@@ -114,15 +114,28 @@ def _value(values: Mapping[str, str], name: str, where: str) -> str:
     return value
 
 
-def _check_shape(url: str, slashes: int, host: str, hosts: Iterable[str], where: str) -> None:
-    """Belt and braces: the result has the template's host and number of path segments."""
-    split = urlsplit(url)
-    if split.scheme != "https" or split.hostname != host or split.port or split.username:
+def _check_shape(
+    url: str, path: str, slashes: int, host: str, hosts: Iterable[str], where: str
+) -> None:
+    """Belt and braces: the result has the template's host and number of path segments.
+
+    The host is checked as urlsplit reads it once per host, not per URL: the rest of the URL
+    is the path, and a path that keeps its slashes and holds no `?` or `#` is the path
+    urlsplit would find in it."""
+    if not _keeps_host(host):
         raise ExpandError(f"{where}: expanded URL {url!r} does not keep the template's host")
-    if split.path.count("/") != slashes:
+    if path.count("/") != slashes or "?" in path or "#" in path:
         raise ExpandError(f"{where}: expanded URL {url!r} has a different number of path segments")
     if not host_allowed(host, hosts):
         raise ExpandError(f"{where}: host {host!r} is not one of the catalog's hosts")
+
+
+@lru_cache(maxsize=256)
+def _keeps_host(host: str) -> bool:
+    split = urlsplit(f"https://{host}/")
+    return split.scheme == "https" and split.hostname == host and not split.port and (
+        not split.username and split.path == "/"
+    )
 
 
 def values_of(operation: Operation, url: str) -> dict[str, str] | None:

@@ -24,6 +24,14 @@ class Values(Mapping[str, str]):
     def __getitem__(self, key: str) -> str:
         return self._value if key == self._key else self._base[key]
 
+    # Mapping's own `in` and get() go through __getitem__ and a KeyError: every URL a plan
+    # expands asks both of each of its variables.
+    def __contains__(self, key: object) -> bool:
+        return key == self._key or key in self._base
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._value if key == self._key else self._base.get(key, default)
+
     def __iter__(self) -> Iterator[str]:  # the order of {**base, key: value}
         yield from self._base
         if self._key not in self._base:

@@ -206,6 +206,44 @@ def compute_digest(doc: Mapping[str, Any]) -> str:
     return "sha256:" + digest.hexdigest()
 
 
+class DigestStream:
+    """`compute_digest(doc)` of a document whose array at `key` is given an element at a time
+    (`add`), as it is read or written, then `digest()`: the same bytes hashed, and the array
+    never held whole nor read a second time. Raises what canonical_json raises."""
+
+    __slots__ = ("_count", "_hash", "_rest")
+
+    def __init__(self, doc: Mapping[str, Any], key: str) -> None:
+        body = {name: value for name, value in doc.items() if name != "digest"}
+        names = sorted(body)
+        at = names.index(key)
+        self._hash = hashlib.sha256(b"{")
+        for number, name in enumerate(names[:at]):
+            self._hash.update(_member(number, name, body[name]))
+        self._hash.update((b"," if at else b"") + canonical_json(key) + b":[")
+        self._rest = [(name, body[name]) for name in names[at + 1 :]]
+        self._count = 0
+
+    def add(self, item: object) -> None:
+        self._hash.update((b"," if self._count else b"") + canonical_json(item))
+        self._count += 1
+
+    def digest(self) -> str:
+        """`sha256:<hex>`, once every element was added."""
+        self._hash.update(b"]")
+        for name, value in self._rest:
+            self._hash.update(_member(1, name, value))
+        self._hash.update(b"}")
+        return "sha256:" + self._hash.hexdigest()
+
+
+def _member(number: int, name: str, value: object) -> bytes:
+    # What _canonical_pieces gives for one member of an object: the same bytes as
+    # canonical_json of the whole, a top-level `Made` read as the array it stands for.
+    text = canonical_json(list(value) if isinstance(value, Made) else value)
+    return (b"," if number else b"") + canonical_json(name) + b":" + text
+
+
 def _canonical_pieces(value: object, depth: int) -> Iterator[bytes]:
     """`canonical_json(value)` in pieces: objects and arrays `depth` levels down are opened
     here (keys sorted, as `sort_keys` does), everything below by `canonical_json` whole."""

@@ -14,14 +14,13 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from functools import cache
-from itertools import islice
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import jsonschema
 
 from amlctl import schemacheck
-from amlctl.canonical import Made, compute_digest
+from amlctl.canonical import DigestStream, Made, compute_digest
 from amlctl.errors import NO_PLACE, Diagnostic, format_path
 from amlctl.plan import shape
 from amlctl.plan.model import ACTION_ORDER, Action, phase_of
@@ -52,20 +51,41 @@ def major_minor(version: object) -> tuple[int, int] | None:
 
 def problems(doc: object, file: str) -> list[Diagnostic]:
     """Every problem with the plan document of `file`; an empty list means it is a valid plan."""
-    found, _ = _all(doc, sealing=False)
-    return _diagnostics(file, found)
+    return _diagnostics(file, _all(doc))
+
+
+class Sealing:
+    """The checks of a plan document being written, given its changes one at a time as they
+    are written (`see`), and its digest: the checks and the digest read each change once, as
+    the file does. `finish` gives the problems and the digest of what was seen.
+
+    `doc` is the document without its changes and digest (they are ignored if there)."""
+
+    def __init__(self, doc: Mapping[str, Any]) -> None:
+        head = {**doc, "changes": [], "digest": _UNSEALED}
+        version = major_minor(head.get("format_version"))
+        if version is None or _version_problems(head):
+            raise ValueError(f"not a plan document of format {SUPPORTED_MAJOR}.x to write")
+        self._pass = _Pass(head, strict=version[1] == 1, digest=True)
+
+    def see(self, change: Any) -> Any:
+        """Check and digest the next change; return it as it is."""
+        return self._pass.see(change)
+
+    def finish(self, file: str) -> tuple[list[Diagnostic], str | None]:
+        found, actual = self._pass.result(None)
+        return _diagnostics(file, found), actual
 
 
 def seal(doc: dict[str, Any], file: str) -> list[Diagnostic]:
-    """The problems of a plan document being written, whose digest is not known yet; sets
-    `doc["digest"]` to the digest of what was checked. The checks and the digest share one
-    pass over the changes, so a `Made` of a big plan's changes is made once for both, not once
-    per check (they were seven passes with the digest and the file)."""
-    doc["digest"] = _UNSEALED
-    found, actual = _all(doc, sealing=True)
-    if actual is not None:
-        doc["digest"] = actual
-    return _diagnostics(file, found)
+    """The problems of the plan document `doc`, whose digest is not known yet; sets
+    `doc["digest"]` to the digest of what was checked, in the same pass over its changes."""
+    sealing = Sealing(doc)
+    for change in doc["changes"]:
+        sealing.see(change)
+    found, actual = sealing.finish(file)
+    doc["digest"] = actual if actual is not None else _UNSEALED
+    return found
 
 
 # A digest of the right shape, so the document's schema check passes while the real one is
@@ -93,28 +113,40 @@ def _diagnostics(file: str, found: list[_Problem]) -> list[Diagnostic]:
     return [Diagnostic(file, NO_PLACE, NO_PLACE, where, message) for where, message in found]
 
 
-def _all(doc: object, *, sealing: bool) -> tuple[list[_Problem], str | None]:
-    """The problems, and the digest computed (None where it was not: not a plan, no digest)."""
+def _all(doc: object) -> list[_Problem]:
     refused = _version_problems(doc)
     if refused or not isinstance(doc, dict):
-        return refused, None
+        return refused
     version = major_minor(doc["format_version"])
     assert version is not None
-    check = _Pass(doc, strict=version[1] == 1)
     recorded = doc.get("digest")
-    actual, error = check.run(digest=sealing or isinstance(recorded, str))
-    found = check.schema
-    if not found:  # the remaining checks rely on the shape the schema guarantees
-        found += check.summary_problems()
-        found += check.changes
-        found += check.order_problems()
+    digest = isinstance(recorded, str)
+    changes = doc.get("changes")
+    if not isinstance(changes, list | Made):  # Made: the changes of a plan being written
+        found = _errors(_validator(version[1] == 1, "plan"), doc, ())
+        if digest:
+            actual, error = _digest(doc)
+            found += _digest_problems(recorded, actual, error)
+        return _bounded(found)
+    check = _Pass(doc, strict=version[1] == 1, digest=digest)
+    for change in changes:
+        check.see(change)
+    return check.result(recorded if digest else None)[0]
+
+
+def _digest_problems(
+    recorded: object, actual: str | None, error: BaseException | None
+) -> list[_Problem]:
     if error is not None:
-        found.append(("$", f"cannot compute the digest: {error}"))
-    elif not sealing and isinstance(recorded, str) and recorded != actual:
-        found.append(("$.digest", f"the plan does not match its digest ({recorded} recorded, "
-                      f"{actual} computed): it was changed after amlctl wrote it; run `amlctl "
-                      "plan` again"))
-    return found[:MAX_PROBLEMS] + _overflow(len(found)), actual
+        return [("$", f"cannot compute the digest: {error}")]
+    if recorded is None or recorded == actual:
+        return []
+    return [("$.digest", f"the plan does not match its digest ({recorded} recorded, {actual} "
+             "computed): it was changed after amlctl wrote it; run `amlctl plan` again")]
+
+
+def _bounded(found: list[_Problem]) -> list[_Problem]:
+    return found[:MAX_PROBLEMS] + _overflow(len(found))
 
 
 class _Pass:
@@ -126,9 +158,8 @@ class _Pass:
     digest. A change that breaks the schema stops the checks that rely on its shape.
     """
 
-    def __init__(self, doc: dict[str, Any], *, strict: bool) -> None:
+    def __init__(self, doc: dict[str, Any], *, strict: bool, digest: bool) -> None:
         self.doc, self.strict = doc, strict
-        self.schema: list[_Problem] = []
         self.changes: list[_Problem] = []  # each change's own problems, and duplicate names
         self.count = 0  # changes read so far
         self.actions: Counter[str] = Counter()
@@ -137,31 +168,27 @@ class _Pass:
         self.deletes: dict[str, int] = {}  # address -> index
         self.after: dict[int, list[str]] = {}  # index -> its `after`, where it has one
         self.names: set[str] = set()
-
-    def run(self, *, digest: bool) -> tuple[str | None, BaseException | None]:
-        """Read every change; the digest (when asked) or the error that stopped it."""
-        changes = self.doc.get("changes")
-        if not isinstance(changes, list | Made):  # Made: the changes of a plan being written
-            self.schema = _errors(_validator(self.strict, "plan"), self.doc, ())
-            return _digest(self.doc) if digest else (None, None)
         # The document without its changes, then only the changes the fast check refuses.
-        self.schema = _errors(_validator(self.strict, "plan"), {**self.doc, "changes": []}, ())
+        self.schema = _errors(_validator(strict, "plan"), {**doc, "changes": []}, ())
         if not self.schema:
             self._workspaces()
-        if not digest:
-            for change in changes:
-                self.see(change)
-            return None, None
-        actual, error = _digest({**self.doc, "changes": Made(changes, self.see)})
-        if error is not None:  # the changes after the one that stopped the digest
-            for change in islice(changes, self.count, None):
-                self.see(change)
-        return actual, error
+        self.stream: DigestStream | None = None
+        self.error: BaseException | None = None  # what stopped the digest
+        if digest:
+            try:
+                self.stream = DigestStream(doc, "changes")
+            except (TypeError, ValueError) as error:
+                self.error = error
 
     def see(self, change: Any) -> Any:
-        """Check one change, the next in the plan; return it as it is (for the digest)."""
+        """Check one change, the next in the plan, and digest it; return it as it is."""
         index = self.count
         self.count += 1
+        if self.stream is not None:
+            try:
+                self.stream.add(change)
+            except (TypeError, ValueError) as error:  # the checks go on; the digest stops
+                self.stream, self.error = None, error
         if not shape.change_conforms(change, strict=self.strict):
             errors = _errors(_validator(self.strict, "change"), change, ("changes", index))
             if errors:
@@ -170,6 +197,23 @@ class _Pass:
         if not self.schema:  # once the schema fails, what follows would not be reported
             self._own(index, change)
         return change
+
+    def result(self, recorded: object) -> tuple[list[_Problem], str | None]:
+        """Every problem, bounded, and the digest of what was seen (None if there is none);
+        `recorded`, the digest the document says it has, is checked unless None."""
+        actual = None
+        if self.stream is not None:
+            try:
+                actual = self.stream.digest()
+            except (TypeError, ValueError) as error:
+                self.error = error
+        found = list(self.schema)
+        if not found:  # the remaining checks rely on the shape the schema guarantees
+            found += self.summary_problems()
+            found += self.changes
+            found += self.order_problems()
+        found += _digest_problems(recorded, actual, self.error)
+        return _bounded(found), actual
 
     def _workspaces(self) -> None:
         names = [ws["workspace"] for ws in self.doc["workspaces"]]

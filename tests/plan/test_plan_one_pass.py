@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -11,7 +12,8 @@ import pytest
 from plan_factories import bulk_changes, delete, make_doc, make_plan, subject_changes
 
 from amlctl.canonical import Made, compute_digest
-from amlctl.plan import load_doc, write_plan
+from amlctl.errors import PlanFileError
+from amlctl.plan import load_doc, to_doc, write_plan
 from amlctl.plan.validation import _query_keys, problems, seal
 
 
@@ -75,6 +77,22 @@ def test_write_plan_records_the_digest_it_checked(tmp_path: Path) -> None:
     plan = make_plan(bulk_changes(40))
     doc = write_plan(plan, tmp_path / "x.plan.json")
     assert load_doc(tmp_path / "x.plan.json")["digest"] == doc["digest"]
+    assert doc["digest"] == to_doc(plan)["digest"]
+    assert list(doc["changes"]) == to_doc(plan)["changes"]  # for rendering, made again
+
+
+def test_a_plan_found_invalid_while_written_leaves_the_old_file(tmp_path: Path) -> None:
+    path = tmp_path / "x.plan.json"
+    write_plan(make_plan(subject_changes()), path)
+    before = path.read_bytes()
+    changes = subject_changes()
+    at = next(i for i, change in enumerate(changes) if change.url is not None)
+    changes[at] = dataclasses.replace(changes[at], url=f"{changes[at].url}&sig=secret")
+    with pytest.raises(PlanFileError, match=r"refusing to write an invalid plan:\n  \$\.changes"
+                       r"\[\d+\]\.url: carries a credential"):
+        write_plan(make_plan(changes), path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.plan.json"]  # no temp file left
 
 
 def test_a_digest_that_cannot_be_computed_still_checks_every_change() -> None:

@@ -23,6 +23,7 @@ from plan_factories import (
 )
 
 from amlctl.canonical import (
+    DigestStream,
     canonical_json,
     compute_digest,
     fingerprint,
@@ -359,3 +360,8 @@ def test_streamed_digest_and_file_are_the_bytes_of_the_whole(doc: dict[str, Any]
     chunks = list(pretty_json_chunks(doc))
     assert b"".join(chunks) == pretty_json(doc)
     assert len(chunks) == (2 if len(doc.get("changes", ())) == 9000 else 1)
+    if "changes" in doc:  # the changes given one at a time, as a plan is written
+        stream = DigestStream({**doc, "digest": "ignored"}, "changes")
+        for change in doc["changes"]:
+            stream.add(change)
+        assert stream.digest() == whole

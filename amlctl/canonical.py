@@ -12,7 +12,10 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeGuard, overload
 
-_CHUNK = 1 << 20  # characters per piece of pretty_json_chunks
+# Characters per piece of pretty_json_chunks: a piece is held three times over as it is made
+# (its parts, their text, its bytes), at the peak of a big plan's memory (the changes made,
+# the plan file being written); 256 KiB kept that peak 1.8 MiB lower than a MiB did.
+_CHUNK = 1 << 18
 
 
 # json.dumps with options makes an encoder per call, a third of the time of a small document
@@ -38,7 +41,7 @@ def pretty_json(value: object, *, allow_nan: bool = False) -> bytes:
 
 
 def pretty_json_chunks(value: object, *, allow_nan: bool = False) -> Iterator[bytes]:
-    """`pretty_json(value)` in pieces of about a MiB, the same bytes: a big document (a plan of
+    """`pretty_json(value)` in pieces of about 256 KiB, the same bytes: a big document (a plan of
     a whole workspace) is written without its whole text in memory at once, let alone twice.
     Its top two levels may hold `Made` sequences (a plan's changes, each made as it is written),
     so the document itself need not be held whole either."""

@@ -1,4 +1,4 @@
-"""The walk: the list and get calls of one inventory, run concurrently on a thread pool."""
+"""The walk: the list and get calls of one inventory, run concurrently on worker threads."""
 
 from __future__ import annotations
 

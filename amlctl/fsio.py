@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import itertools
 import os
 import secrets
 import stat
@@ -40,6 +41,11 @@ FILE_MODE = 0o600
 _CHUNK = 1 << 20
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+# Temp names: a random part drawn once per process, then a counter. O_EXCL, not the name, is
+# what keeps two writers apart (a clash just takes the next number); drawing 8 random bytes per
+# file cost a getrandom system call each.
+_TEMP_RUN = secrets.token_hex(6)
+_TEMP_NUMBERS = itertools.count()
 
 
 class FsError(AmlctlError):
@@ -82,7 +88,8 @@ def write_stream_atomic(
         folder = folders.open(relative, parts[:-1])
         try:
             digest, size = _replace_in(
-                folder, parts[-1], relative, chunks, FILE_MODE, sync_folder=False
+                folder, parts[-1], relative, chunks, FILE_MODE,
+                sync_folder=False, umask=folders.umask,
             )
         finally:
             folders.release(parts[:-1], folder)
@@ -100,7 +107,12 @@ class OpenFolders:
     walked and checked for links once, not once per file, and the fsync that makes new names
     durable is batched: `sync()` runs one per folder written to since the last. A descriptor
     once checked stays safe to write through, even if the path is swapped for a link later.
-    Safe to share between threads; `close()` when done (collection closes them too)."""
+    Safe to share between threads; `close()` when done (collection closes them too).
+
+    The umask is read once, here (`current_umask`): files created through it are fchmod'ed
+    only when that umask narrows them, not fstat'ed one by one to find out. Nothing in amlctl
+    changes the umask while it writes, and a writer that did would get files narrower than
+    0600, never wider: a umask only removes bits."""
 
     LIMIT = 128  # folders kept open; past that, a folder is opened and closed per file
 
@@ -110,6 +122,7 @@ class OpenFolders:
         self._open: dict[tuple[str, ...], int] = {}
         self._pending: set[tuple[str, ...]] = set()
         self._finalizer = weakref.finalize(self, _close_all, self._open)
+        self.umask = current_umask()
 
     def open(self, relative: str, parts: tuple[str, ...]) -> int:
         """A descriptor of root/parts (created 0700 where missing); hand it to `release`."""
@@ -318,6 +331,19 @@ def _mkdir_private(name: str | Path, parent: int | None = None, relative: str = 
     return True
 
 
+def current_umask() -> int | None:
+    """The process's umask, from /proc/self/status (Linux 4.7+), or None where that does not
+    say: `os.umask` reads it only by setting it, which would race other threads' creates."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def _narrow_to(fd: int, mode: int) -> None:
     """Set exactly `mode` when umask made it narrower; umask can only remove bits, never add."""
     if stat.S_IMODE(os.fstat(fd).st_mode) != mode:
@@ -332,9 +358,11 @@ def _replace_in(
     mode: int,
     *,
     sync_folder: bool = True,
+    umask: int | None = None,
 ) -> tuple[str, int]:
-    """Write `chunks` to a temp file in `folder`, then rename it to `name`; SHA-256 hex, size."""
-    temp, fd = _new_temp(folder, shown, mode)
+    """Write `chunks` to a temp file in `folder`, then rename it to `name`; SHA-256 hex, size.
+    `umask`: the process's, when known (saves an fstat); None looks at the new file instead."""
+    temp, fd = _new_temp(folder, shown, mode, umask)
     try:
         try:
             digest, size = _fill(fd, shown, chunks)
@@ -352,17 +380,30 @@ def _replace_in(
     return digest, size
 
 
-def _new_temp(folder: int, relative: str, mode: int) -> tuple[str, int]:
+def _new_temp(folder: int, relative: str, mode: int, umask: int | None) -> tuple[str, int]:
     """Create a temp file (`mode`) in `folder`; return its name and a descriptor to write it."""
-    name = TEMP_PREFIX + secrets.token_hex(8)
     with _fs_errors(relative, "cannot create temp file"):
-        fd = os.open(name, _TEMP_FLAGS, mode, dir_fd=folder)
+        name, fd = _create_exclusive(folder, mode)
     try:
-        _narrow_to(fd, mode)
+        if umask is None:
+            _narrow_to(fd, mode)
+        elif mode & umask:  # the umask took bits of `mode` away: put them back
+            os.fchmod(fd, mode)
     except BaseException:
         os.close(fd)
         raise
     return name, fd
+
+
+def _create_exclusive(folder: int, mode: int) -> tuple[str, int]:
+    """A new temp file in `folder` (`mode` less the umask), under the next free temp name."""
+    for _attempt in range(99):
+        name = f"{TEMP_PREFIX}{_TEMP_RUN}-{next(_TEMP_NUMBERS):x}"
+        try:
+            return name, os.open(name, _TEMP_FLAGS, mode, dir_fd=folder)
+        except FileExistsError:  # another process's, or a killed run's: take the next
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temp name")
 
 
 def _fill(fd: int, relative: str, chunks: Iterable[bytes]) -> tuple[str, int]:

@@ -69,8 +69,7 @@ class Executor:
             journal.before_sync = exporter.sync
         deletes = changes_of(plan, Action.DELETE)
         self.listed = ListCheck(catalog, client, plan.workspaces, deletes, list_from=list_from)
-        exports = changes_of(plan, Action.EXPORT)
-        self.shared = SharedLists(catalog, exports, list_from=list_from)
+        self.shared = SharedLists(catalog, indexed(plan, Action.EXPORT), list_from=list_from)
         self._lock = threading.Lock()
 
     def run(self) -> ApplyResult:
@@ -85,7 +84,10 @@ class Executor:
                 # What killed runs exported is in the journal only.
                 exports = changes_of(self.plan, Action.EXPORT)
                 self.exporter.resume(self.journal, (c.address for c in exports))
-            self._run_streamed(indexed(self.plan, Action.EXPORT), self._export, result)
+            in_order = self.shared.in_list_order(
+                indexed(self.plan, Action.EXPORT), self.plan.changes, self.parallelism
+            )
+            self._run_streamed(in_order, self._export, result)
             self.journal.sync()  # every export on disk before the first DELETE goes out
             # A copy before erasure: while any export is owed (failed; a re-run retries it),
             # delete nothing, since a delete may take that item, or its workspace, for good.

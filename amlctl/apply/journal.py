@@ -43,6 +43,9 @@ from amlctl.errors import AmlctlError, ApplyRefused
 from amlctl.fsio import fsync_dir, read_line_at
 from amlctl.timestamps import rfc3339_millis
 
+# json.dumps with options builds an encoder per call, ~40% of the time of a short line; an
+# encoder keeps no state between calls, so one serves every thread.
+_LINE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)
 JOURNAL_SUFFIX = ".journal.jsonl"
 LOCK_SUFFIX = ".lock"
 
@@ -219,7 +222,7 @@ class Journal:
                 "event": event,
                 **fields,
             }
-            line = json.dumps(record, separators=(",", ":"), ensure_ascii=True) + "\n"
+            line = _LINE.encode(record) + "\n"
             data = line.encode("ascii")
             _write_all(fd, data, self.path)
             offset, self._end = self._end, self._end + len(data)

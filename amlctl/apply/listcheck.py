@@ -17,8 +17,9 @@ an item it does not show is gone since plan, and is skipped.
 from __future__ import annotations
 
 import threading
+from array import array
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,9 @@ from amlctl.plan.model import Change, WorkspaceRef
 # items at Azure ML's services, so this stays ahead even when the collection is five times
 # bigger than what is deleted from it.
 LIST_FROM = 20
+
+# A list as read: the last page's reply, and each item by id with the reply of its page.
+_Read = tuple[Reply, dict[str, tuple[Reply, dict[str, Any]]]]
 
 
 @dataclass(frozen=True)
@@ -116,29 +120,52 @@ class SharedLists:
     get is read from its list only where enough of its exports share that list to beat a GET
     each (LIST_FROM, as for deletes: a person's two metrics in an experiment of ten thousand
     are two GETs, not a hundred pages). A list is dropped once its last export has read it, so
-    memory holds only the lists still in use."""
+    memory holds only the lists still in use. A list that cannot be read (after the client's
+    retries) is not read again by each of its items: they all fail with its error."""
 
     def __init__(
-        self, catalog: Catalog, exports: Iterable[Change], *, list_from: int | None = None
+        self,
+        catalog: Catalog,
+        exports: Iterable[tuple[int, Change]],
+        *,
+        list_from: int | None = None,
     ) -> None:
         self.catalog = catalog
-        wanted: Counter[str] = Counter()
+        members: dict[str, array[int]] = {}  # each list's exports, by plan index, in plan order
         only_way: set[str] = set()  # lists of kinds with no get: their items are read there
-        for change in exports:
+        for index, change in exports:
             kind = self._sharing_kind(change)
             if kind is None or change.url is None:
                 continue
             url = self.url(change)
-            wanted[url] += 1
+            members.setdefault(url, array("I")).append(index)
             if not kind.can("get"):
                 only_way.add(url)
         least = LIST_FROM if list_from is None else list_from
-        self._waiting = Counter(
-            {url: n for url, n in wanted.items() if n >= least or url in only_way}
-        )
-        self._lists: dict[str, tuple[Reply, dict[str, tuple[Reply, dict[str, Any]]]]] = {}
+        self._members = {
+            url: found for url, found in members.items() if len(found) >= least or url in only_way
+        }
+        self._waiting = Counter({url: len(found) for url, found in self._members.items()})
+        self._lists: dict[str, _Read | ApiError] = {}  # read, or why it could not be
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+
+    def in_list_order(
+        self, pairs: Iterable[tuple[int, Change]], changes: Sequence[Change], width: int
+    ) -> Iterator[tuple[int, Change]]:
+        """`pairs` (the exports, in plan order) with the items of each shared list together:
+        first those read on their own, then the lists, `width` of them in turn. So a list is
+        read, used up and dropped before the next is read (in plan order a person's metrics
+        are scattered over every experiment, and all those lists would be held at once), and
+        `width` workers read `width` lists side by side rather than wait on one."""
+        shared = bytearray(len(changes))  # a byte per change: a set would cost 60 bytes each
+        for found in self._members.values():
+            for index in found:
+                shared[index] = 1
+        yield from (pair for pair in pairs if not shared[pair[0]])
+        del shared
+        for index in in_turns(iter(self._members.values()), width):
+            yield index, changes[index]
 
     def list_of(self, change: Change) -> str | None:
         """The shared list `change`'s item is read from (its `source_url` in the export
@@ -160,12 +187,20 @@ class SharedLists:
         with self._guard:
             lock = self._locks.setdefault(url, threading.Lock())
         with lock:
-            if url not in self._lists:
-                self._lists[url] = _read_list(client, url, kind)
-            last, items = self._lists[url]
+            held = self._lists.get(url)
+            if held is None:
+                try:
+                    held = _read_list(client, url, kind)
+                except ApiError as error:  # after the client's retries: so for all its items
+                    held = error
+                self._lists[url] = held
             self._waiting[url] -= 1
             if self._waiting[url] <= 0:
                 del self._lists[url]
+        if isinstance(held, ApiError):  # each item fails with it; a re-run reads the list again
+            raise ApiError(held.method, held.url, held.status, held.code, held.message,
+                           via=held.via)
+        last, items = held
         return items.get(lookup.own_id(kind, change), (last, None))
 
     def _sharing_kind(self, change: Change) -> Kind | None:
@@ -173,9 +208,27 @@ class SharedLists:
         return kind if kind is not None and shares_list(kind) else None
 
 
-def _read_list(
-    client: Client, url: str, kind: Kind
-) -> tuple[Reply, dict[str, tuple[Reply, dict[str, Any]]]]:
+def in_turns(groups: Iterator[Sequence[int]], width: int) -> Iterator[int]:
+    """The members of `groups`, one from each of `width` groups in turn; a group used up is
+    replaced by the next, so at most `width` are open at once."""
+    open_groups = [iter(group) for group in _take(groups, width)]
+    while open_groups:
+        still: list[Iterator[int]] = []
+        for group in open_groups:
+            member = next(group, None)
+            if member is None:
+                still += [iter(g) for g in _take(groups, 1)]
+                continue
+            yield member
+            still.append(group)
+        open_groups = still
+
+
+def _take(groups: Iterator[Sequence[int]], count: int) -> list[Sequence[int]]:
+    return [group for _, group in zip(range(count), groups, strict=False)]
+
+
+def _read_list(client: Client, url: str, kind: Kind) -> _Read:
     """Every page of `url`: the last reply, and each item by id with the reply it came in. A
     collection that is gone (its run was deleted) holds nothing."""
     operation = kind.op("list")

@@ -72,9 +72,8 @@ class ApplyResult:
         self._counts[outcome.result] += 1
         if delete:
             self._deletes[outcome.address] = outcome.result
-        line = json.dumps(
-            [outcome.status, outcome.request_id, outcome.detail, outcome.record],
-            separators=(",", ":"),
+        line = _LINE.encode(
+            [outcome.status, outcome.request_id, outcome.detail, outcome.record]
         ).encode("utf-8") + b"\n"
         try:
             _write_at(self._fd, line, self._end)
@@ -121,6 +120,7 @@ class ApplyResult:
 
 
 _RESULTS = tuple(Result)
+_LINE = json.JSONEncoder(separators=(",", ":"))  # one for all calls: dumps builds one each
 _CODES = {result: code for code, result in enumerate(_RESULTS)}
 
 

@@ -122,7 +122,8 @@ def make(plan_path: Path, out: Path, environ: Mapping[str, str]) -> Packed:
     if not receipt_path.exists():
         raise UsageError(f"{plan_path}: no receipt next to it; apply the plan first")
     applied = read_receipt(receipt_path)
-    chosen = select(plan, applied, exportindex.read_entries(plan.export_to))
+    exported = {c.address for c in plan.changes if c.phase == "export"}
+    chosen = select(plan, applied, exportindex.entries_for(plan.export_to, exported))
     root = Path(plan.export_to)
     problems = chosen.problems + verify_files(root, chosen.entries)
     if problems:

@@ -20,6 +20,7 @@ from amlctl.apply.outcomes import DONE, Outcome
 from amlctl.plan.model import Action, Change
 from amlctl.terminal import visible
 
+_LINE = json.JSONEncoder(sort_keys=True)  # one for all lines: dumps builds one each
 SUMMARY_INTERVAL = 10.0  # seconds between summary lines in a CI log
 _PHASES = {Action.EXPORT: "exporting", Action.DELETE: "deleting"}
 
@@ -98,7 +99,10 @@ class Progress:
             "request_id": outcome.request_id,
             "detail": outcome.detail,
         }
-        print(json.dumps(line, sort_keys=True), file=self.stream, flush=True)
+        # One write per line: print() writes the newline apart, a second system call each
+        # on a write-through stream.
+        self.stream.write(_LINE.encode(line) + "\n")
+        self.stream.flush()
 
     def _draw(self, force: bool = False) -> None:
         now = self.clock()

@@ -10,16 +10,16 @@ from __future__ import annotations
 import json
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from amlctl.apply.outcomes import ApplyResult, Result
-from amlctl.canonical import Made, pretty_json_chunks
+from amlctl.canonical import pretty_json_chunks
 from amlctl.fsio import write_stream_atomic
 from amlctl.plan.model import Action, Change
-from amlctl.plan.reading import PlanView, changes_of, indexed
+from amlctl.plan.reading import PlanView, changes_of, indexes_of, made_of
 
 FORMAT_VERSION = "1.0"
 
@@ -50,7 +50,7 @@ def build(
     """The receipt document for one apply of `plan` (digest = the plan file's digest). Its
     `items` are made from the plan and the outcomes each time they are read (`Made`), so a
     receipt of 100k items is written without being held."""
-    acted = array("I", (i for i, _ in indexed(plan, *_LISTED)))
+    acted = array("I", indexes_of(plan, *_LISTED))  # the actions are in memory: nothing read
     counts = Counter(result.result_at(i).value for i in acted)
     return {
         "format_version": FORMAT_VERSION,
@@ -72,7 +72,7 @@ def build(
         # Manual steps have no API: they are listed apart, owed until verify confirms them.
         "complete": result.complete,
         "summary": {r.value: counts[r.value] for r in Result},
-        "items": Made(acted, partial(_item, plan.changes, result)),
+        "items": made_of(plan, acted, partial(_item, result)),
         "manual": [
             {
                 "address": change.address,
@@ -92,8 +92,7 @@ def build(
 _LISTED = tuple(a for a in Action if a not in (Action.ABSENT, Action.UNCHANGED, Action.MANUAL))
 
 
-def _item(changes: Sequence[Change], result: ApplyResult, index: int) -> dict[str, Any]:
-    change = changes[index]
+def _item(result: ApplyResult, index: int, change: Change) -> dict[str, Any]:
     outcome = result.outcome_at(index, change.address)
     record = outcome.record if outcome else {}
     return {

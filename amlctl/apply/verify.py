@@ -74,6 +74,8 @@ def check(
     with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="verify") as pool:
         found = pool.map(lambda c: _gone(client, catalog, c), deletes)
         gone = dict(zip(deletes, found, strict=True))
+    current = {c.address for c in plan.changes if c.action is Action.UNCHANGED}
+    earlier = exportindex.entries_for(plan.export_to, current) if current else {}
     checks = []
     for change in plan.changes:
         item = items.get(change.address)
@@ -82,7 +84,7 @@ def check(
         elif change.action is Action.EXPORT:
             checks.append(_export_check(plan, change, item))
         elif change.action is Action.UNCHANGED:
-            checks.append(_current_check(plan, change))
+            checks.append(_current_check(plan, change, earlier.get(change.address)))
         elif change.action is Action.MANUAL:
             checks.append(_manual_check(change, manual_done))
     return checks
@@ -110,9 +112,9 @@ def _export_check(plan: Plan, change: Change, item: Mapping[str, Any] | None) ->
     return Check(change.address, True, f"{item.get('file')} matches")
 
 
-def _current_check(plan: Plan, change: Change) -> Check:
-    """An export the plan found current: the earlier export must still be there, intact."""
-    entry = exportindex.read_entries(plan.export_to).get(change.address)
+def _current_check(plan: Plan, change: Change, entry: Mapping[str, Any] | None) -> Check:
+    """An export the plan found current (`entry`, its index entry): the earlier export must
+    still be there, intact."""
     if entry is None or plan.export_to is None:
         return Check(change.address, False, "planned as current, but the export index lacks it")
     problems = verify_files(Path(plan.export_to), {change.address: entry})

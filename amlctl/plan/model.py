@@ -197,12 +197,12 @@ class WorkspaceRef:
 
 
 @dataclass(frozen=True)
-class Plan:
-    """A whole plan. `changes` is kept sorted by `change_sort_key`, whatever order it is given in.
+class PlanHead:
+    """What a plan says besides its changes, warnings and digest: the fields a `Plan` and a
+    `reading.StoredPlan` (whose changes stay on disk) share.
 
-    `warnings` is DISPLAY ONLY. `created` is an RFC 3339 UTC timestamp "YYYY-MM-DDTHH:MM:SSZ"
-    chosen by the planner (see `amlctl.plan.serialize.plan_timestamp`). `digest` is the plan
-    file's digest once the plan was read from one (`serialize.from_doc`); "" before it is saved.
+    `created` is an RFC 3339 UTC timestamp "YYYY-MM-DDTHH:MM:SSZ" chosen by the planner (see
+    `amlctl.plan.serialize.plan_timestamp`).
     """
 
     amlctl_version: str
@@ -215,6 +215,16 @@ class Plan:
     workspaces: tuple[WorkspaceRef, ...]
     export_to: str | None
     max_deletes: int | None
+
+
+@dataclass(frozen=True)
+class Plan(PlanHead):
+    """A whole plan. `changes` is kept sorted by `change_sort_key`, whatever order it is given in.
+
+    `warnings` is DISPLAY ONLY. `digest` is the plan file's digest once the plan was read from
+    one (`serialize.from_doc`); "" before it is saved.
+    """
+
     changes: tuple[Change, ...] = ()
     warnings: tuple[str, ...] = ()
     digest: str = field(default="", compare=False)

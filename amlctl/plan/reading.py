@@ -15,31 +15,22 @@ place: a bad plan is rare, and its error must read the same whichever way it was
 
 from __future__ import annotations
 
-import codecs
 import json
 import os
 import tempfile
 import weakref
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import IO, Any, Protocol, overload
+from typing import Any, overload
 
-from amlctl.azure.target import Target
 from amlctl.canonical import Made
 from amlctl.errors import PlanFileError
 from amlctl.fsio import FsError
+from amlctl.jsonstream import JsonText, NotStreamable
 from amlctl.plan import validation
-from amlctl.plan.model import (
-    ACTION_ORDER,
-    Action,
-    CatalogRef,
-    Change,
-    ManifestRef,
-    RequestInfo,
-    WorkspaceRef,
-)
+from amlctl.plan.model import ACTION_ORDER, Action, Change, Plan, PlanHead
 from amlctl.plan.serialize import (
     _change_from_doc,
     _describe,
@@ -49,42 +40,14 @@ from amlctl.plan.serialize import (
     load_doc,
 )
 
-_CHUNK = 1 << 20  # bytes read at a time
-_WHITESPACE = " \t\n\r"  # JSON's, and only JSON's
+_SPILL = 1 << 20  # bytes of changes gathered before they are written to the temp file
+# Bytes of the spilled changes read at once by a pass in plan order (about 80 changes): one
+# pread per change cost a system call, and a hand-off of the GIL to the workers, each time.
+_SCAN_BLOCK = 1 << 16
+# A repeated key or a NaN is not streamed: `load_doc` explains it.
+_STRICT = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant)
 _CODES = {action: code for code, action in enumerate(ACTION_ORDER)}
-
-
-class PlanView(Protocol):
-    """What apply reads of a plan: a `Plan`, or a `StoredPlan` whose changes are on disk."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def manifest(self) -> ManifestRef: ...
-    @property
-    def catalog(self) -> CatalogRef: ...
-    @property
-    def target(self) -> Target: ...
-    @property
-    def request(self) -> RequestInfo | None: ...
-    @property
-    def workspaces(self) -> tuple[WorkspaceRef, ...]: ...
-    @property
-    def export_to(self) -> str | None: ...
-    @property
-    def max_deletes(self) -> int | None: ...
-    @property
-    def changes(self) -> Sequence[Change]: ...
-    @property
-    def warnings(self) -> tuple[str, ...]: ...
-    @property
-    def digest(self) -> str: ...
-    @property
-    def summary(self) -> dict[Action, int]: ...
-
-
-class _NotStreamable(Exception):
-    """The stream reader met something only the whole-file reader can explain."""
+_LINE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)  # dumps builds one per call
 
 
 class StoredChanges(Sequence[Change]):
@@ -101,13 +64,13 @@ class StoredChanges(Sequence[Change]):
         self._pending_size = 0
 
     def append(self, change: object) -> None:
-        line = json.dumps(change, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+        line = _LINE.encode(change).encode("ascii")
         self._pending.append(line)
         self._pending_size += len(line)
         self._ends.append(self._ends[-1] + len(line))
         action = change.get("action") if isinstance(change, dict) else None
         self._actions.append(_action_code(action))
-        if self._pending_size >= _CHUNK:
+        if self._pending_size >= _SPILL:
             self.seal()
 
     def seal(self) -> None:
@@ -126,8 +89,24 @@ class StoredChanges(Sequence[Change]):
         return json.loads(os.pread(self._fd, self._ends[index + 1] - start, start))
 
     def docs(self) -> Made:
-        """Every change document, each read when asked for: `changes` for `validation`."""
-        return Made(range(len(self)), self.doc)
+        """Every change document, each read when asked for: `changes` for `validation`;
+        a pass over all of them reads the file a block at a time."""
+        return _Docs(self)
+
+    def scan(self, indexes: Iterable[int]) -> Iterator[tuple[int, bytes]]:
+        """(index, line) of each of `indexes`, which must rise: the file is read a block at
+        a time, the block held by this generator only (so any thread may run its own)."""
+        base, block = 0, b""
+        for index in indexes:
+            start, end = self._ends[index], self._ends[index + 1]
+            if start < base or end > base + len(block):
+                block = os.pread(self._fd, max(_SCAN_BLOCK, end - start), start)
+                base = start
+            yield index, block[start - base : end - base]
+
+    def in_order(self, indexes: Iterable[int]) -> Iterator[tuple[int, Change]]:
+        """(index, change) of each of `indexes` (rising), read by `scan`."""
+        return ((i, _change_from_doc(json.loads(line))) for i, line in self.scan(indexes))
 
     def action(self, index: int) -> Action:
         return ACTION_ORDER[self._actions[index]]
@@ -158,7 +137,20 @@ class StoredChanges(Sequence[Change]):
         return _change_from_doc(self.doc(index % len(self)))
 
     def __iter__(self) -> Iterator[Change]:
-        return (self[i] for i in range(len(self)))
+        return (change for _, change in self.in_order(range(len(self))))
+
+
+class _Docs(Made):
+    """`StoredChanges.docs`: by index as `Made` does, and read a block at a time when iterated."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: StoredChanges) -> None:
+        super().__init__(range(len(store)), store.doc)
+        self._store = store
+
+    def __iter__(self) -> Iterator[Any]:
+        return (json.loads(line) for _, line in self._store.scan(range(len(self._store))))
 
 
 def unnamed_file(what: str) -> int:
@@ -186,23 +178,17 @@ def _action_code(action: object) -> int:
 
 
 @dataclass(frozen=True)
-class StoredPlan:
+class StoredPlan(PlanHead):
     """A checked plan whose changes stay on disk (`StoredChanges`); the rest as in `Plan`."""
 
-    amlctl_version: str
-    created: str
-    name: str
-    manifest: ManifestRef
-    catalog: CatalogRef
-    target: Target
-    request: RequestInfo | None
-    workspaces: tuple[WorkspaceRef, ...]
-    export_to: str | None
-    max_deletes: int | None
     changes: StoredChanges
     warnings: tuple[str, ...]
     digest: str
     summary: dict[Action, int]
+
+
+# What apply reads of a plan: a `Plan`, or a `StoredPlan` whose changes are on disk.
+PlanView = Plan | StoredPlan
 
 
 @dataclass(frozen=True)
@@ -215,18 +201,23 @@ class LoadedFile:
 
 def changes_of(plan: PlanView, *actions: Action) -> Iterator[Change]:
     """The plan's changes with one of `actions`, in plan order; from disk, reading only those."""
-    changes = plan.changes
-    if isinstance(changes, StoredChanges):
-        return (changes[i] for i in changes.indexes(*actions))
-    return (change for change in changes if change.action in actions)
+    return (change for _, change in indexed(plan, *actions))
 
 
 def indexed(plan: PlanView, *actions: Action) -> Iterator[tuple[int, Change]]:
     """`changes_of`, each change with its index in the plan."""
     changes = plan.changes
     if isinstance(changes, StoredChanges):
-        return ((i, changes[i]) for i in changes.indexes(*actions))
+        return changes.in_order(changes.indexes(*actions))
     return ((i, change) for i, change in enumerate(changes) if change.action in actions)
+
+
+def indexes_of(plan: PlanView, *actions: Action) -> Iterator[int]:
+    """The indexes of the plan's changes with one of `actions`; from disk, reading none."""
+    changes = plan.changes
+    if isinstance(changes, StoredChanges):
+        return changes.indexes(*actions)
+    return (i for i, change in enumerate(changes) if change.action in actions)
 
 
 def load_plan(path: Path) -> LoadedFile:
@@ -235,7 +226,7 @@ def load_plan(path: Path) -> LoadedFile:
     try:
         try:
             head = _read_stream(path, stored)
-        except _NotStreamable:
+        except NotStreamable:
             stored.close()
             stored = StoredChanges()
             head = _reread_whole(path, stored)
@@ -252,11 +243,10 @@ def load_plan(path: Path) -> LoadedFile:
 
 def _stored_plan(doc: Mapping[str, Any], stored: StoredChanges) -> StoredPlan:
     head = from_doc({**doc, "changes": ()})
+    shared = {f.name: getattr(head, f.name) for f in fields(PlanHead)}
     return StoredPlan(
-        amlctl_version=head.amlctl_version, created=head.created, name=head.name,
-        manifest=head.manifest, catalog=head.catalog, target=head.target, request=head.request,
-        workspaces=head.workspaces, export_to=head.export_to, max_deletes=head.max_deletes,
-        changes=stored, warnings=head.warnings, digest=head.digest, summary=stored.summary(),
+        **shared, changes=stored, warnings=head.warnings, digest=head.digest,
+        summary=stored.summary(),
     )
 
 
@@ -278,13 +268,13 @@ def _read_stream(path: Path, stored: StoredChanges) -> dict[str, Any]:
     try:
         stream = path.open("rb")
     except OSError:
-        raise _NotStreamable from None
+        raise NotStreamable from None
     with stream:
-        text = _Text(stream)
+        text = JsonText(stream, _STRICT)
         return _top_object(text, stored)
 
 
-def _top_object(text: _Text, stored: StoredChanges) -> dict[str, Any]:
+def _top_object(text: JsonText, stored: StoredChanges) -> dict[str, Any]:
     head: dict[str, Any] = {}
     text.expect("{")
     if text.peek() == "}":
@@ -293,11 +283,11 @@ def _top_object(text: _Text, stored: StoredChanges) -> dict[str, Any]:
         while True:
             key = text.value()
             if not isinstance(key, str) or key in head:
-                raise _NotStreamable
+                raise NotStreamable
             text.expect(":")
             if key == "changes":
                 if text.peek() != "[":
-                    raise _NotStreamable  # not an array: load_doc's schema check says so
+                    raise NotStreamable  # not an array: load_doc's schema check says so
                 _spill_array(text, stored)
                 head[key] = None
             else:
@@ -306,11 +296,11 @@ def _top_object(text: _Text, stored: StoredChanges) -> dict[str, Any]:
                 break
             text.back(",")
     if not text.at_end():
-        raise _NotStreamable  # text after the document: load_doc names it
+        raise NotStreamable  # text after the document: load_doc names it
     return head
 
 
-def _spill_array(text: _Text, stored: StoredChanges) -> None:
+def _spill_array(text: JsonText, stored: StoredChanges) -> None:
     text.expect("[")
     if text.peek() == "]":
         text.take()
@@ -322,71 +312,26 @@ def _spill_array(text: _Text, stored: StoredChanges) -> None:
         text.back(",")
 
 
-class _Text:
-    """The file's text, decoded as it is read; `pos` is where parsing stands in `buffer`."""
+def made_of(
+    plan: PlanView, indexes: Sequence[int], make: Callable[[int, Change], Any]
+) -> Made:
+    """`make(index, change)` for each of `indexes` (rising), made when read (a receipt's
+    items); a pass over them reads the changes from disk a block at a time."""
+    return _MadeOfChanges(plan.changes, indexes, make)
 
-    def __init__(self, stream: IO[bytes]) -> None:
-        self.stream = stream
-        self.decoder = codecs.getincrementaldecoder("utf-8")("strict")
-        self.buffer, self.pos, self.eof = "", 0, False
-        self.json = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant)
 
-    def _more(self) -> None:
-        if self.eof:
-            raise _NotStreamable
-        data = self.stream.read(_CHUNK)
-        try:
-            decoded = self.decoder.decode(data, final=not data)
-        except UnicodeDecodeError:
-            raise _NotStreamable from None
-        self.eof = not data
-        # Drop what was parsed: the buffer holds about one chunk, whatever the file's size.
-        self.buffer = self.buffer[self.pos :] + decoded
-        self.pos = 0
+class _MadeOfChanges(Made):
+    __slots__ = ("_build", "_changes")
 
-    def _skip_space(self) -> None:
-        while True:
-            while self.pos < len(self.buffer) and self.buffer[self.pos] in _WHITESPACE:
-                self.pos += 1
-            if self.pos < len(self.buffer) or self.eof:
-                return
-            self._more()
+    def __init__(
+        self, changes: Sequence[Change], indexes: Sequence[int],
+        make: Callable[[int, Change], Any],
+    ) -> None:
+        super().__init__(indexes, lambda index: make(index, changes[index]))
+        self._changes, self._build = changes, make
 
-    def peek(self) -> str:
-        self._skip_space()
-        if self.pos >= len(self.buffer):
-            raise _NotStreamable
-        return self.buffer[self.pos]
-
-    def take(self) -> str:
-        char = self.peek()
-        self.pos += 1
-        return char
-
-    def back(self, expected: str) -> None:
-        """The character just taken must have been `expected`."""
-        if self.buffer[self.pos - 1] != expected:
-            raise _NotStreamable
-
-    def expect(self, char: str) -> None:
-        if self.take() != char:
-            raise _NotStreamable
-
-    def value(self) -> Any:
-        """The next JSON value, whole. A value that ends where the buffer does may go on (a
-        number cut in two), so it counts only once more text follows it, or the file ends."""
-        self._skip_space()
-        while True:
-            try:
-                value, end = self.json.raw_decode(self.buffer, self.pos)
-            except ValueError:  # a JSONDecodeError, or a repeated key or a NaN
-                value, end = None, -1
-            if end != -1 and (end < len(self.buffer) or self.eof):
-                self.pos = end
-                return value
-            self._more()  # raises _NotStreamable at the end of the file
-
-    def at_end(self) -> bool:
-        self._skip_space()
-        return self.pos >= len(self.buffer) and self.eof
-
+    def __iter__(self) -> Iterator[Any]:
+        changes, make = self._changes, self._build
+        if isinstance(changes, StoredChanges):
+            return (make(i, change) for i, change in changes.in_order(self._source))
+        return (make(i, changes[i]) for i in self._source)

@@ -5,6 +5,7 @@ wrote."""
 
 from __future__ import annotations
 
+import functools
 import json
 import urllib.request
 from collections import Counter
@@ -14,9 +15,11 @@ from typing import Any
 import pytest
 from apply_helpers import FULL_EXPORT, TOKEN, Emulator, cli, log_path_of, make_plan, ws_key
 
+import amlctl.azure.client as client_module
 from amlctl.apply import listcheck
 from amlctl.apply.export import index as exportindex
 from amlctl.apply.export.exporter import strip_secrets
+from amlctl.azure.retry import backoff_delays
 from amlctl.canonical import pretty_json
 from amlctl.catalog import expand, load_catalog, values_of
 from amlctl.emulator.seed import WORKSPACE
@@ -186,3 +189,82 @@ def cli_get(emu: Emulator, url: str) -> str:
     )
     with urllib.request.urlopen(request) as answer:
         return str(answer.read().decode("utf-8"))
+
+
+@pytest.mark.usefixtures("listed")
+def test_the_items_of_one_list_are_exported_together_not_in_plan_order(
+    work: Path, emu: Emulator
+) -> None:
+    # In plan order a metric's neighbours are in other experiments (metric ids are uuids), so
+    # every experiment's list would be held until the end; one worker takes one list at a time.
+    planned = make_plan(emu, FULL_EXPORT)
+
+    result = cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes",
+                 "--parallelism", "1")
+
+    assert result.code == 0, result.text
+    entries = exportindex.read_entries(str(planned.export_root))
+    done = [e["address"] for e in planned.journal() if e["event"] == "export-done"]
+    lists = [entries[a]["source_url"] for a in done if entries[a]["source_url"] in _shared(planned)]
+    runs = [url for i, url in enumerate(lists) if i == 0 or lists[i - 1] != url]
+    assert len(set(lists)) > 1 and len(runs) == len(set(lists)), runs  # each list once, whole
+    in_plan = [c["address"] for c in planned.changes if c["address"] in set(done)]
+    assert done != in_plan  # the order really changed: the test would hold for plan order too
+
+
+def _shared(planned: Any) -> set[str]:
+    """Source URLs that more than one exported item was read from: the shared lists."""
+    entries = exportindex.read_entries(str(planned.export_root))
+    counts = Counter(e["source_url"] for e in entries.values())
+    return {url for url, n in counts.items() if n > 1}
+
+
+def test_in_turns_keeps_at_most_width_groups_open_and_each_group_in_order() -> None:
+    groups = [[1, 2, 3], [4], [5, 6], [7, 8]]
+
+    order = list(listcheck.in_turns(iter(groups), 2))
+
+    assert sorted(order) == list(range(1, 9))
+    for group in groups:
+        assert [m for m in order if m in group] == group
+    started: set[int] = set()
+    for position, member in enumerate(order):
+        started |= {i for i, g in enumerate(groups) if member in g}
+        unfinished = {i for i in started if not set(groups[i]) <= set(order[: position + 1])}
+        assert len(unfinished) <= 2, (position, unfinished)
+    assert order[:2] == [1, 4]  # two lists side by side from the start
+
+
+@pytest.mark.usefixtures("listed")
+def test_a_list_that_cannot_be_read_fails_its_items_without_a_read_each(
+    work: Path, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planned = make_plan(emu, FULL_EXPORT)
+    metrics = _exports(planned.changes, "metric")
+    lists = Counter(_list_path(c) for c in metrics)
+    assert len(set(lists.values())) > 1  # lists shared by more metrics than others
+    real_page = emu.store.page
+
+    def broken(ws: str, kind: str, **options: Any) -> Any:
+        if kind == "metric":
+            raise RuntimeError("injected store failure")  # the emulator answers 500
+        return real_page(ws, kind, **options)
+
+    monkeypatch.setattr(emu.store, "page", broken)
+    monkeypatch.setattr(
+        client_module, "backoff_delays", functools.partial(backoff_delays, start=0.01, cap=0.02)
+    )
+    mark = emu.mark()
+
+    result = cli("apply", str(planned.path), "--endpoint", emu.origin, "--yes")
+
+    assert result.code != 0, result.text
+    items = planned.receipt_items()
+    for change in metrics:
+        assert items[change["address"]]["result"] == "failed", change["address"]
+        assert "500" in items[change["address"]]["detail"]
+    reads = Counter(e["path"].split("?")[0] for e in emu.log(mark) if e["status"] == 500)
+    # One read of each list, with the client's retries: as many requests for a list of many
+    # metrics as for a list of few, not that many times each.
+    attempts = {reads[path] for path in lists}
+    assert len(attempts) == 1 and attempts.pop() > 1, reads

@@ -315,3 +315,31 @@ def test_pending_folders_sync_each_folder_once_per_batch(
     assert synced == ["file"] * 6 + ["folder"] * 2
     assert folders.sync() == 0
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [f"{n}.json" for n in range(5)]
+
+
+def test_files_written_through_open_folders_are_0600_whatever_the_umask(
+    tmp_path: Path, umask: int
+) -> None:
+    folders = fsio.OpenFolders(tmp_path / "out")
+    assert folders.umask == umask  # read once, from /proc, without setting it
+    write_atomic(tmp_path / "out", "ws/a.json", b"a", folders)
+    write_atomic(tmp_path / "out", "ws/b.json", b"b", folders)
+    folders.sync()
+    folders.close()
+    os.umask(0o022)
+    assert [mode(tmp_path / "out/ws" / name) for name in ("a.json", "b.json")] == [0o600] * 2
+    assert temps(tmp_path / "out") == []
+
+
+def test_a_temp_name_taken_already_is_skipped_not_overwritten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Temp names are a per-process part and a counter (no random draw per file): a name some
+    # other writer holds is passed over, and its file left alone.
+    monkeypatch.setattr(fsio, "_TEMP_NUMBERS", iter(range(5, 10)))
+    taken = tmp_path / f"{TEMP_PREFIX}{fsio._TEMP_RUN}-5"
+    taken.write_bytes(b"someone else's")
+    write_atomic(tmp_path, "x.json", b"mine")
+    assert (tmp_path / "x.json").read_bytes() == b"mine"
+    assert taken.read_bytes() == b"someone else's"
+    assert next(fsio._TEMP_NUMBERS) == 7

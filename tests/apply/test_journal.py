@@ -94,6 +94,18 @@ def test_records_have_the_documented_shape_and_file_is_private(plan: Path) -> No
     assert stat.S_IMODE(journal_path(plan).stat().st_mode) == 0o600
 
 
+def test_lines_are_compact_ascii_json_in_record_order(plan: Path) -> None:
+    # The bytes, not just the values: journals written by earlier versions are read back, and
+    # the format is compact, ASCII-only JSON with the keys in the order they were given.
+    with started(plan) as journal:
+        journal.append(EXPORT_DONE, "export:ws/run/r\u00e9", file="f.json", size=3)
+    second = journal_path(plan).read_bytes().splitlines()[1]
+    assert second == (
+        b'{"seq":2,"time":"2024-05-01T12:00:00.123Z","address":"export:ws/run/r\\u00e9",'
+        b'"event":"export-done","file":"f.json","size":3}'
+    )
+
+
 def test_replay_restores_header_states_and_seq(plan: Path) -> None:
     with started(plan) as journal:
         journal.append(EXPORT_DONE, "export:a", file="a.json")

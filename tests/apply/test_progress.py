@@ -5,6 +5,7 @@ run finished once and does not announce it again."""
 from __future__ import annotations
 
 import io
+import json
 
 from amlctl.apply.outcomes import Outcome, Result
 from amlctl.apply.progress import Progress
@@ -70,3 +71,26 @@ def test_json_keeps_one_object_per_item() -> None:
     progress(_change(1), Outcome(_change(1).address, Result.EXPORTED))
     progress.close()
     assert len(out.getvalue().splitlines()) == 2
+
+
+class _Writes(io.StringIO):
+    """A stream that counts its write calls: each is a system call on a real stdout."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def write(self, text: str) -> int:
+        self.calls += 1
+        return super().write(text)
+
+
+def test_json_writes_each_line_in_one_call() -> None:
+    out = _Writes()
+    progress = Progress(2, out, live=False, fmt="json")
+    progress(_change(0), Outcome(_change(0).address, Result.EXPORTED))
+    progress(_change(1), Outcome(_change(1).address, Result.EXPORTED))
+    assert out.calls == 2
+    assert [json.loads(line)["result"] for line in out.getvalue().splitlines()] == [
+        "exported", "exported"
+    ]

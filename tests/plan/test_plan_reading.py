@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from plan_factories import bulk_doc, delete, make_doc, make_plan, subject_changes, teardown_plan
 
+from amlctl import jsonstream
 from amlctl.canonical import compute_digest, pretty_json
 from amlctl.errors import PlanFileError
 from amlctl.plan import from_doc, load_doc, reading, write_plan
@@ -26,7 +27,7 @@ PLANS = {
 @pytest.fixture(params=[1 << 20, 7], ids=["chunk-1MiB", "chunk-7B"])
 def chunk(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
     """Read the file in pieces of this many bytes: 7 cuts every value, key and number."""
-    monkeypatch.setattr(reading, "_CHUNK", request.param)
+    monkeypatch.setattr(jsonstream, "CHUNK", request.param)
     return int(request.param)
 
 
@@ -169,3 +170,47 @@ def test_a_missing_file_gives_the_error_load_doc_gives(tmp_path: Path) -> None:
     with pytest.raises(PlanFileError) as caught:
         reading.load_plan(tmp_path / "missing.json")
     assert "cannot read plan file" in str(caught.value)
+
+
+def test_passes_in_plan_order_read_blocks_and_agree_with_reads_by_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A block smaller than one change, and one of a few changes: every way a line meets a
+    # block's end.
+    path = tmp_path / "x.plan.json"
+    write_plan(make_plan(subject_changes()), path)
+    for block in (1, 300, 1 << 16):
+        monkeypatch.setattr(reading, "_SCAN_BLOCK", block)
+        loaded = reading.load_plan(path).plan
+        stored = loaded.changes
+        by_index = [stored[i] for i in range(len(stored))]
+        assert list(stored) == by_index
+        assert list(stored.docs()) == [stored.doc(i) for i in range(len(stored))]
+        exports = [i for i, c in enumerate(by_index) if c.action is Action.EXPORT]
+        assert list(reading.indexes_of(loaded, Action.EXPORT)) == exports
+        assert [i for i, _ in reading.indexed(loaded, Action.EXPORT)] == exports
+        made = reading.made_of(loaded, exports, lambda i, c: (i, c.address))
+        assert list(made) == [(i, by_index[i].address) for i in exports]
+        assert made[0] == (exports[0], by_index[exports[0]].address)
+        stored.close()
+
+
+def test_a_pass_in_plan_order_reads_far_fewer_times_than_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "x.plan.json"
+    doc = bulk_doc(600)
+    doc["digest"] = compute_digest(doc)
+    path.write_bytes(pretty_json(doc))
+    loaded = reading.load_plan(path).plan
+    reads: list[int] = []
+    real = reading.os.pread
+
+    def counted(fd: int, size: int, offset: int) -> bytes:
+        reads.append(offset)
+        return real(fd, size, offset)
+
+    monkeypatch.setattr(reading.os, "pread", counted)
+    assert len(list(loaded.changes)) == 600
+    assert 0 < len(reads) < 60  # a block of 64 KiB holds dozens of changes
+    loaded.changes.close()

@@ -51,14 +51,14 @@ class Entries:
     def write_index(self, root: Path) -> FileRecord:
         """`index.json` under `root`: the entries it holds now, updated with the recorded ones."""
         with self._lock, _temp_errors():
-            earlier = exportindex.read_entries(str(root))  # kept: a resumed or re-planned export
             self._db.execute("CREATE TEMP TABLE merged (address TEXT PRIMARY KEY, entry TEXT)")
             try:
+                # Kept: a resumed or re-planned export. Streamed, one entry at a time.
+                earlier = exportindex.iter_entries(str(root))
                 self._db.executemany(
-                    "INSERT INTO merged VALUES (?, ?)",
-                    ((address, json.dumps(entry)) for address, entry in earlier.items()),
+                    "INSERT OR REPLACE INTO merged VALUES (?, ?)",
+                    ((address, json.dumps(entry)) for address, entry in earlier),
                 )
-                del earlier
                 self._db.execute("INSERT OR REPLACE INTO merged SELECT * FROM entries")
                 merged = _Merged(self._db)
                 # An empty mapping is written by the encoder itself, which knows only dicts.

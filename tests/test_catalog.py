@@ -11,7 +11,7 @@ import json
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
@@ -549,3 +549,24 @@ def test_good_user_catalog_loads_by_path() -> None:
         catalog.kind("gadget").op("delete"), {**BENIGN, "gadgetName": "g 1"}, catalog.hosts
     )
     assert url.endswith("/workspaces/demo-ws/gadgets/g%201?api-version=2019-11-01")
+
+
+@pytest.mark.parametrize("value", [
+    "run-0001", "a:b@c", "x~y.z_", "A-Z09", "\u00e9t\u00e9", "a b", "a%b", "a+b", "a;b,c=d",
+    "a!b'c(d)*", "a&b$c", "..x", "x..", "~", ":", "@",
+])
+def test_each_value_fills_its_segment_as_quote_encodes_it(value: str) -> None:
+    # expand leaves the characters quote() never encodes as they are, without calling it
+    catalog = _catalog("azureml-2019-11-01")
+    operation = catalog.kind("run").op("get")
+    url = expand(operation, {**_benign_values(operation), "runId": value}, catalog.hosts)
+    assert _path_segments(url)[-1] == quote(value, safe=":@")
+
+
+def test_host_allowed_answers_alike_for_any_iterable_of_patterns() -> None:
+    catalog = _catalog("azureml-2019-11-01")
+    for host in ("eastus.experiments.azureml.net", "management.azure.com", "evil.example",
+                 "a.b.experiments.azureml.net", "EASTUS.Experiments.AzureML.net"):
+        assert host_allowed(host, catalog.hosts) == host_allowed(host, list(catalog.hosts))
+    assert host_allowed("eastus.experiments.azureml.net", catalog.hosts)
+    assert not host_allowed("evil.example", catalog.hosts)

@@ -156,3 +156,18 @@ def test_no_token_and_no_subject_identifiers(
         assert SUBJECT.name.lower() not in lowered
         assert "jane" not in lowered
     assert pseudonym(loaded.request) in shown[0] and pseudonym(loaded.request) in shown[1]
+
+
+def test_plan_tunes_the_cycle_collector_only_while_it_plans(tmp_path: Path) -> None:
+    import gc
+
+    from amlctl.commands.planning import fewer_collections
+
+    before = gc.get_threshold()
+    with fewer_collections():
+        assert gc.get_threshold()[0] >= 10_000 and gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    manifest = ROOT / "plans" / "examples" / "workspace-export.yaml"
+    with embedded(None, EmulatorConfig()) as origin:
+        assert _plan(manifest, tmp_path / "plan.json", "--endpoint", origin) == 0
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0

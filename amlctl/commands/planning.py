@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -36,9 +39,11 @@ def plan(
     if len(found) > 1:
         if out is not None:
             raise UsageError("-o names the plan of one manifest; several go to plans/<stem>")
-        return _plan_several(found, fmt, detailed_exitcode, catalog, connection, replace)
-    doc, path = make_plan_file(found[0], out, catalog, connection, replace=replace)
-    _print_plan(doc, fmt, path)
+        with fewer_collections():
+            return _plan_several(found, fmt, detailed_exitcode, catalog, connection, replace)
+    with fewer_collections():
+        doc, path = make_plan_file(found[0], out, catalog, connection, replace=replace)
+        _print_plan(doc, fmt, path)
     print(f"Saved the plan to {path}", file=sys.stderr)
     changes = doc["summary"]["export"] + doc["summary"]["delete"]
     return EXIT_CHANGES if detailed_exitcode and changes else EXIT_OK
@@ -117,6 +122,23 @@ def _print_plan(doc: dict[str, Any], fmt: str, path: Path) -> None:
         _print_rendered(doc, fmt)
 
 
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Python's cycle collector, tuned for a plan: it scanned every young object 700
+    allocations apart, and the whole heap (imports included) as the inventory grew, for
+    objects that all live on (items, changes) and cycles that hardly occur: 4% of a big
+    plan's CPU. Meanwhile the objects of start-up are frozen out of its scans and it runs
+    every 10,000 allocations; as before afterwards (tests plan in one process many times)."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], 10_000), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
 def show(plan_file: Path, fmt: str) -> int:
     """Render a saved plan; a stale plan still renders (only apply checks staleness)."""
     from amlctl.show import show as show_plan
@@ -141,7 +163,7 @@ def make_plan_file(
     from amlctl.userstate import pseudonym_key
 
     path = out or Path("plans") / f"{manifest_path.stem}.plan.json"
-    if not replace:
+    if not replace and path.exists():  # no plan file, no evidence of its apply: no need to look
         _refuse_to_replace_applied(path)
     override = load_catalog(catalog) if catalog else None
     manifest, loaded = load_manifest(manifest_path, override)

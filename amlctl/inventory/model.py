@@ -24,6 +24,14 @@ class Values(Mapping[str, str]):
     def __getitem__(self, key: str) -> str:
         return self._value if key == self._key else self._base[key]
 
+    # Mapping's own `in` and get() go through __getitem__ and a KeyError: every URL a plan
+    # expands asks both of each of its variables.
+    def __contains__(self, key: object) -> bool:
+        return key == self._key or key in self._base
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._value if key == self._key else self._base.get(key, default)
+
     def __iter__(self) -> Iterator[str]:  # the order of {**base, key: value}
         yield from self._base
         if self._key not in self._base:
@@ -91,7 +99,8 @@ class Inventory:
     lookups: dict[tuple[str, str, str], Item | None] = field(default_factory=dict)
     # (workspace, kind) whose list answered 404: the workspace (or parent) no longer exists
     gone: list[tuple[str, str]] = field(default_factory=list)
-    # kind -> the top-level field names its items had: what a misspelt `where` path is told
+    # kind -> the field names its items had, for the kinds a `where` tests: what a misspelt
+    # `where` path is told
     field_names: dict[str, set[str]] = field(default_factory=dict)
     requests: int = 0
 

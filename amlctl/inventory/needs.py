@@ -20,6 +20,9 @@ class Needs:
     looked_up: Mapping[str, frozenset[str]]  # kind -> ids to GET one by one
     subject_only: frozenset[str]  # nested kinds whose parents may be limited to the subject's
     fields: Mapping[str, frozenset[str]]  # kind -> dot paths to keep on each item
+    # Kinds a `where` tests: the field names their items have are kept, to tell a person
+    # what a misspelt path could have been (the planner's check_where_paths).
+    described: frozenset[str] = frozenset()
 
 
 def needs(manifest: Manifest, catalog: Catalog) -> Needs:
@@ -60,6 +63,7 @@ def needs(manifest: Manifest, catalog: Catalog) -> Needs:
         {k: frozenset(v) for k, v in looked_up.items()},
         subject_only,
         fields_to_keep(catalog, by_kind),
+        frozenset(s.kind for s in (*manifest.export, *manifest.delete) if s.conditions),
     )
 
 

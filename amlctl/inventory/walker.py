@@ -1,19 +1,17 @@
-"""The walk: the list and get calls of one inventory, run concurrently on a thread pool."""
+"""The walk: the list and get calls of one inventory, run concurrently on worker threads."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from heapq import heappop, heappush
-from queue import SimpleQueue
 from sys import intern
+from threading import Condition, Thread
 from typing import Any
 
 from amlctl.azure.client import Client
-from amlctl.canonical import has, is_mapping
+from amlctl.canonical import is_mapping, lookup
 from amlctl.catalog import Catalog, Kind, expand
 from amlctl.errors import ApiError
 from amlctl.inventory.model import Fields, Inventory, Item, Values, dotted
@@ -36,13 +34,16 @@ class _Job:
 
 
 class Walker:
-    """Runs the list and get calls of one inventory on a thread pool, without stage barriers.
+    """Runs the list and get calls of one inventory on `parallelism` worker threads, without
+    stage barriers.
 
-    Only the calling thread decides what to read next; workers send requests and build items,
-    and hand each finished job back through a queue. A nested list is queued as soon as the list
-    holding its parent item returns, so the pool stays busy all the way down the tree (a
-    stage-by-stage walk idles while the last, often single and paged, list of a stage runs).
-    At most `parallelism` jobs are in the pool at once; the rest wait in a heap that starts
+    Each worker takes the next job from a heap, sends its requests and builds its items, then
+    hands the result in and takes the next job, all under one lock that guards the walk's state
+    (what is read next, what was found): no thread in between, so a finished request's worker
+    starts the next one without waking another thread (a scheduling thread cost a wake-up and
+    a GIL handover per request). A nested list is queued as soon as the list holding its parent
+    item returns, so the workers stay busy all the way down the tree (a stage-by-stage walk
+    idles while the last, often single and paged, list of a stage runs). The heap starts
     lookups first, then lists whose items have lists of their own (they unlock more work), then
     the others top down, so long chains of pages start early and leaves fill the gaps.
     """
@@ -63,9 +64,11 @@ class Walker:
         # Subject-only kinds are listed only under the subject's items, once the kind they reach
         # her through (runs) says which: kind name -> that kind.
         self.via = _narrowed(catalog, self.order, needs) if matcher is not None else {}
-        self.done: SimpleQueue[tuple[_Job, Future[Any]]] = SimpleQueue()
+        # Guards everything below; idle workers wait on it for a job.
+        self.lock = Condition()
         self.ready: list[tuple[tuple[int, int, int], _Job]] = []  # a heap, by _priority
-        self.futures: set[Future[Any]] = set()
+        self.running = 0  # jobs taken by a worker and not handed in yet
+        self.stopping = False  # interrupted: start nothing more
         self.results: dict[tuple[str, str, int | None], list[Item]] = {}
         self.lookups: dict[tuple[str, str, str], Item | None] = {}
         self.found: dict[tuple[str, str], list[Item]] = {}
@@ -83,21 +86,64 @@ class Walker:
     def run(self, workspaces: Sequence[Workspace], parallelism: int) -> Inventory:
         """Read everything, then lay the items out as a stage-by-stage walk would."""
         self.workspaces = list(workspaces)
-        self.parallelism = parallelism
-        self.pool = ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="inventory")
-        try:
+        with self.lock:
             self._start()
-            self._pump()
-            while self.futures:
-                job, future = self.done.get()
-                self.futures.discard(future)
-                self._finish(job, future)
-                self._pump()
-        finally:
-            self.pool.shutdown(wait=True)
+        workers = [
+            Thread(target=self._work, name=f"inventory_{number}") for number in range(parallelism)
+        ]
+        for worker in workers:
+            worker.start()
+        try:
+            for worker in workers:
+                worker.join()
+        finally:  # interrupted: the requests under way end, no other starts
+            with self.lock:
+                self.stopping = True
+                self.lock.notify_all()
+            for worker in workers:
+                worker.join()
         if self.failures:
             raise min(self.failures, key=lambda failure: failure[0])[1]
         return self._assemble()
+
+    def _work(self) -> None:
+        """One worker: take the next job, run it, hand its outcome in; until no job is left
+        and none is running (or one failed: fail fast, what waits never starts)."""
+        while True:
+            with self.lock:
+                job = self._take()
+            if job is None:
+                return
+            try:
+                result, error = self._run_job(job), None
+            except BaseException as caught:  # handed in; `run` raises the first failure
+                result, error = None, caught
+            with self.lock:
+                self.running -= 1
+                try:
+                    self._finish(job, result, error)
+                except BaseException as caught:  # a worker never dies leaving others waiting
+                    self.failures.append((job.rank, caught))
+                if self.ready and not self.failures:  # this worker takes one of them itself
+                    self.lock.notify(len(self.ready) - 1)
+                elif not self.running or self.failures:
+                    self.lock.notify_all()  # the walk is over: every idle worker may leave
+
+    def _take(self) -> _Job | None:
+        """The next job to run (None when the walk is over), waiting for one if others run."""
+        while not (self.failures or self.stopping):
+            if self.ready:
+                self.running += 1
+                return heappop(self.ready)[1]
+            if not self.running:
+                return None
+            self.lock.wait()
+        return None
+
+    def _run_job(self, job: _Job) -> Any:
+        if job.item_id is not None:
+            return self._get(job.ws, job.kind, job.item_id, job.ws.scope_values())
+        return self._list(job.ws, job.kind, job.parent)
 
     def _start(self) -> None:
         for ws in self.workspaces:
@@ -133,31 +179,14 @@ class Walker:
         leaf = not self.children[job.kind.name]
         return (1 + leaf, job.rank[0], job.rank[2])
 
-    def _pump(self) -> None:
-        """Keep the pool's workers busy, and no more: what waits, waits in the heap."""
-        while self.ready and len(self.futures) < self.parallelism and not self.failures:
-            _, job = heappop(self.ready)
-            future: Future[Any]
-            if job.item_id is not None:
-                scope = job.ws.scope_values()
-                future = self.pool.submit(self._get, job.ws, job.kind, job.item_id, scope)
-            else:
-                future = self.pool.submit(self._list, job.ws, job.kind, job.parent)
-            self.futures.add(future)
-            future.add_done_callback(partial(self._hand_back, job))
-
-    def _hand_back(self, job: _Job, future: Future[Any]) -> None:
-        self.done.put((job, future))  # in the worker (or here, when it is already done)
-
-    def _finish(self, job: _Job, future: Future[Any]) -> None:
-        error = future.exception()
+    def _finish(self, job: _Job, result: Any, error: BaseException | None) -> None:
         if error is not None:
             self.failures.append((job.rank, error))  # fail fast: what waits never starts
             return
         if job.item_id is not None:
-            self.lookups[(job.ws.name, job.kind.name, job.item_id)] = future.result()
+            self.lookups[(job.ws.name, job.kind.name, job.item_id)] = result
             return
-        items: list[Item] = future.result()
+        items: list[Item] = result
         self.results[(job.ws.name, job.kind.name, _key(job.parent))] = items
         self.found.setdefault((job.ws.name, job.kind.name), []).extend(items)
         self.pending[(job.ws.name, job.kind.name)] -= 1
@@ -325,11 +354,17 @@ class Walker:
         item_id = own_id
         if kind.id_in_parent and parent is not None:
             item_id = f"{parent}/{own_id}"
-        needed = self.needs.fields.get(kind.name, ())
-        present = tuple(path for path in needed if has(data, path))
-        paths = self.paths.setdefault(present, present)  # one tuple per set of paths
-        keep = Fields(paths, tuple(_shared(dotted(data, path)) for path in paths))
-        self.field_names[kind.name].update(_field_names(data))  # one C call: thread-safe
+        present, kept = [], []
+        for path in self.needs.fields.get(kind.name, ()):
+            found, value = lookup(data, path)
+            if found:
+                present.append(path)
+                kept.append(_shared(value))
+        paths = tuple(present)
+        paths = self.paths.setdefault(paths, paths)  # one tuple per set of paths
+        keep = Fields(paths, tuple(kept))
+        if kind.name in self.needs.described:
+            self.field_names[kind.name].update(_field_names(data))  # one C call: thread-safe
         name = data.get("name") or data.get("path") or item_id
         return Item(
             ws.name,

@@ -12,7 +12,7 @@ Nothing here reads the clock or the environment implicitly: `plan_timestamp` tak
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -65,7 +65,9 @@ def to_doc(plan: Plan) -> dict[str, Any]:
     return _doc(plan, [_change_doc(change) for change in plan.changes])
 
 
-def _doc(plan: Plan, changes: list[dict[str, Any]] | Made) -> dict[str, Any]:
+def _doc(
+    plan: Plan, changes: list[dict[str, Any]] | Made, *, digest: bool = True
+) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "amlctl_version": plan.amlctl_version,
@@ -86,7 +88,8 @@ def _doc(plan: Plan, changes: list[dict[str, Any]] | Made) -> dict[str, Any]:
         "summary": {action.value: count for action, count in plan.summary.items()},
         "warnings": list(plan.warnings),
     }
-    doc["digest"] = compute_digest(doc)
+    if digest:
+        doc["digest"] = compute_digest(doc)
     return doc
 
 
@@ -195,23 +198,71 @@ def _change_from_doc(change: Mapping[str, Any]) -> Change:
 
 
 def write_plan(plan: Plan, path: Path) -> dict[str, Any]:
-    """Write `plan` to `path` atomically and durably, after checking it is a valid plan.
+    """Write `plan` to `path` atomically and durably, checking it is a valid plan as it goes.
 
     Returns the document written, so a caller can render it without serializing again. Its
-    changes are made from `plan` one at a time, whenever they are read (checked, digested,
-    written, rendered), so the plan and its whole document are never held both.
+    changes are made from `plan` one at a time, whenever they are read, so the plan and its
+    whole document are never held both: writing reads each once, and checks and digests it
+    as it writes it (`_Sealed`); rendering reads them again.
 
     A temp file in the same folder is written, fsync'd and renamed over `path`, then the folder
-    is fsync'd, so a crash leaves either the old file or the new one, never half of one. The
-    file is 0644: plans are shared and reviewed. Unlike export files they are not confined.
+    is fsync'd, so a crash leaves either the old file or the new one, never half of one. An
+    invalid plan is refused before its file is complete: the temp file goes, `path` is left
+    as it was (its folder is made first). The file is 0644: plans are shared and reviewed.
+    Unlike export files they are not confined.
     """
-    doc = _doc(plan, Made(plan.changes, _change_doc))
-    found = validation.problems(doc, str(path))
-    if found:
-        raise PlanFileError(_describe(path, "refusing to write an invalid plan", found))
+    head = _doc(plan, [], digest=False)
+    sealing = validation.Sealing(head)
+    written = _Sealed(head, Made(plan.changes, lambda c: sealing.see(_change_doc(c))), sealing,
+                      str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_file_atomic(path, pretty_json_chunks(doc), mode=0o644)  # streamed: plans get big
-    return doc
+    try:
+        write_file_atomic(path, pretty_json_chunks(written), mode=0o644)  # streamed: plans get big
+    except _Refused as refused:
+        raise PlanFileError(
+            _describe(path, "refusing to write an invalid plan", refused.found)
+        ) from None
+    return {**head, "changes": Made(plan.changes, _change_doc), "digest": written.digest}
+
+
+class _Refused(Exception):
+    """The plan being written is not a valid plan: raised from inside the writing."""
+
+    def __init__(self, found: list[Diagnostic]) -> None:
+        super().__init__(found)
+        self.found = found
+
+
+class _Sealed(Mapping[str, Any]):
+    """The plan document as it is written: its changes checked and digested as the file is
+    written, its digest known once they all were, which is when the file comes to it (keys are
+    sorted: changes, created, digest), or `_Refused` raised then if they make no valid plan."""
+
+    def __init__(self, head: dict[str, Any], changes: Made, sealing: validation.Sealing,
+                 shown: str) -> None:
+        self.head, self.changes, self.sealing, self.shown = head, changes, sealing, shown
+        self.digest = ""
+        self.keys_ = [*head, "digest"]
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "changes":
+            return self.changes
+        if key == "digest":
+            return self._seal()
+        return self.head[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys_)
+
+    def __len__(self) -> int:
+        return len(self.keys_)
+
+    def _seal(self) -> str:
+        found, actual = self.sealing.finish(self.shown)
+        if found or actual is None:
+            raise _Refused(found)
+        self.digest = actual
+        return actual
 
 
 def load_doc(path: Path) -> dict[str, Any]:

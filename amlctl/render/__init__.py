@@ -12,14 +12,21 @@ from typing import Any
 
 from amlctl.errors import UsageError
 from amlctl.render.json import render_json
-from amlctl.render.markdown import render_markdown
 from amlctl.render.text import render_text, use_color
 
 Renderer = Callable[[Mapping[str, Any], bool], str]
 
+
+def _markdown(doc: Mapping[str, Any], color: bool) -> str:
+    # jinja2 is imported only for a Markdown rendering: a third of a plan's render imports.
+    from amlctl.render.markdown import render_markdown
+
+    return render_markdown(doc)
+
+
 RENDERERS: dict[str, Renderer] = {
     "text": lambda doc, color: render_text(doc, color=color),
-    "markdown": lambda doc, color: render_markdown(doc),
+    "markdown": _markdown,
     "json": lambda doc, color: render_json(doc),
 }
 

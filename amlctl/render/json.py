@@ -8,7 +8,7 @@ from typing import Any
 
 from amlctl.canonical import pretty_json
 
-_CHUNK = 1 << 20  # characters per piece of saved_json
+_CHUNK = 1 << 18  # characters per piece of saved_json (as pretty_json_chunks)
 
 
 def render_json(doc: Mapping[str, Any]) -> str:
@@ -17,7 +17,7 @@ def render_json(doc: Mapping[str, Any]) -> str:
 
 
 def saved_json(plan_file: Path) -> Iterator[str]:
-    """The JSON rendering of a plan just written to `plan_file`, in pieces of about a MiB: the
+    """The JSON rendering of a plan just written to `plan_file`, in pieces of 256 KiB: the
     file's own text (it is `render_json` of its document, byte for byte), so a big plan is
     printed without encoding it again or holding its whole text (18 MB at 20k changes)."""
     with plan_file.open(encoding="utf-8", newline="") as handle:

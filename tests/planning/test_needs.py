@@ -181,3 +181,12 @@ def test_the_literal_scenarios_hold_what_the_walker_would_read() -> None:
         for items in inv.items.values():
             for item in items:
                 assert set(item.fields) <= wanted.fields[item.kind], item
+
+
+def test_only_the_kinds_a_where_tests_are_described() -> None:
+    # Their items' field names are kept to tell what a misspelt path could have been.
+    wanted = of(manifest(export=[select("run", all=True),
+                                 select("model", where=where("name", "glob", "churn-*"))],
+                         delete=[select("asset", where=where("tags.x", "absent", True))]))
+    assert wanted.described == {"model", "asset"}
+    assert of(manifest(export=[select("run", all=True)])).described == frozenset()

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from amlctl.apply.export import index as exportindex
+from amlctl.apply.export.entries import BATCH
 from amlctl.apply.export.exporter import (
     Exporter,
     ExportRecord,
@@ -287,8 +288,27 @@ def test_two_addresses_may_not_share_a_file(tmp_path: Path) -> None:
     record = export_run(ex, "a")
     ex.record("export:ws/run/a", record)
     ex.record("export:ws/run/a", record)  # the same address again is fine
+    ex.record("export:ws/run/other", record)  # found once the batch reaches the database
+    clash = "export:ws/run/other and export:ws/run/a would share"
+    with pytest.raises(UnsafePathError, match=clash):
+        ex.flush_index()
+    # the index was written all the same, with the file's first owner only
+    assert set(exportindex.read_entries(str(tmp_path))) == {"export:ws/run/a"}
+
+
+def test_a_shared_file_is_found_in_a_full_batch_and_the_rest_of_it_kept(tmp_path: Path) -> None:
+    ex = exporter(tmp_path)
+    record = export_run(ex, "a")
+    ex.record("export:ws/run/a", record)
+    ex.flush_index()  # `a` is in the database now, and nothing is held back
     with pytest.raises(UnsafePathError, match="would share"):
-        ex.record("export:ws/run/other", record)
+        for n in range(BATCH):  # the clash is the first of a batch, which is stored when full
+            ex.record("export:ws/run/other" if n == 0 else f"export:ws/run/r{n}",
+                      record if n == 0 else export_run(ex, f"r{n}"))
+    ex.flush_index()
+    listed = set(exportindex.read_entries(str(tmp_path)))
+    assert "export:ws/run/other" not in listed
+    assert listed == {"export:ws/run/a", *(f"export:ws/run/r{n}" for n in range(1, BATCH))}
 
 
 def test_concurrent_exports_and_flushes(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from amlctl.apply import lookup
 from amlctl.azure.client import Client, Reply
@@ -133,7 +133,9 @@ class SharedLists:
         self.catalog = catalog
         members: dict[str, array[int]] = {}  # each list's exports, by plan index, in plan order
         only_way: set[str] = set()  # lists of kinds with no get: their items are read there
+        self._exports = 0
         for index, change in exports:
+            self._exports += 1
             kind = self._sharing_kind(change)
             if kind is None or change.url is None:
                 continue
@@ -153,19 +155,23 @@ class SharedLists:
     def in_list_order(
         self, pairs: Iterable[tuple[int, Change]], changes: Sequence[Change], width: int
     ) -> Iterator[tuple[int, Change]]:
-        """`pairs` (the exports, in plan order) with the items of each shared list together:
-        first those read on their own, then the lists, `width` of them in turn. So a list is
-        read, used up and dropped before the next is read (in plan order a person's metrics
-        are scattered over every experiment, and all those lists would be held at once), and
-        `width` workers read `width` lists side by side rather than wait on one."""
+        """`pairs` (the exports, in plan order) with the items of each shared list together,
+        `width` lists in turn: a list is read, used up and dropped before the next is read (in
+        plan order a person's metrics are scattered over every experiment, and all those lists
+        would be held at once), and `width` workers read `width` lists side by side rather than
+        wait on one. The items read on their own are blended in, in proportion: most of them
+        wait on a request each, while a list's items are written from the one answer, so
+        apply writes the files of one while the requests of the other are in flight."""
         shared = bytearray(len(changes))  # a byte per change: a set would cost 60 bytes each
         for found in self._members.values():
             for index in found:
                 shared[index] = 1
-        yield from (pair for pair in pairs if not shared[pair[0]])
-        del shared
-        for index in in_turns(iter(self._members.values()), width):
-            yield index, changes[index]
+        listed = sum(len(found) for found in self._members.values())
+        own = (pair for pair in pairs if not shared[pair[0]])
+        members = (
+            (index, changes[index]) for index in in_turns(iter(self._members.values()), width)
+        )
+        yield from blend(own, members, self._exports - listed, listed)
 
     def list_of(self, change: Change) -> str | None:
         """The shared list `change`'s item is read from (its `source_url` in the export
@@ -198,14 +204,38 @@ class SharedLists:
             if self._waiting[url] <= 0:
                 del self._lists[url]
         if isinstance(held, ApiError):  # each item fails with it; a re-run reads the list again
-            raise ApiError(held.method, held.url, held.status, held.code, held.message,
-                           via=held.via)
+            raise ApiError(
+                held.method, held.url, held.status, held.code, held.message, via=held.via
+            )
         last, items = held
         return items.get(lookup.own_id(kind, change), (last, None))
 
     def _sharing_kind(self, change: Change) -> Kind | None:
         kind = self.catalog.kinds.get(change.kind)
         return kind if kind is not None and shares_list(kind) else None
+
+
+_T = TypeVar("_T")
+
+
+def blend(first: Iterator[_T], second: Iterator[_T], n_first: int, n_second: int) -> Iterator[_T]:
+    """Both streams, `n_first` and `n_second` long, taken in proportion, so that they end
+    together; the rest of either once the other runs out (the counts are only a guide)."""
+    taken_first = taken_second = 0
+    while True:
+        if taken_first * n_second <= taken_second * n_first:
+            item = next(first, None)
+            if item is None:
+                yield from second
+                return
+            taken_first += 1
+        else:
+            item = next(second, None)
+            if item is None:
+                yield from first
+                return
+            taken_second += 1
+        yield item
 
 
 def in_turns(groups: Iterator[Sequence[int]], width: int) -> Iterator[int]:

@@ -235,6 +235,25 @@ def test_in_turns_keeps_at_most_width_groups_open_and_each_group_in_order() -> N
     assert order[:2] == [1, 4]  # two lists side by side from the start
 
 
+def test_blend_takes_both_streams_in_proportion_and_ends_them_together() -> None:
+    own, members = [f"own{i}" for i in range(3)], [f"m{i}" for i in range(9)]
+
+    order = list(listcheck.blend(iter(own), iter(members), len(own), len(members)))
+
+    assert sorted(order) == sorted(own + members)
+    assert [x for x in order if x.startswith("own")] == own  # each stream keeps its order
+    assert [x for x in order if x.startswith("m")] == members
+    # an item read on its own in every four, from the start to the end
+    assert [i for i, x in enumerate(order) if x.startswith("own")] == [0, 4, 8]
+
+
+def test_blend_gives_the_rest_of_either_stream_when_the_counts_were_wrong() -> None:
+    # said to be 1 and 100 long: one of the first, then the second to its end, then the rest
+    assert list(listcheck.blend(iter("ab"), iter("xyz"), 1, 100)) == ["a", "x", "y", "z", "b"]
+    assert list(listcheck.blend(iter(""), iter("xy"), 5, 2)) == ["x", "y"]
+    assert list(listcheck.blend(iter("ab"), iter(""), 2, 0)) == ["a", "b"]
+
+
 @pytest.mark.usefixtures("listed")
 def test_a_list_that_cannot_be_read_fails_its_items_without_a_read_each(
     work: Path, emu: Emulator, monkeypatch: pytest.MonkeyPatch

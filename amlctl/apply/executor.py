@@ -68,6 +68,12 @@ class Executor:
         if exporter is not None:  # what the journal makes durable, its files' names are first
             journal.before_sync = exporter.sync
         deletes = changes_of(plan, Action.DELETE)
+        # Exports only: workers beyond the requests in flight write files while those wait on
+        # the network (a list's items are written from one answer); only where the client
+        # itself holds the requests to `parallelism`.
+        # None at --parallelism 1, which stays one item at a time, in order.
+        spare = parallelism // 2 if client.host_limits.caps_total_at(parallelism) else 0
+        self.workers = parallelism + spare
         self.listed = ListCheck(catalog, client, plan.workspaces, deletes, list_from=list_from)
         self.shared = SharedLists(catalog, indexed(plan, Action.EXPORT), list_from=list_from)
         self._lock = threading.Lock()
@@ -113,7 +119,7 @@ class Executor:
         """Run `work` on each change (none comes `after` another), read from the plan only as
         the pool takes them. Finished items come from the journal, not redone."""
         pending = (pair for pair in pairs if not self._finished(pair, result))
-        self._drive(lambda: next(pending, None), work, result, lambda address: None)
+        self._drive(lambda: next(pending, None), work, result, lambda address: None, self.workers)
 
     def _run_ordered(
         self, pairs: Iterable[_Pair], work: Callable[[Change], Outcome], result: ApplyResult
@@ -134,7 +140,11 @@ class Executor:
                 if waiting[follower] == 0:
                     ready.append(todo[follower])
 
-        self._drive(lambda: ready.popleft() if ready else None, work, result, settle)
+        # Deletes write no files: no spare workers, which would journal a DELETE as sent and
+        # then wait for a slot to send it in.
+        self._drive(
+            lambda: ready.popleft() if ready else None, work, result, settle, self.parallelism
+        )
 
     def _drive(
         self,
@@ -142,15 +152,16 @@ class Executor:
         work: Callable[[Change], Outcome],
         result: ApplyResult,
         settle: Callable[[str], None],
+        workers: int,
     ) -> None:
-        """Run `work` on each change `ready` gives, `parallelism` at a time, with as many more
+        """Run `work` on each change `ready` gives, `workers` at a time, with as many more
         queued: the pool never holds the plan, only what it works on next."""
         finished: SimpleQueue[tuple[_Pair, Future[Outcome]]] = SimpleQueue()
-        pool = ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="apply")
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apply")
         running: dict[Future[Outcome], _Pair] = {}
         try:
             while True:
-                while len(running) < 2 * self.parallelism and (pair := ready()) is not None:
+                while len(running) < 2 * workers and (pair := ready()) is not None:
                     refused = self._not_startable(pair[1], result)
                     if refused is not None:
                         self._note(pair, refused, result)

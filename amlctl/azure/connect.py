@@ -66,5 +66,5 @@ def open_client(
             catalog.hosts,
             catalog.content_hosts,
             poll_interval=interval,
-            host_limits=HostLimits(connection.max_per_host),
+            host_limits=HostLimits(connection.max_per_host, total=connection.parallelism),
         )

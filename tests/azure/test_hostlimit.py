@@ -50,3 +50,38 @@ def test_the_client_sends_through_its_host_limits(wired: Build) -> None:
 def test_a_cap_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         HostLimits(per_host=0)
+    with pytest.raises(ValueError, match="at least 1"):
+        HostLimits(total=0)
+
+
+def test_the_cap_in_all_holds_across_hosts() -> None:
+    limits = HostLimits(total=4)
+    barrier = threading.Barrier(4, timeout=5)  # four in at once, by construction
+
+    def work(host: str) -> None:
+        with limits.slot(host):
+            barrier.wait()
+
+    hosts = ("management.azure.com", "eastus.api.azureml.ms") * 6
+    threads = [threading.Thread(target=work, args=(host,)) for host in hosts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert limits.peak_all == 4
+    assert limits.caps_total_at(4) and limits.caps_total_at(10)
+    assert not limits.caps_total_at(3) and not HostLimits().caps_total_at(10)
+
+
+def test_spare_workers_never_put_more_than_parallelism_in_flight(wired: Build) -> None:
+    """Apply runs more workers than --parallelism for its exports; the client's cap in all is
+    what keeps the requests themselves to it."""
+    # each answer takes 50 ms, so twelve threads at once would have twelve in flight
+    w: Wired = wired(EmulatorConfig(throttle=False, latency_ms=50), host_limits=HostLimits(total=3))
+    url = expand(w.catalog.kind("workspace").op("get"), w.scope(), w.catalog.hosts)
+    threads = [threading.Thread(target=w.client.get, args=(url,)) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert w.client.host_limits.peak_all == 3

@@ -9,8 +9,9 @@ documented as DISPLAY ONLY exist for reviewers and must never steer what apply d
 from __future__ import annotations
 
 import enum
+from abc import abstractmethod
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -23,6 +24,7 @@ __all__ = [
     "CatalogRef",
     "Change",
     "ExportState",
+    "InPlanOrder",
     "ManifestRef",
     "Method",
     "Plan",
@@ -217,29 +219,56 @@ class PlanHead:
     max_deletes: int | None
 
 
+class InPlanOrder(Sequence["Change"]):
+    """Changes already in plan order (by `change_sort_key`, no address twice) that count their
+    own actions and keep their own documents: a `Plan` takes them as they are, where it sorts
+    any other sequence. `reading.StoredChanges`, on disk, is one: a big plan's changes are
+    most of its memory. Equal to any sequence of the same changes, as a tuple of them is."""
+
+    @abstractmethod
+    def summary(self) -> dict[Action, int]:
+        """How many changes there are of each action, in ACTION_ORDER, zeros included."""
+
+    @abstractmethod
+    def docs(self) -> Sequence[Any]:
+        """The change documents, as the plan file holds them, each made when read."""
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # equal to tuples, so not hashable
+
+
 @dataclass(frozen=True)
 class Plan(PlanHead):
-    """A whole plan. `changes` is kept sorted by `change_sort_key`, whatever order it is given in.
+    """A whole plan. `changes` is kept sorted by `change_sort_key`, whatever order it is given
+    in (an `InPlanOrder` is in that order already, and is kept as it is).
 
     `warnings` is DISPLAY ONLY. `digest` is the plan file's digest once the plan was read from
     one (`serialize.from_doc`); "" before it is saved.
     """
 
-    changes: tuple[Change, ...] = ()
+    changes: Sequence[Change] = ()
     warnings: tuple[str, ...] = ()
     digest: str = field(default="", compare=False)
     _summary: dict[Action, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        changes = tuple(sorted(self.changes, key=change_sort_key))
-        duplicates = _duplicates(change.address for change in changes)
-        if duplicates:
-            raise ValueError(f"duplicate change addresses: {', '.join(duplicates[:5])}")
         # Frozen: the normalised values are set once, here, and never again.
-        object.__setattr__(self, "changes", changes)
+        if isinstance(self.changes, InPlanOrder):
+            summary = self.changes.summary()
+        else:
+            changes = tuple(sorted(self.changes, key=change_sort_key))
+            duplicates = _duplicates(change.address for change in changes)
+            if duplicates:
+                raise ValueError(f"duplicate change addresses: {', '.join(duplicates[:5])}")
+            object.__setattr__(self, "changes", changes)
+            summary = count_actions(changes)
         object.__setattr__(self, "workspaces", tuple(self.workspaces))
         object.__setattr__(self, "warnings", tuple(self.warnings))
-        object.__setattr__(self, "_summary", count_actions(changes))
+        object.__setattr__(self, "_summary", summary)
 
     @property
     def summary(self) -> dict[Action, int]:

@@ -30,7 +30,7 @@ from amlctl.errors import PlanFileError
 from amlctl.fsio import FsError
 from amlctl.jsonstream import JsonText, NotStreamable
 from amlctl.plan import validation
-from amlctl.plan.model import ACTION_ORDER, Action, Change, Plan, PlanHead
+from amlctl.plan.model import ACTION_ORDER, Action, Change, InPlanOrder, Plan, PlanHead
 from amlctl.plan.serialize import (
     _change_from_doc,
     _describe,
@@ -50,9 +50,10 @@ _CODES = {action: code for code, action in enumerate(ACTION_ORDER)}
 _LINE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)  # dumps builds one per call
 
 
-class StoredChanges(Sequence[Change]):
+class StoredChanges(InPlanOrder):
     """The changes of a plan, one compact JSON line each in an unnamed temp file: an offset and
-    an action code per change in memory. Reads are `pread`s, safe from any thread."""
+    an action code per change in memory. Reads are `pread`s, safe from any thread. In plan
+    order once checked (`load_plan`) or put in it (`reordered`)."""
 
     def __init__(self) -> None:
         self._fd = unnamed_file("the plan's changes")
@@ -64,14 +65,34 @@ class StoredChanges(Sequence[Change]):
         self._pending_size = 0
 
     def append(self, change: object) -> None:
-        line = _LINE.encode(change).encode("ascii")
+        """Add the change document `change` (any JSON value until the plan is checked)."""
+        action = change.get("action") if isinstance(change, dict) else None
+        self._append_line(_LINE.encode(change).encode("ascii"), _action_code(action))
+
+    def _append_line(self, line: bytes, action_code: int) -> None:
         self._pending.append(line)
         self._pending_size += len(line)
         self._ends.append(self._ends[-1] + len(line))
-        action = change.get("action") if isinstance(change, dict) else None
-        self._actions.append(_action_code(action))
+        self._actions.append(action_code)
         if self._pending_size >= _SPILL:
             self.seal()
+
+    def reordered(self, order: Iterable[int]) -> StoredChanges:
+        """A new store of these changes (sealed) in `order`, each index once: lines are copied
+        as they are, none decoded. This store is left as it was."""
+        out = StoredChanges()
+        try:
+            for index in order:
+                start, end = self._ends[index], self._ends[index + 1]
+                out._append_line(os.pread(self._fd, end - start, start), self._actions[index])
+            out.seal()
+        except OSError as error:
+            out.close()
+            raise temp_file_error("the plan's changes", error) from None
+        except BaseException:
+            out.close()
+            raise
+        return out
 
     def seal(self) -> None:
         """Write what `append` buffered; call it before reading."""

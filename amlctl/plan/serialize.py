@@ -26,6 +26,7 @@ from amlctl.plan.model import (
     CatalogRef,
     Change,
     ExportState,
+    InPlanOrder,
     ManifestRef,
     Method,
     Plan,
@@ -40,6 +41,7 @@ from amlctl.timestamps import rfc3339
 __all__ = [
     "FORMAT_VERSION",
     "canonical_json",
+    "change_doc",
     "compute_digest",
     "from_doc",
     "load_doc",
@@ -62,7 +64,7 @@ def plan_timestamp(environ: Mapping[str, str], now: datetime) -> str:
 
 def to_doc(plan: Plan) -> dict[str, Any]:
     """The plan document (format_version 1.1) of `plan`, with its summary and digest."""
-    return _doc(plan, [_change_doc(change) for change in plan.changes])
+    return _doc(plan, [change_doc(change) for change in plan.changes])
 
 
 def _doc(
@@ -113,7 +115,8 @@ def _workspace_doc(ws: WorkspaceRef) -> dict[str, str]:
     }
 
 
-def _change_doc(change: Change) -> dict[str, Any]:
+def change_doc(change: Change) -> dict[str, Any]:
+    """The document of one change, as the plan file holds it."""
     doc: dict[str, Any] = {
         "address": change.address,
         "workspace": change.workspace,
@@ -213,8 +216,10 @@ def write_plan(plan: Plan, path: Path) -> dict[str, Any]:
     """
     head = _doc(plan, [], digest=False)
     sealing = validation.Sealing(head)
-    written = _Sealed(head, Made(plan.changes, lambda c: sealing.see(_change_doc(c))), sealing,
-                      str(path))
+    changes = plan.changes
+    # Changes on disk keep their documents: read as they are, not made into changes and back.
+    docs = changes.docs() if isinstance(changes, InPlanOrder) else Made(changes, change_doc)
+    written = _Sealed(head, Made(docs, sealing.see), sealing, str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         write_file_atomic(path, pretty_json_chunks(written), mode=0o644)  # streamed: plans get big
@@ -222,7 +227,7 @@ def write_plan(plan: Plan, path: Path) -> dict[str, Any]:
         raise PlanFileError(
             _describe(path, "refusing to write an invalid plan", refused.found)
         ) from None
-    return {**head, "changes": Made(plan.changes, _change_doc), "digest": written.digest}
+    return {**head, "changes": docs, "digest": written.digest}
 
 
 class _Refused(Exception):

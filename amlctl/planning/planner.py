@@ -7,6 +7,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 from amlctl.apply.export.paths import export_file
 from amlctl.catalog import Catalog, Kind, expand
@@ -23,7 +24,10 @@ from amlctl.plan.model import (
     RequestInfo,
     Target,
     WorkspaceRef,
+    change_sort_key,
 )
+from amlctl.plan.reading import StoredChanges
+from amlctl.plan.serialize import change_doc
 from amlctl.planning import notes
 from amlctl.planning.calls import check_url, method_of, with_query
 from amlctl.planning.graph import Planned, blocked, delete_order
@@ -141,17 +145,47 @@ def lay_out(
 
 def _made(
     decided: list[Change | _Export], catalog: Catalog, context: PlanContext
-) -> tuple[Change, ...]:
-    """Every change of `decided`, its exports made; each leaves `decided` as it is made, so
-    its item (and, once the caller let the inventory go, the memory it held) goes too."""
-    made: list[Change] = []
-    while decided:
-        change = decided.pop()
-        if isinstance(change, _Export):
-            change = _change(change.selector, change.kind, catalog, change.item, context)
-        made.append(change)
-    made.reverse()  # the order they were decided in (the plan sorts them anyway)
-    return tuple(made)
+) -> StoredChanges:
+    """Every change of `decided`, in plan order, on disk: each is made (its export, if it is
+    one), written to a temp file and let go, so the plan never holds them all; only their
+    sort keys stay until they are sorted. Each leaves `decided` as it is made, so its item
+    (and, once the caller let the inventory go, the memory it held) goes too."""
+    made = StoredChanges()
+    try:
+        keys: list[tuple[str, int, str, str, str]] = []
+        while decided:
+            change = decided.pop()
+            if isinstance(change, _Export):
+                change = _change(change.selector, change.kind, catalog, change.item, context)
+            made.append(change_doc(change))
+            keys.append(change_sort_key(change))
+        made.seal()
+        _refuse_duplicates(keys)
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        del keys
+        return made.reordered(order)
+    finally:
+        made.close()
+
+
+def _refuse_duplicates(keys: list[tuple[str, int, str, str, str]]) -> None:
+    """No two changes share an address (phase, workspace, kind, id: all but the action of
+    their sort keys). Compared by hash, a machine word each; the few that share one by the
+    addresses themselves."""
+    def address(key: tuple[str, int, str, str, str]) -> tuple[str, str, str, str]:
+        return key[4], key[0], key[2], key[3]
+
+    hashes = sorted(hash(address(key)) for key in keys)
+    shared = {a for a, b in pairwise(hashes) if a == b}
+    del hashes
+    if not shared:
+        return
+    counts = Counter(
+        "{}:{}/{}/{}".format(*address(key)) for key in keys if hash(address(key)) in shared
+    )
+    twice = sorted(found for found, count in counts.items() if count > 1)
+    if twice:
+        raise ValueError(f"duplicate change addresses: {', '.join(twice[:5])}")
 
 
 def check_where_paths(manifest: Manifest, inventory: Inventory) -> None:

@@ -12,9 +12,11 @@ from amlctl.apply.export.paths import export_file
 from amlctl.catalog import load_catalog
 from amlctl.errors import LimitExceeded, ManifestError
 from amlctl.manifest.load import load_manifest
-from amlctl.plan.model import Action, Change, Plan
+from amlctl.plan import write_plan
+from amlctl.plan.model import Action, Change, Plan, change_sort_key
+from amlctl.plan.reading import StoredChanges
 from amlctl.planning.graph import Planned, delete_order
-from amlctl.planning.planner import make_plan
+from amlctl.planning.planner import Decided, decide, lay_out, make_plan
 
 from .inventory_factories import (
     BOB_OID,
@@ -76,6 +78,32 @@ def test_a_subject_request_plans_her_items_and_only_hers() -> None:
         ("manual", "manual", "designer-pipeline-drafts"),
         ("manual", "manual", "designer-datasets"),
     }
+
+
+def test_a_plan_keeps_its_changes_on_disk_in_plan_order_and_writes_what_a_tuple_would(
+    tmp_path: Path,
+) -> None:
+    plan = make_plan(dsr_manifest(), CATALOG, dsr_inventory(), context())
+    assert isinstance(plan.changes, StoredChanges)  # a big plan's changes are not in the heap
+    held = tuple(plan.changes)
+    assert list(held) == sorted(held, key=change_sort_key)
+    in_memory = replace(plan, changes=tuple(reversed(held)))  # sorted again by Plan
+    assert in_memory.changes == held and in_memory == plan
+    assert in_memory.summary == plan.summary
+    write_plan(plan, tmp_path / "stored.json")
+    write_plan(in_memory, tmp_path / "tuple.json")
+    assert (tmp_path / "stored.json").read_bytes() == (tmp_path / "tuple.json").read_bytes()
+
+
+def test_two_changes_of_one_address_are_refused_naming_it() -> None:
+    manifest_ = dsr_manifest()
+    decided = decide(manifest_, CATALOG, dsr_inventory(), context())
+    change = next(c for c in decided.changes if isinstance(c, Change) and c.kind == "service")
+    again = replace(change, action=Action.BLOCKED, reason="the same address, once more")
+    assert again.address == change.address
+    twice = Decided([*decided.changes, again], decided.warnings)
+    with pytest.raises(ValueError, match=f"duplicate change addresses: {change.address}$"):
+        lay_out(manifest_, CATALOG, context(), twice)
 
 
 def test_deletes_call_delete_and_exports_call_get_as_the_catalog_says() -> None:

@@ -143,7 +143,7 @@ class SharedLists:
             members.setdefault(url, array("I")).append(index)
             if not kind.can("get"):
                 only_way.add(url)
-        least = LIST_FROM if list_from is None else list_from
+        least = self._least = LIST_FROM if list_from is None else list_from
         self._members = {
             url: found for url, found in members.items() if len(found) >= least or url in only_way
         }
@@ -159,19 +159,32 @@ class SharedLists:
         `width` lists in turn: a list is read, used up and dropped before the next is read (in
         plan order a person's metrics are scattered over every experiment, and all those lists
         would be held at once), and `width` workers read `width` lists side by side rather than
-        wait on one. The items read on their own are blended in, in proportion: most of them
-        wait on a request each, while a list's items are written from the one answer, so
-        apply writes the files of one while the requests of the other are in flight."""
+        wait on one.
+
+        The items that each wait on a request (those read on their own, and those of lists
+        too short to be read for a GET's sake: a kind with no get, such as a run's artifacts,
+        has a list per run) are blended in proportion with those of the long lists, which are
+        written from one answer: so apply writes the files of one while the requests of the
+        other are in flight, from the start to the end, rather than send every request first
+        and then write every listed file with the network idle."""
         shared = bytearray(len(changes))  # a byte per change: a set would cost 60 bytes each
         for found in self._members.values():
             for index in found:
                 shared[index] = 1
-        listed = sum(len(found) for found in self._members.values())
+        short = [found for found in self._members.values() if len(found) < self._least]
+        long = [found for found in self._members.values() if len(found) >= self._least]
+        n_short, n_long = sum(map(len, short)), sum(map(len, long))
+        n_own = self._exports - n_short - n_long
         own = (pair for pair in pairs if not shared[pair[0]])
-        members = (
-            (index, changes[index]) for index in in_turns(iter(self._members.values()), width)
-        )
-        yield from blend(own, members, self._exports - listed, listed)
+        waiting = blend(own, self._members_of(short, changes, width), n_own, n_short)
+        listed = self._members_of(long, changes, width)
+        yield from blend(waiting, listed, n_own + n_short, n_long)
+
+    @staticmethod
+    def _members_of(
+        groups: list[array[int]], changes: Sequence[Change], width: int
+    ) -> Iterator[tuple[int, Change]]:
+        return ((index, changes[index]) for index in in_turns(iter(groups), width))
 
     def list_of(self, change: Change) -> str | None:
         """The shared list `change`'s item is read from (its `source_url` in the export

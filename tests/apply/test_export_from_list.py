@@ -23,6 +23,8 @@ from amlctl.azure.retry import backoff_delays
 from amlctl.canonical import pretty_json
 from amlctl.catalog import expand, load_catalog, values_of
 from amlctl.emulator.seed import WORKSPACE
+from amlctl.plan.model import Action
+from amlctl.plan.reading import indexed, load_plan
 
 CATALOG = load_catalog("azureml-2019-11-01")
 # Each kind exported from its list, and a change to one of its version fields.
@@ -287,3 +289,29 @@ def test_a_list_that_cannot_be_read_fails_its_items_without_a_read_each(
     # metrics as for a list of few, not that many times each.
     attempts = {reads[path] for path in lists}
     assert len(attempts) == 1 and attempts.pop() > 1, reads
+
+
+def test_items_that_wait_on_a_request_are_spread_over_the_long_lists_items(
+    work: Path, emu: Emulator
+) -> None:
+    # A run's artifacts are read from their container's list (artifacts have no get): a list
+    # per run, each a request for its one item. They go with the items read on their own,
+    # blended with the items of the long lists, which are written from one answer each: not
+    # all of them first, with the network idle while the long lists' files are written.
+    planned = make_plan(emu, FULL_EXPORT)
+    plan = load_plan(planned.path).plan
+    exports = list(indexed(plan, Action.EXPORT))
+    least = 4  # the demo: metrics lists of 4-6, artifact containers and run lists of 1-3
+    shared = listcheck.SharedLists(CATALOG, exports, list_from=least)
+    lists = Counter(shared.list_of(change) for _, change in exports)
+    long = {url for url, n in lists.items() if url is not None and n >= least}
+    assert long and any(n < least for url, n in lists.items() if url is not None)
+
+    order = [change for _, change in shared.in_list_order(exports, plan.changes, 2)]
+
+    assert sorted(c.address for c in order) == sorted(c.address for _, c in exports)
+    waits = [i for i, change in enumerate(order) if shared.list_of(change) not in long]
+    listed = [i for i, change in enumerate(order) if shared.list_of(change) in long]
+    # both kinds from the start to the end, in proportion: neither ends much before the other
+    assert waits[0] < len(order) / 4 and listed[0] < len(order) / 4
+    assert min(waits[-1], listed[-1]) > len(order) * 3 / 4, (waits, listed)

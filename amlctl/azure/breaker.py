@@ -30,6 +30,7 @@ class Breaker:
         self._failures: dict[str, int] = {}
         self._open: dict[str, str] = {}  # host -> what the last failure was
         self._lock = threading.Lock()
+        self._tripped = threading.Event()  # set once any host is unreachable
 
     def check(self, method: str, url: str, host: str) -> None:
         """Raise ServiceUnreachable when `host` is known to be unreachable."""
@@ -51,6 +52,12 @@ class Breaker:
             count = self._failures[host] = self._failures.get(host, 0) + 1
             if count >= self.threshold:
                 self._open.setdefault(host, why)
+                self._tripped.set()
+
+    def wait(self, seconds: float) -> None:
+        """Sleep `seconds`, or less: until some host is found unreachable. A retry's wait
+        then ends at once: the command stops, and the wait would only hold the stop up."""
+        self._tripped.wait(seconds)
 
     def answered(self, host: str) -> None:
         with self._lock:

@@ -288,13 +288,13 @@ class Client:
                     raise ApiError(
                         method, _redact(url), None, error.code, "no usable answer"
                     ) from None
-                self._pause(next(delays), None)
+                self._pause(next(delays), None, method, url, host)
                 continue
             if reply.status in expect:
                 return reply
             if reply.status not in retryable or last:
                 raise _api_error(reply)
-            self._pause(next(delays), retry_after(reply.headers))
+            self._pause(next(delays), retry_after(reply.headers), method, url, host)
         raise AssertionError("unreachable")
 
     def _send_once(
@@ -370,12 +370,27 @@ class Client:
             raise AuthError(f"refusing to call {split.hostname}: not one of the {which}")
         return split.hostname
 
-    def _pause(self, backoff: float, asked: float | None) -> None:
+    def _pause(
+        self, backoff: float, asked: float | None, method: str, url: str, host: str
+    ) -> None:
+        """Wait before a retry; no retry once some host is found unreachable (the command
+        stops: a retry, or its wait, would only hold the stop up)."""
         with self._stats_lock:
             self.stats.retries += 1
         if asked is not None and asked > MAX_RETRY_AFTER:
             raise ApiError("", "", 429, "RetryAfterTooLong", f"server asked to wait {asked:.0f} s")
-        self.sleep(max(backoff, asked or 0.0))
+        delay = max(backoff, asked or 0.0)
+        if self.sleep is time.sleep:  # real time: woken early when a host is found unreachable
+            self.breaker.wait(delay)
+        else:  # a test's clock
+            self.sleep(delay)
+        down = self.breaker.unreachable
+        if down is not None:
+            self.breaker.check(method, _redact(url), host)  # this request's own host: says so
+            raise ApiError(
+                method, _redact(url), None, "NotRetried",
+                f"not retried: {down} is unreachable, so nothing more is sent",
+            )
 
     def _count(self, status: int) -> None:
         with self._stats_lock:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 
 import pytest
 
+from amlctl.azure.breaker import Breaker
 from amlctl.azure.client import Client, PollLink, RefusedLink, _redact
 from amlctl.azure.pacing import Pacer
 from amlctl.catalog import expand
@@ -148,3 +151,33 @@ def test_an_error_against_an_emulator_names_the_origin_it_went_to(wired: Build) 
     assert message.startswith("GET https://eastus.modelmanagement.azureml.net/")  # what it is
     assert message.endswith(f"[sent to {w.client.target.endpoint}]")  # where it went
     assert caught.value.status == 404
+
+
+def test_no_retry_once_another_host_is_found_unreachable(wired: Build) -> None:
+    config = EmulatorConfig(throttle=False, fault_rate=1.0, fault_seed=1, fault_kinds=("500",))
+    w = wired(config, attempts=4)
+    down = "eastus.experiments.azureml.net"
+
+    def another_worker_finds_it_down(seconds: float) -> None:  # during this request's wait
+        w.sleeps.append(seconds)
+        for _ in range(w.client.breaker.threshold):
+            w.client.breaker.failed(down, "ConnectionError")
+
+    w.client.sleep = another_worker_finds_it_down
+    url = expand(w.catalog.kind("model").op("get"), w.scope(id="churn-model:1"), w.catalog.hosts)
+    with pytest.raises(ApiError, match=f"not retried: {down} is unreachable") as failure:
+        w.client.get(url)
+    assert failure.value.code == "NotRetried"
+    assert w.client.stats.requests == 1 and len(w.sleeps) == 1  # the stop is not held up
+
+
+def test_a_retry_wait_in_real_time_ends_when_a_host_is_found_unreachable() -> None:
+    breaker = Breaker(threshold=1)
+    finder = threading.Timer(0.05, breaker.failed, ("h", "ConnectionError"))
+    begun = time.monotonic()
+    finder.start()
+    breaker.wait(60.0)
+    finder.join()
+    assert time.monotonic() - begun < 30.0  # woken, not slept out
+    breaker.wait(60.0)  # and any later wait ends at once
+    assert time.monotonic() - begun < 30.0

@@ -229,6 +229,7 @@ class SharedLists:
 
 
 _T = TypeVar("_T")
+_END: Any = object()  # what `next` gives once a stream is used up (None may be an item)
 
 
 def blend(first: Iterator[_T], second: Iterator[_T], n_first: int, n_second: int) -> Iterator[_T]:
@@ -237,14 +238,14 @@ def blend(first: Iterator[_T], second: Iterator[_T], n_first: int, n_second: int
     taken_first = taken_second = 0
     while True:
         if taken_first * n_second <= taken_second * n_first:
-            item = next(first, None)
-            if item is None:
+            item = next(first, _END)
+            if item is _END:
                 yield from second
                 return
             taken_first += 1
         else:
-            item = next(second, None)
-            if item is None:
+            item = next(second, _END)
+            if item is _END:
                 yield from first
                 return
             taken_second += 1

@@ -1,4 +1,6 @@
-"""The planner: (manifest, catalog, inventory, export index) -> Plan. Pure: no I/O, no clock."""
+"""The planner: (manifest, catalog, inventory, export index) -> Plan. Pure: no network, no clock,
+no file of the user's; only the laid-out changes go to an unnamed temp file, which stands in for
+memory (a big plan's changes are most of what it would hold)."""
 
 from __future__ import annotations
 

@@ -254,6 +254,7 @@ def test_blend_gives_the_rest_of_either_stream_when_the_counts_were_wrong() -> N
     assert list(listcheck.blend(iter("ab"), iter("xyz"), 1, 100)) == ["a", "x", "y", "z", "b"]
     assert list(listcheck.blend(iter(""), iter("xy"), 5, 2)) == ["x", "y"]
     assert list(listcheck.blend(iter("ab"), iter(""), 2, 0)) == ["a", "b"]
+    assert list(listcheck.blend(iter([None, 0]), iter([1]), 2, 1)) == [None, 1, 0]  # items
 
 
 @pytest.mark.usefixtures("listed")

@@ -64,6 +64,7 @@ class Executor:
     ) -> None:
         self.plan, self.catalog, self.client = plan, catalog, client
         self.journal, self.exporter, self.parallelism = journal, exporter, parallelism
+        self._resuming = journal.has_items  # before this run writes a record of its own
         self.on_outcome = on_outcome
         if exporter is not None:  # what the journal makes durable, its files' names are first
             journal.before_sync = exporter.sync
@@ -211,6 +212,8 @@ class Executor:
 
     def _finished(self, pair: _Pair, result: ApplyResult) -> bool:
         """An item a previous run finished: reported from the journal, not redone."""
+        if not self._resuming:  # no earlier run named an item: none to look up, nor its lock
+            return False
         address = pair[1].address
         state = self.journal.state(address)
         if state is None or not state.terminal:

@@ -62,6 +62,10 @@ class ApplyResult:
         self._fd = unnamed_file("the outcomes of this run")
         self.close = weakref.finalize(self, os.close, self._fd)
         self._end = 0
+        # Lines not written yet, from `_written` on: a write per line was a system call, and a
+        # wait for the GIL after it, on the thread that hands every item out.
+        self._pending: list[bytes] = []
+        self._written = 0
 
     def note(self, index: int, outcome: Outcome, *, delete: bool) -> None:
         """Record what became of change `index` (not thread-safe: the executor's lock)."""
@@ -75,18 +79,28 @@ class ApplyResult:
         line = _LINE.encode(
             [outcome.status, outcome.request_id, outcome.detail, outcome.record]
         ).encode("utf-8") + b"\n"
-        try:
-            _write_at(self._fd, line, self._end)
-        except OSError as error:
-            raise temp_file_error("the outcomes of this run", error) from None
+        self._pending.append(line)
         self._lines[index] = self._end
         self._end += len(line)
+        if self._end - self._written >= _BUFFER:
+            self._write_pending()
+
+    def _write_pending(self) -> None:
+        data = b"".join(self._pending)
+        self._pending = []
+        try:
+            _write_at(self._fd, data, self._written)
+        except OSError as error:
+            raise temp_file_error("the outcomes of this run", error) from None
+        self._written += len(data)
 
     def outcome_at(self, index: int, address: str) -> Outcome | None:
         """The outcome of change `index` (whose address is `address`), or None."""
         code, offset = self._results[index], self._lines[index]
         if code < 0:
             return None
+        if self._pending:
+            self._write_pending()
         status, request_id, detail, record = json.loads(read_line_at(self._fd, offset))
         return Outcome(address, _RESULTS[code], status, request_id, detail, record)
 
@@ -120,6 +134,7 @@ class ApplyResult:
 
 
 _RESULTS = tuple(Result)
+_BUFFER = 1 << 16  # bytes of outcome lines held before they are written
 _LINE = json.JSONEncoder(separators=(",", ":"))  # one for all calls: dumps builds one each
 _CODES = {result: code for code, result in enumerate(_RESULTS)}
 

@@ -40,6 +40,9 @@ class Entries:
         # A private database in a temp file SQLite removes on close.
         self._db = sqlite3.connect("", check_same_thread=False, isolation_level=None)
         weakref.finalize(self, self._db.close)
+        # A private database that goes with the process: its rollback journal (what undoes a
+        # batch that would share a file) need not be a file, written and deleted per batch.
+        self._db.execute("PRAGMA journal_mode = MEMORY")
         self._db.execute(
             "CREATE TABLE entries (address TEXT PRIMARY KEY, file TEXT NOT NULL UNIQUE, "
             "entry TEXT NOT NULL)"

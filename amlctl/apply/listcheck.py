@@ -29,6 +29,7 @@ from amlctl.canonical import dotted
 from amlctl.catalog import Catalog, Kind, expand
 from amlctl.errors import ApiError
 from amlctl.plan.model import Change, WorkspaceRef
+from amlctl.plan.reading import changes_at
 
 # Deletes from one collection at which listing it beats a GET each: list pages hold about 100
 # items at Azure ML's services, so this stays ahead even when the collection is five times
@@ -184,7 +185,9 @@ class SharedLists:
     def _members_of(
         groups: list[array[int]], changes: Sequence[Change], width: int
     ) -> Iterator[tuple[int, Change]]:
-        return ((index, changes[index]) for index in in_turns(iter(groups), width))
+        # Each group's changes read in plan order (a block at a time from a plan on disk,
+        # where a read each was a system call each on the thread that hands items out).
+        return in_turns((changes_at(changes, group) for group in groups), width)
 
     def list_of(self, change: Change) -> str | None:
         """The shared list `change`'s item is read from (its `source_url` in the export
@@ -252,15 +255,15 @@ def blend(first: Iterator[_T], second: Iterator[_T], n_first: int, n_second: int
         yield item
 
 
-def in_turns(groups: Iterator[Sequence[int]], width: int) -> Iterator[int]:
+def in_turns(groups: Iterator[Iterable[_T]], width: int) -> Iterator[_T]:
     """The members of `groups`, one from each of `width` groups in turn; a group used up is
     replaced by the next, so at most `width` are open at once."""
     open_groups = [iter(group) for group in _take(groups, width)]
     while open_groups:
-        still: list[Iterator[int]] = []
+        still: list[Iterator[_T]] = []
         for group in open_groups:
-            member = next(group, None)
-            if member is None:
+            member = next(group, _END)
+            if member is _END:
                 still += [iter(g) for g in _take(groups, 1)]
                 continue
             yield member
@@ -268,7 +271,7 @@ def in_turns(groups: Iterator[Sequence[int]], width: int) -> Iterator[int]:
         open_groups = still
 
 
-def _take(groups: Iterator[Sequence[int]], count: int) -> list[Sequence[int]]:
+def _take(groups: Iterator[Iterable[_T]], count: int) -> list[Iterable[_T]]:
     return [group for _, group in zip(range(count), groups, strict=False)]
 
 

@@ -233,6 +233,14 @@ def indexed(plan: PlanView, *actions: Action) -> Iterator[tuple[int, Change]]:
     return ((i, change) for i, change in enumerate(changes) if change.action in actions)
 
 
+def changes_at(changes: Sequence[Change], indexes: Sequence[int]) -> Iterator[tuple[int, Change]]:
+    """(index, change) of each of `indexes` (rising); from disk a block at a time, or, for
+    one index alone, its own line only (a block would be read for one change)."""
+    if isinstance(changes, StoredChanges) and len(indexes) > 1:
+        return changes.in_order(indexes)
+    return ((index, changes[index]) for index in indexes)
+
+
 def indexes_of(plan: PlanView, *actions: Action) -> Iterator[int]:
     """The indexes of the plan's changes with one of `actions`; from disk, reading none."""
     changes = plan.changes

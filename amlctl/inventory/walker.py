@@ -296,11 +296,7 @@ class Walker:
         return self.sequence
 
     def _list(self, ws: Workspace, kind: Kind, parent: Item | None) -> list[Item]:
-        values = (
-            ws.scope_values()
-            if parent is None
-            else {**parent.values, **_child_values(kind, parent)}
-        )
+        values = ws.scope_values() if parent is None else _child_values(kind, parent)
         operation = kind.op("list")
         assert operation.paging is not None
         url = expand(operation, values, self.catalog.hosts)
@@ -419,6 +415,11 @@ def _key(item: Item | None) -> int | None:
     return None if item is None else id(item)
 
 
-def _child_values(child: Kind, parent: Item) -> dict[str, str]:
-    """Template variables a child list call takes from its parent item (e.g. containerId)."""
-    return {var: str(parent.fields.get(path) or "") for var, path in child.parent_vars.items()}
+def _child_values(child: Kind, parent: Item) -> Mapping[str, str]:
+    """The template variables of a child list call: its parent's, and those it takes from
+    its parent item (e.g. containerId), chained onto them rather than copied into a dict of
+    its own (a run's artifacts are a list per run, and every item of a list holds them)."""
+    values = parent.values
+    for var, path in child.parent_vars.items():
+        values = Values(values, var, str(parent.fields.get(path) or ""))
+    return values

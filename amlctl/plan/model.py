@@ -35,6 +35,7 @@ __all__ = [
     "change_sort_key",
     "count_actions",
     "phase_of",
+    "repeated",
 ]
 
 ExportState = Literal["new", "changed"]
@@ -261,9 +262,9 @@ class Plan(PlanHead):
             summary = self.changes.summary()
         else:
             changes = tuple(sorted(self.changes, key=change_sort_key))
-            duplicates = _duplicates(change.address for change in changes)
-            if duplicates:
-                raise ValueError(f"duplicate change addresses: {', '.join(duplicates[:5])}")
+            twice = repeated(change.address for change in changes)
+            if twice:
+                raise ValueError(f"duplicate change addresses: {', '.join(twice[:5])}")
             object.__setattr__(self, "changes", changes)
             summary = count_actions(changes)
         object.__setattr__(self, "workspaces", tuple(self.workspaces))
@@ -282,6 +283,7 @@ def count_actions(changes: Iterable[Change]) -> dict[Action, int]:
     return {action: counts[action] for action in ACTION_ORDER}
 
 
-def _duplicates(values: Iterable[str]) -> list[str]:
+def repeated(values: Iterable[str]) -> list[str]:
+    """The values found more than once, sorted."""
     counts = Counter(values)
     return sorted(value for value, count in counts.items() if count > 1)

@@ -360,7 +360,5 @@ class _MadeOfChanges(Made):
         self._changes, self._build = changes, make
 
     def __iter__(self) -> Iterator[Any]:
-        changes, make = self._changes, self._build
-        if isinstance(changes, StoredChanges):
-            return (make(i, change) for i, change in changes.in_order(self._source))
-        return (make(i, changes[i]) for i in self._source)
+        make = self._build
+        return (make(i, change) for i, change in changes_at(self._changes, self._source))

@@ -27,6 +27,7 @@ from amlctl.plan.model import (
     Target,
     WorkspaceRef,
     change_sort_key,
+    repeated,
 )
 from amlctl.plan.reading import StoredChanges
 from amlctl.plan.serialize import change_doc
@@ -182,10 +183,9 @@ def _refuse_duplicates(keys: list[tuple[str, int, str, str, str]]) -> None:
     del hashes
     if not shared:
         return
-    counts = Counter(
+    twice = repeated(
         "{}:{}/{}/{}".format(*address(key)) for key in keys if hash(address(key)) in shared
     )
-    twice = sorted(found for found, count in counts.items() if count > 1)
     if twice:
         raise ValueError(f"duplicate change addresses: {', '.join(twice[:5])}")
 

@@ -80,7 +80,8 @@ class Entries:
                 self._db.execute("COMMIT")
 
     def _store_one_by_one(self, batch: list[tuple[str, str, str]]) -> None:
-        """Store every entry of `batch` but one that would share a file, then raise for it."""
+        """Store every entry of `batch` but those that would share a file, then raise for the
+        first of them."""
         clash = None
         for address, file, entry in batch:
             row = self._db.execute("SELECT address FROM entries WHERE file = ?", (file,)).fetchone()

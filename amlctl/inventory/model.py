@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import FrozenInstanceError, dataclass, field
 from typing import Any
 
 from amlctl.canonical import dotted
@@ -43,6 +44,10 @@ class Values(Mapping[str, str]):
     def __repr__(self) -> str:
         return repr(dict(self))
 
+    def parts(self) -> tuple[Mapping[str, str], str, str]:
+        """What it is made of: the list's values, its own variable and that one's value."""
+        return self._base, self._key, self._value
+
 
 class Fields(Mapping[str, Any]):
     """The dot paths an item carries, of those selectors and links read, and their values: a
@@ -71,24 +76,135 @@ class Fields(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self._paths)
 
+    def parts(self) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+        """What it is made of: the paths (shared) and their values, in the same order."""
+        return self._paths, self._values
+
     def __repr__(self) -> str:
         return repr(dict(self))
 
 
-@dataclass(frozen=True, slots=True)
 class Item:
-    """What the planner needs of one listed or fetched item."""
+    """What the planner needs of one listed or fetched item.
 
+    A plan of a big workspace holds one per item it read until its changes are made, so an
+    item keeps the parts of its views rather than the views: `values` and `fields` are made
+    when asked for from tuples and mappings other items share, and a `sha256:` fingerprint is
+    kept as its 32-byte digest (a view each, and the 120-byte hex string, were 135 of the
+    ~540 bytes an item held). Immutable, compared by what it holds, like the frozen
+    dataclass it was."""
+
+    __slots__ = (
+        "_base",
+        "_kept",
+        "_key",
+        "_paths",
+        "_print",
+        "_value",
+        "id",
+        "kind",
+        "name",
+        "parent",
+        "workspace",
+    )
     workspace: str
     kind: str
     id: str
     name: str
-    fingerprint: str
-    values: Mapping[str, str]  # template variables that address it (scope, parents, own id)
-    # The dot paths selectors look at, and nothing else; a path the item lacks is left out (so
-    # "missing" and "null" stay apart).
-    fields: Mapping[str, Any]
-    parent: str | None = None  # id of the parent item, for nested kinds
+    parent: str | None  # id of the parent item, for nested kinds
+    _print: str | bytes  # an etag's fingerprint as is, a sha256 one as its digest
+    _base: Mapping[str, str]  # the list's values, or all of them with no own variable
+    _key: str | None  # the item's own id variable, if its kind has one
+    _value: str | None
+    _paths: tuple[str, ...]  # shared by the items that have the same ones
+    _kept: tuple[Any, ...]
+
+    def __init__(
+        self,
+        workspace: str,
+        kind: str,
+        id: str,
+        name: str,
+        fingerprint: str,
+        values: Mapping[str, str],  # template variables that address it (scope, parents, id)
+        # The dot paths selectors look at, and nothing else; a path the item lacks is left
+        # out (so "missing" and "null" stay apart).
+        fields: Mapping[str, Any],
+        parent: str | None = None,
+    ) -> None:
+        if isinstance(values, Values):
+            base, key, value = values.parts()
+        else:
+            base, key, value = values, None, None
+        if isinstance(fields, Fields):
+            paths, kept = fields.parts()
+        else:
+            paths, kept = tuple(fields), tuple(fields.values())
+        setter = object.__setattr__
+        for slot, held in (
+            ("workspace", workspace), ("kind", kind), ("id", id), ("name", name),
+            ("parent", parent), ("_print", _compact(fingerprint)), ("_base", base),
+            ("_key", key), ("_value", value), ("_paths", paths), ("_kept", kept),
+        ):
+            setter(self, slot, held)
+
+    @property
+    def fingerprint(self) -> str:
+        """`etag:<v>` or `sha256:<hex>`: what the item looked like when it was read."""
+        held = self._print
+        return held if isinstance(held, str) else _SHA256 + held.hex()
+
+    @property
+    def values(self) -> Mapping[str, str]:
+        if self._key is None or self._value is None:
+            return self._base
+        return Values(self._base, self._key, self._value)
+
+    @property
+    def fields(self) -> Mapping[str, Any]:
+        return Fields(self._paths, self._kept)
+
+    def replace(self, **changes: Any) -> Item:
+        """A copy with some of its parts changed, as `dataclasses.replace` made of it."""
+        return Item(**{**dict(zip(_SHOWN, self._view(), strict=True)), **changes})
+
+    def _view(self) -> tuple[Any, ...]:
+        return (self.workspace, self.kind, self.id, self.name, self.fingerprint,
+                dict(self.values), dict(self.fields), self.parent)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Item:
+            return NotImplemented
+        assert isinstance(other, Item)
+        return self._view() == other._view()
+
+    __hash__ = None  # type: ignore[assignment]  # its mappings are not hashable either
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={held!r}" for name, held in zip(_SHOWN, self._view(), strict=True)
+        )
+        return f"Item({shown})"
+
+
+_SHA256 = "sha256:"
+_SHOWN = ("workspace", "kind", "id", "name", "fingerprint", "values", "fields", "parent")
+
+
+def _compact(fingerprint: str) -> str | bytes:
+    """A `sha256:<64 hex>` fingerprint as its digest; any other (an etag's) as it is."""
+    if len(fingerprint) == 71 and fingerprint.startswith(_SHA256):
+        with contextlib.suppress(ValueError):
+            digest = bytes.fromhex(fingerprint[7:])
+            if digest.hex() == fingerprint[7:]:  # lower-case hex only: it must read back
+                return digest
+    return fingerprint
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from amlctl.canonical import Made, canonical_json, compute_digest, pretty_json, pretty_json_chunks
-from amlctl.inventory.model import Values
+from amlctl.inventory.model import Fields, Item, Values
 
 
 @pytest.mark.parametrize("key", ["runId", "workspaceName"])  # a new variable, and an override
@@ -22,6 +22,33 @@ def test_values_read_as_the_merged_dict(key: str) -> None:
     assert len(values) == len(merged)
     assert values == merged and {**values} == merged
     assert values.get("absent") is None and values[key] == "own"
+
+
+
+@pytest.mark.parametrize(
+    "fingerprint",
+    [
+        "sha256:" + hashlib.sha256(b"run").hexdigest(),  # kept as its digest
+        "sha256:" + hashlib.sha256(b"run").hexdigest().upper(),  # would not read back: as is
+        "sha256:short",
+        'etag:"0x8D9"',
+    ],
+)
+def test_an_item_reads_back_what_it_was_made_of(fingerprint: str) -> None:
+    base = {"subscriptionId": "s", "workspaceName": "ws"}
+    compact = Item("ws", "run", "r1", "first", fingerprint, Values(base, "runId", "r1"),
+                   Fields(("createdBy.userObjectId", "tags.x"), ("oid", None)), parent="e")
+    plain = Item("ws", "run", "r1", "first", fingerprint, {**base, "runId": "r1"},
+                 {"createdBy.userObjectId": "oid", "tags.x": None}, parent="e")
+    assert compact.fingerprint == plain.fingerprint == fingerprint
+    assert dict(compact.values) == {**base, "runId": "r1"} == dict(plain.values)
+    assert dict(compact.fields) == {"createdBy.userObjectId": "oid", "tags.x": None}
+    assert "tags.x" in compact.fields and "tags.y" not in compact.fields
+    assert compact == plain and compact != plain.replace(name="other")
+    assert compact.replace(fingerprint="etag:new").fingerprint == "etag:new"
+    assert repr(compact) == repr(plain) and "fingerprint=" in repr(compact)
+    with pytest.raises(AttributeError):
+        compact.name = "renamed"  # type: ignore[misc]
 
 
 def _doubled(change: dict[str, Any]) -> dict[str, Any]:

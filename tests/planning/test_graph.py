@@ -134,9 +134,9 @@ def test_a_used_item_whose_user_stays_gets_no_edge() -> None:
 
 
 def test_a_uses_field_may_hold_one_id_or_a_list_with_nulls() -> None:
-    single = replace(image("single-img:1", []), fields={"modelIds": "churn-model:1"})
-    odd = replace(image("odd-img:1", []), fields={"modelIds": [None, "churn-model:1"]})
-    empty = replace(image("empty-img:1", []), fields={"modelIds": None})
+    single = image("single-img:1", []).replace(fields={"modelIds": "churn-model:1"})
+    odd = image("odd-img:1", []).replace(fields={"modelIds": [None, "churn-model:1"]})
+    empty = image("empty-img:1", []).replace(fields={"modelIds": None})
     got = order(MODEL, single, odd, empty)
     assert got[address(MODEL)] == (address(odd), address(single))
 
@@ -231,11 +231,11 @@ def test_users_yields_an_item_both_listed_and_looked_up_once() -> None:
     fraud = image("fraud-img:1", ["churn-model:1"])
     eu = image("eu-img:1", ["churn-model:1"], EU)
     # The listed reading of churn-img:1 comes first, whatever its lookup holds.
-    read_again = replace(IMAGE, fingerprint="etag:other")
+    read_again = IMAGE.replace(fingerprint="etag:other")
     inv = inventory(MODEL, IMAGE, looked_up=[read_again, fraud, eu])
     assert list(users(CATALOG, inv, MODEL)) == [IMAGE, fraud]
     # A lookup that names the item counts even when the listed reading does not.
-    bare = replace(IMAGE, fields={"modelIds": []})
+    bare = IMAGE.replace(fields={"modelIds": []})
     inv = inventory(MODEL, bare, looked_up=[IMAGE],
                     missing=[(EU, "image", "churn-img:1")])
     assert list(users(CATALOG, inv, MODEL)) == [IMAGE]
@@ -252,7 +252,7 @@ def test_users_by_a_key_field_are_found_listed_or_looked_up() -> None:
     arm = "/subscriptions/s/models/churn-model:1"
     keyed = replace(CATALOG.kind("image"), uses=(Use("model", "modelIds", "properties.armId"),))
     catalog = replace(CATALOG, kinds={**CATALOG.kinds, "image": keyed})
-    used = replace(MODEL, fields={"runId": None, "properties.armId": arm})
+    used = MODEL.replace(fields={"runId": None, "properties.armId": arm})
     listed = image("listed-img:1", [arm])
     looked_up = image("looked-up-img:1", [arm])
     by_id = image("by-id-img:1", ["churn-model:1"])  # the id is not the key: no use

@@ -62,7 +62,7 @@ def renamed_catalog(catalog: Catalog, to: Rename) -> Catalog:
 
 def renamed_inventory(inv: Inventory, to: Rename) -> Inventory:
     def item(i: Item) -> Item:
-        return replace(i, kind=to(i.kind))
+        return i.replace(kind=to(i.kind))
 
     return Inventory(
         items={(ws, to(kind)): [item(i) for i in items] for (ws, kind), items in inv.items.items()},

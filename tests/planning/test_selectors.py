@@ -71,7 +71,7 @@ def test_all_selects_every_item() -> None:
 
 def models_with(path: str, *values: object) -> list[Item]:
     """Models m0, m1, ... whose field `path` holds each value in turn."""
-    return [replace(model(f"m{i}"), fields={path: v}) for i, v in enumerate(values)]
+    return [model(f"m{i}").replace(fields={path: v}) for i, v in enumerate(values)]
 
 
 def test_where_equals_compares_the_value() -> None:
@@ -129,7 +129,7 @@ def test_a_boolean_never_equals_a_number(test: str, value: object, selected: lis
 
 
 def test_every_where_condition_must_hold() -> None:
-    items = [replace(model(f"m{i}"), fields={"a": a, "b": b})
+    items = [model(f"m{i}").replace(fields={"a": a, "b": b})
              for i, (a, b) in enumerate([("x", "y"), ("x", "z"), ("w", "y")])]
     conditions = where("a", "equals", "x") + where("b", "equals", "y")
     assert picked(select("model", where=conditions), items) == ["m0"]
@@ -188,8 +188,8 @@ def test_artifacts_are_reached_by_data_container_not_run_id() -> None:
     hers = artifact("outputs/model.pkl", moved)
     assert hers.fields == {"container": "dcid.elsewhere"}
     # Containers named after her run's id, or as run containers usually are: not hers.
-    by_run_id = replace(artifact("by-run-id.txt", moved), fields={"container": "run-moved"})
-    by_usual_name = replace(artifact("usual.txt", moved), fields={"container": "dcid.run-moved"})
+    by_run_id = artifact("by-run-id.txt", moved).replace(fields={"container": "run-moved"})
+    by_usual_name = artifact("usual.txt", moved).replace(fields={"container": "dcid.run-moved"})
     theirs = artifact("outputs/bob.txt", BOB_RUN)
     subject = links([moved, BOB_RUN])
     items = [hers, by_run_id, by_usual_name, theirs]

@@ -163,7 +163,9 @@ class _Pass:
         self.changes: list[_Problem] = []  # each change's own problems, and duplicate names
         self.count = 0  # changes read so far
         self.actions: Counter[str] = Counter()
-        self.seen: set[str] = set()  # addresses
+        # The addresses seen, as a dict's keys: a set's table takes 16 bytes a slot and keeps
+        # 2-4 slots an entry; a dict's 4 bytes a slot and 24 an entry (2 MiB -> 0.6 at 20k).
+        self.seen: dict[str, None] = {}
         self.previous: tuple[str, int, str, str, str] | None = None
         self.deletes: dict[str, int] = {}  # address -> index
         self.after: dict[int, list[str]] = {}  # index -> its `after`, where it has one
@@ -230,7 +232,7 @@ class _Pass:
         found = list(_one_change_problems(change, self.names))
         if address in self.seen:
             found.append((".address", f"duplicate address {address!r}"))
-        self.seen.add(address)
+        self.seen[address] = None
         key = (change["workspace"], _ACTION_RANK[action], change["kind"], change["id"], address)
         if self.previous is not None and key < self.previous:
             found.append(("", "changes are not in plan order (workspace, action, kind, id)"))

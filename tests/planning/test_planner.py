@@ -95,6 +95,19 @@ def test_a_plan_keeps_its_changes_on_disk_in_plan_order_and_writes_what_a_tuple_
     assert (tmp_path / "stored.json").read_bytes() == (tmp_path / "tuple.json").read_bytes()
 
 
+def test_an_item_two_selectors_pick_is_one_change_from_the_first_of_them() -> None:
+    named = select("model", ids=("churn-model:1", "gone-model"))
+    picking = manifest(export=[named, select("model", all=True), named])
+    plan = make_plan(picking, CATALOG, dsr_inventory(), context())
+    changes = by_address(plan)
+    assert len(plan.changes) == len(changes)  # one change per address
+    picked = changes["export:demo-ws/model/churn-model:1"]
+    assert picked.action is Action.EXPORT and picked.reason.startswith("export.select[0]:")
+    assert changes["export:demo-ws/model/bob-model:1"].reason.startswith("export.select[1]:")
+    # an absent named id (a change made at once) and an export (made later) share one index
+    assert changes["export:demo-ws/model/gone-model"].action is Action.ABSENT
+
+
 def test_two_changes_of_one_address_are_refused_naming_it() -> None:
     manifest_ = dsr_manifest()
     decided = decide(manifest_, CATALOG, dsr_inventory(), context())
@@ -414,7 +427,7 @@ def test_a_named_id_that_exists_but_is_not_selected_is_not_absent() -> None:
 
 
 def test_a_named_id_left_out_by_name_or_where_is_not_absent() -> None:
-    prod = replace(model("churn-model:2"), fields={"runId": None, "tags.stage": "prod"})
+    prod = model("churn-model:2").replace(fields={"runId": None, "tags.stage": "prod"})
     inv = inventory(MODEL, prod, FRAUD_MODEL)
     plan = make_plan(manifest(
         export=[select("model", ids=("churn-model:1", "fraud-model:1", "nope:1"),
@@ -481,7 +494,7 @@ def test_an_export_is_unchanged_when_only_fields_outside_its_version_differ() ->
     listed = {"id": "/c/cpu", "name": "cpu", "properties": {"modifiedOn": "2026-11-01"}}
     got = {**listed, "properties": {"modifiedOn": "2026-11-01", "createdOn": "2026-10-01",
                                     "nodeCount": 3}}
-    item = replace(compute_item("cpu"), fingerprint=compute.fingerprint(listed))
+    item = compute_item("cpu").replace(fingerprint=compute.fingerprint(listed))
     index = {"export:demo-ws/compute/cpu": compute.fingerprint(got)}
     plan = make_plan(manifest(export=[select("compute", all=True)]), CATALOG, inventory(item),
                      context(index))

@@ -306,3 +306,25 @@ def fingerprint(item: object, etag: str | None = None) -> str:
     if etag:
         return f"etag:{etag}"
     return "sha256:" + hashlib.sha256(canonical_json(item)).hexdigest()
+
+
+_SHA256 = "sha256:"
+
+
+def compact_fingerprint(fingerprint: str) -> str | bytes:
+    """A fingerprint as held by the many (an inventory's items, an export index's entries): a
+    `sha256:<64 hex>` one as its 32-byte digest (65 bytes of heap, not 120), any other (an
+    etag's) as it is. `full_fingerprint` gives the string back, the same one."""
+    if len(fingerprint) == 71 and fingerprint.startswith(_SHA256):
+        try:
+            digest = bytes.fromhex(fingerprint[7:])
+        except ValueError:
+            return fingerprint
+        if digest.hex() == fingerprint[7:]:  # lower-case hex only: it must read back as it was
+            return digest
+    return fingerprint
+
+
+def full_fingerprint(held: str | bytes) -> str:
+    """The fingerprint `compact_fingerprint` was given."""
+    return held if isinstance(held, str) else _SHA256 + held.hex()

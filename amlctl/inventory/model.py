@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator, Mapping
 from dataclasses import FrozenInstanceError, dataclass, field
 from typing import Any
 
-from amlctl.canonical import dotted
+from amlctl.canonical import compact_fingerprint, dotted, full_fingerprint
 
 __all__ = ["Fields", "Inventory", "Item", "Values", "dotted"]
 
@@ -143,7 +142,7 @@ class Item:
         setter = object.__setattr__
         for slot, held in (
             ("workspace", workspace), ("kind", kind), ("id", id), ("name", name),
-            ("parent", parent), ("_print", _compact(fingerprint)), ("_base", base),
+            ("parent", parent), ("_print", compact_fingerprint(fingerprint)), ("_base", base),
             ("_key", key), ("_value", value), ("_paths", paths), ("_kept", kept),
         ):
             setter(self, slot, held)
@@ -151,8 +150,7 @@ class Item:
     @property
     def fingerprint(self) -> str:
         """`etag:<v>` or `sha256:<hex>`: what the item looked like when it was read."""
-        held = self._print
-        return held if isinstance(held, str) else _SHA256 + held.hex()
+        return full_fingerprint(self._print)
 
     @property
     def values(self) -> Mapping[str, str]:
@@ -193,18 +191,7 @@ class Item:
         return f"Item({shown})"
 
 
-_SHA256 = "sha256:"
 _SHOWN = ("workspace", "kind", "id", "name", "fingerprint", "values", "fields", "parent")
-
-
-def _compact(fingerprint: str) -> str | bytes:
-    """A `sha256:<64 hex>` fingerprint as its digest; any other (an etag's) as it is."""
-    if len(fingerprint) == 71 and fingerprint.startswith(_SHA256):
-        with contextlib.suppress(ValueError):
-            digest = bytes.fromhex(fingerprint[7:])
-            if digest.hex() == fingerprint[7:]:  # lower-case hex only: it must read back
-                return digest
-    return fingerprint
 
 
 @dataclass

@@ -44,6 +44,24 @@ def test_the_index_apply_writes_streams_back_entry_for_entry(tmp_path: Path) -> 
     assert exportindex.entries_for(str(tmp_path), wanted) == {"export:ws/run/r3": _entry(3)}
 
 
+def test_the_fingerprints_a_plan_holds_read_back_as_the_index_gave_them() -> None:
+    given = {
+        "export:ws/run/r1": "sha256:" + "ab" * 32,  # kept as its digest
+        "export:ws/model_version/churn/1": "sha256:" + "AB" * 32,  # upper case: kept as is
+        "export:ws/run/": 'etag:"0x8D9"',
+        "export:ws/run": "sha256:" + "cd" * 32,  # not of the usual shape: kept whole
+        "delete:ws/run/r1": "",
+        "export:other-ws/run/r1": "sha256:" + "ef" * 32,
+    }
+    known = exportindex.LastExported(given.items())
+    assert dict(known) == given and len(known) == len(given)
+    assert all(known[address] == known.get(address) == fp for address, fp in given.items())
+    assert "export:ws/run/r2" not in known and known.get("export:ws/run/r2") is None
+    assert known.get("export:nowhere/run/r1", "absent") == "absent"
+    with pytest.raises(KeyError):
+        known["export:ws/run/r2"]
+
+
 @pytest.mark.parametrize(
     "text",
     [

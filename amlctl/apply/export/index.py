@@ -9,10 +9,11 @@ entry holds at least `file`, `fingerprint` (of the item as exported), `sha256`, 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from amlctl.canonical import compact_fingerprint, full_fingerprint
 from amlctl.errors import PlanFileError
 from amlctl.jsonstream import JsonText, NotStreamable
 
@@ -124,8 +125,65 @@ def _unreadable(path: Path, error: Exception) -> PlanFileError:
     )
 
 
-def fingerprints(export_to: str | None) -> dict[str, str]:
+def fingerprints(export_to: str | None) -> LastExported:
     """Address -> fingerprint of the item as last exported (the entries are not kept)."""
-    return {
-        address: str(entry.get("fingerprint", "")) for address, entry in iter_entries(export_to)
-    }
+    return LastExported(
+        (address, str(entry.get("fingerprint", ""))) for address, entry in iter_entries(export_to)
+    )
+
+
+class LastExported(Mapping[str, str]):
+    """Address -> fingerprint of the item as last exported: what a plan tells new exports from
+    changed and current ones by. It is held for every entry of the index while the plan is
+    made, so it is kept small: an address of the usual shape (`export:<workspace>/<kind>/<id>`)
+    as its id under its workspace and kind, a fingerprint compacted (`compact_fingerprint`):
+    about 190 bytes an entry, where a dict of the two strings took 270. Any other address is
+    kept whole; each reads back exactly as it was given."""
+
+    def __init__(self, entries: Iterable[tuple[str, str]]) -> None:
+        self._grouped: dict[tuple[str, str], dict[str, str | bytes]] = {}
+        self._other: dict[str, str | bytes] = {}
+        for address, fingerprint in entries:
+            held = compact_fingerprint(fingerprint)
+            parts = _usual_parts(address)
+            if parts is None:
+                self._other[address] = held
+            else:
+                self._grouped.setdefault(parts[:2], {})[parts[2]] = held
+
+    def __getitem__(self, address: str) -> str:
+        parts = _usual_parts(address)
+        if parts is None:
+            return full_fingerprint(self._other[address])
+        return full_fingerprint(self._grouped.get(parts[:2], {})[parts[2]])
+
+    def get(self, address: str, default: Any = None) -> Any:
+        # Mapping's get goes through a KeyError: a first plan asks for every item it exports.
+        parts = _usual_parts(address)
+        if parts is None:
+            held = self._other.get(address)
+        else:
+            held = self._grouped.get(parts[:2], {}).get(parts[2])
+        return default if held is None else full_fingerprint(held)
+
+    def __contains__(self, address: object) -> bool:
+        return self.get(address) is not None  # type: ignore[arg-type]
+
+    def __iter__(self) -> Iterator[str]:
+        for (workspace, kind), ids in self._grouped.items():
+            yield from (f"{_EXPORT}{workspace}/{kind}/{item_id}" for item_id in ids)
+        yield from self._other
+
+    def __len__(self) -> int:
+        return len(self._other) + sum(len(ids) for ids in self._grouped.values())
+
+
+_EXPORT = "export:"
+
+
+def _usual_parts(address: object) -> tuple[str, str, str] | None:
+    """(workspace, kind, id) of `export:<workspace>/<kind>/<id>` (an id may hold slashes)."""
+    if not isinstance(address, str) or not address.startswith(_EXPORT):
+        return None
+    parts = address[len(_EXPORT) :].split("/", 2)
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 else None

@@ -20,6 +20,7 @@ import os
 import tempfile
 import weakref
 from array import array
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -172,6 +173,20 @@ class _Docs(Made):
 
     def __iter__(self) -> Iterator[Any]:
         return (json.loads(line) for _, line in self._store.scan(range(len(self._store))))
+
+    # What the renderers ask of a plan's changes on disk (`render.wording`), answered from
+    # the byte each change keeps for its action, without decoding every change: apply's brief
+    # shows the counts and the deletes of a plan of 100k exports.
+    def action_counts(self) -> dict[str, int]:
+        """How many changes have each action (an action that is not one is not counted)."""
+        codes = Counter(self._store._actions)
+        return {action.value: codes[code] for code, action in enumerate(ACTION_ORDER)}
+
+    def docs_with(self, *actions: str) -> Iterator[Any]:
+        """The documents of the changes with one of `actions`, in plan order."""
+        wanted = [Action(action) for action in actions]
+        indexes = self._store.indexes(*wanted)
+        return (json.loads(line) for _, line in self._store.scan(indexes))
 
 
 def unnamed_file(what: str) -> int:

@@ -93,7 +93,7 @@ def render_brief(
     paint = _Paint(color)
     counts = wording.summary_counts(doc)
     lines = [*_header(doc, paint), "", paint("bold", wording.summary_line(counts))]
-    doomed = [c for c in doc.get("changes", []) if c.get("action") in ("delete", "blocked")]
+    doomed = wording.changes_with(doc, "delete", "blocked")
     if doomed:
         lines += ["", paint("red", f"Deletes ({len(doomed)}):")]
         widths = _widths(doomed[:limit])

@@ -59,13 +59,28 @@ def legend(changes: Iterable[Mapping[str, Any]]) -> tuple[tuple[str, str], ...]:
 
 
 def summary_counts(doc: Mapping[str, Any]) -> dict[str, int]:
-    """Counts by action, taken from the changes themselves so no renderer trusts a stale summary."""
+    """Counts by action, taken from the changes themselves so no renderer trusts a stale summary.
+    Changes kept on disk (`plan.reading`) count their own, from the action byte each keeps."""
     counts = dict.fromkeys(ACTIONS, 0)
-    for change in doc.get("changes", []):
+    changes = doc.get("changes", [])
+    counted = getattr(changes, "action_counts", None)
+    if counted is not None:
+        return {**counts, **{a: n for a, n in counted().items() if a in counts}}
+    for change in changes:
         action = change.get("action")
         if action in counts:
             counts[action] += 1
     return counts
+
+
+def changes_with(doc: Mapping[str, Any], *actions: str) -> list[Mapping[str, Any]]:
+    """The plan's changes with one of `actions`, in plan order; changes kept on disk read only
+    those (`docs_with`), not every change to find them."""
+    changes = doc.get("changes", [])
+    picked = getattr(changes, "docs_with", None)
+    if picked is not None:
+        return list(picked(*actions))
+    return [change for change in changes if change.get("action") in actions]
 
 
 def summary_line(counts: Mapping[str, int]) -> str:

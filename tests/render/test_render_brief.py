@@ -10,6 +10,7 @@ import pytest
 from plan_factories import bulk_doc
 
 from amlctl.cli import main
+from amlctl.plan.reading import StoredChanges
 from amlctl.render.text import render_brief
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +23,19 @@ def test_a_big_plan_shows_its_deletes_not_its_exports() -> None:
     assert out.count("\n  - delete") == 300 and "+ export" not in out
     assert out.rstrip().endswith("The whole plan: amlctl show plans/big.plan.json")
     assert len(out.splitlines()) < 330
+
+
+def test_a_plan_on_disk_briefs_as_its_document_does_reading_only_its_deletes() -> None:
+    doc = bulk_doc(2_000)
+    doc["changes"][7]["action"] = "blocked"  # counted, and listed with the deletes
+    stored = StoredChanges()
+    for change in doc["changes"]:
+        stored.append(change)
+    stored.seal()
+    on_disk = {**doc, "changes": stored.docs()}
+    assert render_brief(on_disk, "p.plan.json", limit=50) == render_brief(doc, "p.plan.json",
+                                                                         limit=50)
+    assert "1 blocked" in render_brief(on_disk, "p.plan.json")
 
 
 def test_apply_prints_the_brief_before_it_acts(

@@ -141,9 +141,9 @@ def _keeps_host(host: str) -> bool:
 def values_of(operation: Operation, url: str) -> dict[str, str] | None:
     """The values `expand` filled into `operation`'s template to make `url`; None when `url`
     is not of that template's shape. The inverse of `expand`, for URLs a plan holds."""
-    template, actual = urlsplit(operation.url), urlsplit(url)
+    host, wanted = _template_shape(operation.url)
+    actual = urlsplit(url)
     values: dict[str, str] = {}
-    host = template.netloc
     if "{location}" in host:
         prefix, _, suffix = host.partition("{location}")
         found = actual.netloc
@@ -152,13 +152,24 @@ def values_of(operation: Operation, url: str) -> dict[str, str] | None:
         values["location"] = found[len(prefix) : len(found) - len(suffix)]
     elif actual.netloc != host:
         return None
-    wanted, segments = template.path.split("/"), actual.path.split("/")
+    segments = actual.path.split("/")
     if len(wanted) != len(segments):
         return None
-    for pattern, segment in zip(wanted, segments, strict=True):
-        match = _VARIABLE.match(pattern)
-        if match:
-            values[match.group(1)] = unquote(segment)
-        elif pattern != segment:
+    for (variable, literal), segment in zip(wanted, segments, strict=True):
+        if variable is not None:
+            values[variable] = unquote(segment)
+        elif literal != segment:
             return None
     return values
+
+
+@lru_cache(maxsize=256)
+def _template_shape(template: str) -> tuple[str, tuple[tuple[str | None, str], ...]]:
+    """A template URL's host and, for each segment of its path, (variable, "") or (None,
+    literal): apply reads a plan's URLs back (`values_of`) once or twice per export."""
+    split = urlsplit(template)
+    segments = []
+    for pattern in split.path.split("/"):
+        match = _VARIABLE.match(pattern)
+        segments.append((match.group(1), "") if match else (None, pattern))
+    return split.netloc, tuple(segments)

@@ -8,15 +8,16 @@ exported payload, never the subject's identifiers (only the plan's pseudonym).
 from __future__ import annotations
 
 import json
+import tempfile
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from amlctl.apply.outcomes import ApplyResult, Result
-from amlctl.canonical import pretty_json_chunks
+from amlctl.canonical import Made, pretty_json_chunks
 from amlctl.fsio import write_stream_atomic
 from amlctl.plan.model import Action, Change
 from amlctl.plan.reading import PlanView, changes_of, indexes_of, made_of
@@ -118,12 +119,34 @@ def _item(result: ApplyResult, index: int, change: Change) -> dict[str, Any]:
 
 
 def write(doc: dict[str, Any], plan_path: Path) -> tuple[Path, Path]:
-    """Write the receipt's JSON and Markdown, each as a stream (its items made as written)."""
+    """Write the receipt's JSON and Markdown, each as a stream. The items are made once, as
+    the JSON is written (each reads its change from the plan and its outcome from disk), and
+    their Markdown rows kept in a temp file for the second file, not made again."""
     json_path, md_path = receipt_paths(plan_path, doc["plan"]["digest"])
     root = json_path.parent
-    write_stream_atomic(root, json_path.name, pretty_json_chunks(doc))
-    write_stream_atomic(root, md_path.name, _encoded(markdown_lines(doc)))
+    with tempfile.TemporaryFile() as rows:
+        teed = {**doc, "items": _Teed(doc["items"], rows)}
+        write_stream_atomic(root, json_path.name, pretty_json_chunks(teed))
+        rows.seek(0)
+        lines = (line.decode("utf-8") for line in rows)
+        write_stream_atomic(root, md_path.name, _encoded(markdown_lines(doc, rows=lines)))
     return json_path, md_path
+
+
+class _Teed(Made):
+    """The receipt's items, made as `source` makes them, each one's Markdown row written to
+    `rows` (a binary file) as it passes: read once, for both files."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, source: Sequence[Any], rows: BinaryIO) -> None:
+        super().__init__(source, lambda item: item)
+        self._rows = rows
+
+    def __iter__(self) -> Iterator[Any]:
+        for item in self._source:
+            self._rows.write(_row(item).encode("utf-8"))
+            yield item
 
 
 def load(plan_path: Path, digest: str) -> dict[str, Any] | None:
@@ -142,8 +165,9 @@ def markdown(doc: dict[str, Any]) -> str:
     return "".join(markdown_lines(doc))
 
 
-def markdown_lines(doc: dict[str, Any]) -> Iterator[str]:
-    """`markdown(doc)` line by line, each with its newline."""
+def markdown_lines(doc: dict[str, Any], rows: Iterable[str] | None = None) -> Iterator[str]:
+    """`markdown(doc)` line by line, each with its newline; `rows`, when given, are the item
+    rows already made of `doc["items"]` (`write`), in their order."""
     lines = [f"# amlctl receipt: {doc['plan']['name']}", ""]
     request = doc.get("request")
     if request:
@@ -162,18 +186,7 @@ def markdown_lines(doc: dict[str, Any]) -> Iterator[str]:
         "|---|---|---|---|---|---|---|---|",
     ]
     yield from (line + "\n" for line in lines)
-    for item in doc["items"]:
-        cells = [
-            item["result"],
-            item["action"],
-            item.get("erasure") or "",
-            item["kind"],
-            _cell(item["id"]),
-            str(item["status"] or ""),
-            item["request_id"] or "",
-            (item["sha256"] or "")[:16],
-        ]
-        yield "| " + " | ".join(cells) + " |\n"
+    yield from (map(_row, doc["items"]) if rows is None else rows)
     lines = _listed(
         "Manual steps (owed)",
         [
@@ -183,6 +196,21 @@ def markdown_lines(doc: dict[str, Any]) -> Iterator[str]:
     )
     lines += _listed("Notes from the plan", doc["notes"])
     yield from (line + "\n" for line in lines)
+
+
+def _row(item: dict[str, Any]) -> str:
+    """The receipt table's row of one item, with its newline (ids quoted: no newline inside)."""
+    cells = [
+        item["result"],
+        item["action"],
+        item.get("erasure") or "",
+        item["kind"],
+        _cell(item["id"]),
+        str(item["status"] or ""),
+        item["request_id"] or "",
+        (item["sha256"] or "")[:16],
+    ]
+    return "| " + " | ".join(cells) + " |\n"
 
 
 def _encoded(lines: Iterable[str]) -> Iterator[bytes]:

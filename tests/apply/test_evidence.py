@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from apply_helpers import DSR, Emulator, cli, emulator, log_path_of, make_plan, plan_manifest
 
+from amlctl.apply.receipt import markdown
 from amlctl.emulator.seed import RESOURCE_GROUP, SUBSCRIPTION, WORKSPACE
 from amlctl.emulator.store import workspace_key
 
@@ -162,6 +163,10 @@ def test_the_receipt_lists_manual_steps_owed_and_what_cannot_be_erased(
     text = planned.receipt_markdown()
     assert "## Manual steps (owed)" in text and "## Notes from the plan" in text
     assert "run: not erasable with catalog azureml-2019-11-01" in text
+    # Its rows were kept as the JSON was written; made again from the JSON, they read the same.
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    again = [line for line in markdown(receipt).splitlines() if line.startswith("| ")]
+    assert rows == again and len(rows) == len(receipt["items"]) + 1  # and the header
 
 
 def test_server_text_never_reaches_the_terminal_raw(tmp_path: Path, emu: Emulator) -> None:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from amlctl.catalog.model import Operation
@@ -22,6 +23,7 @@ from amlctl.errors import ExpandError
 SCOPE_VARS = ("subscriptionId", "resourceGroupName", "workspaceName", "location")
 _DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _FORBIDDEN = re.compile(r"[/\\\x00-\x1f\x7f]")
+_MISSING: Any = object()
 _VARIABLE = re.compile(r"^\{([A-Za-z][A-Za-z0-9_]*)\}$")
 # The characters quote(value, safe=":@") never encodes: its always-safe ones and the two safe.
 _QUOTED_AS_IS = re.compile(r"[A-Za-z0-9_.~:@-]*")
@@ -106,9 +108,10 @@ def _expand_value(name: str, values: Mapping[str, str], where: str) -> str:
 
 
 def _value(values: Mapping[str, str], name: str, where: str) -> str:
-    if name not in values:
+    # One lookup, not `in` and then `[]`: an item's values are a chain (inventory.Values).
+    value = values.get(name, _MISSING)
+    if value is _MISSING:
         raise ExpandError(f"{where}: no value for {{{name}}} in the URL template")
-    value = values[name]
     if not isinstance(value, str):
         raise ExpandError(f"{where}: {{{name}}} must be a string, got {type(value).__name__}")
     return value

@@ -144,8 +144,8 @@ def _keeps_host(host: str) -> bool:
 def values_of(operation: Operation, url: str) -> dict[str, str] | None:
     """The values `expand` filled into `operation`'s template to make `url`; None when `url`
     is not of that template's shape. The inverse of `expand`, for URLs a plan holds."""
-    host, wanted = _template_shape(operation.url)
-    actual = urlsplit(url)
+    template = _parsed(operation.url)  # taken apart once per template, as `expand` does
+    host, actual = template.host, urlsplit(url)
     values: dict[str, str] = {}
     if "{location}" in host:
         prefix, _, suffix = host.partition("{location}")
@@ -156,23 +156,12 @@ def values_of(operation: Operation, url: str) -> dict[str, str] | None:
     elif actual.netloc != host:
         return None
     segments = actual.path.split("/")
-    if len(wanted) != len(segments):
+    if len(template.segments) != len(segments):
         return None
-    for (variable, literal), segment in zip(wanted, segments, strict=True):
+    for (literal, variable), segment in zip(template.segments, segments, strict=True):
         if variable is not None:
             values[variable] = unquote(segment)
         elif literal != segment:
             return None
     return values
 
-
-@lru_cache(maxsize=256)
-def _template_shape(template: str) -> tuple[str, tuple[tuple[str | None, str], ...]]:
-    """A template URL's host and, for each segment of its path, (variable, "") or (None,
-    literal): apply reads a plan's URLs back (`values_of`) once or twice per export."""
-    split = urlsplit(template)
-    segments = []
-    for pattern in split.path.split("/"):
-        match = _VARIABLE.match(pattern)
-        segments.append((match.group(1), "") if match else (None, pattern))
-    return split.netloc, tuple(segments)

@@ -137,8 +137,8 @@ class LastExported(Mapping[str, str]):
     changed and current ones by. It is held for every entry of the index while the plan is
     made, so it is kept small: an address of the usual shape (`export:<workspace>/<kind>/<id>`)
     as its id under its workspace and kind, a fingerprint compacted (`compact_fingerprint`):
-    about 190 bytes an entry, where a dict of the two strings took 270. Any other address is
-    kept whole; each reads back exactly as it was given."""
+    177 bytes of heap an entry at scale:5000 (a dict of the two strings: about 270, from
+    their sizes). Any other address is kept whole; each reads back exactly as it was given."""
 
     def __init__(self, entries: Iterable[tuple[str, str]]) -> None:
         self._grouped: dict[tuple[str, str], dict[str, str | bytes]] = {}

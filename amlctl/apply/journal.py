@@ -147,7 +147,8 @@ class Journal:
         self._failures: dict[str, int] = {}  # its `failed` records, across runs
         self._end = 0  # the file's size: where the next line starts
         self._synced_seq = 0  # every line up to this seq is on disk
-        self._oldest_unsynced = 0.0  # monotonic time of the first line since the last sync
+        self._syncing_seq = 0  # every line up to this one is in a sync begun (maybe not ended)
+        self._oldest_unsynced = 0.0  # monotonic time of the first line no sync has begun on
         self.before_sync: Callable[[], None] | None = None
 
     @classmethod
@@ -227,12 +228,14 @@ class Journal:
             _write_all(fd, data, self.path)
             offset, self._end = self._end, self._end + len(data)
             now = time.monotonic()
-            if self._seq == self._synced_seq:
+            if self._seq == self._syncing_seq:
                 self._oldest_unsynced = now
             self._seq += 1
             self._apply(record, offset)
-            unsynced = self._seq - self._synced_seq
-            due = durable or unsynced >= GROUP_LINES
+            # A group's lines count from the last sync begun, not ended: while one is on its
+            # way, the appends behind it do not each start another (and sync every folder).
+            waiting = self._seq - self._syncing_seq
+            due = durable or waiting >= GROUP_LINES
             due = due or now - self._oldest_unsynced >= GROUP_SECONDS
         if due:
             self.sync()
@@ -244,6 +247,9 @@ class Journal:
             fd, upto = self._require_open(), self._seq
             if self._synced_seq >= upto:
                 return
+            if upto > self._syncing_seq:
+                self._syncing_seq = upto
+                self._oldest_unsynced = time.monotonic()
         try:
             if self.before_sync is not None:
                 self.before_sync()
@@ -307,7 +313,7 @@ class Journal:
             os.ftruncate(fd, keep)  # O_APPEND: the next line starts right after the last good one
             os.fsync(fd)
         self._end = keep
-        self._synced_seq = self._seq
+        self._synced_seq = self._syncing_seq = self._seq
 
     def _damaged(self, number: int) -> JournalError:
         return JournalError(

@@ -284,6 +284,42 @@ def test_group_commit_writes_at_once_and_syncs_in_batches_files_first(
         assert again.state("export:c") is not None
 
 
+def test_a_sync_under_way_is_not_started_again_by_the_appends_behind_it(
+    plan: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Workers append export lines while another's group sync is still on its way: before, each
+    # of those appends saw the group as due and began a sync (and synced every folder) of its own.
+    journal = started(plan)
+    monkeypatch.setattr("amlctl.apply.journal.GROUP_SECONDS", 3600.0)
+    monkeypatch.setattr("amlctl.apply.journal.GROUP_LINES", 2)
+    entered, release, syncs = threading.Event(), threading.Event(), []
+
+    def slow_files() -> None:
+        syncs.append(threading.current_thread().name)
+        entered.set()
+        release.wait(10)
+
+    journal.before_sync = slow_files
+    first = threading.Thread(
+        target=lambda: [journal.append(EXPORT_DONE, f"export:{n}", durable=False, file=f"{n}")
+                        for n in range(2)],
+        name="first",
+    )
+    first.start()
+    assert entered.wait(10)
+    journal.append(EXPORT_DONE, "export:2", durable=False, file="2")  # one behind the sync
+    assert syncs == ["first"]
+    release.set()
+    first.join(10)
+    journal.append(EXPORT_DONE, "export:3", durable=False, file="3")  # a group of two again
+    assert syncs == ["first", "MainThread"]
+    journal.append(DELETE_SENT, "delete:a")  # durable: synced, whatever is under way
+    assert len(syncs) == 3
+    journal.close()
+    with Journal.open(plan) as again:
+        assert all(again.state(f"export:{n}") is not None for n in range(4))
+
+
 def test_misuse_is_refused(plan: Path) -> None:
     journal = Journal.open(plan)
     with pytest.raises(ValueError, match="first record"):

@@ -177,6 +177,23 @@ def test_items_without_secrets_get_no_note() -> None:
 
 
 @pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        ({"a": [{"b": {"sasToken": "t"}}]}, ["$.a[0].b.sasToken"]),  # deep in a list
+        ({"p": {"Credential": "x"}}, ["$.p.Credential"]),  # a secret as a string, any case
+        ({1: "kept"}, []),  # a key that is not a string: made one, as before
+    ],
+)
+def test_the_quick_check_finds_what_the_walk_would_null(item: dict, expected: list) -> None:
+    # Items with no secret skip building a path per key; the check must miss none.
+    clean, found = strip_secrets(item)
+    assert found == expected
+    assert clean.get("_amlctl", {}).get("redacted", []) == expected
+    if not expected:
+        assert clean == {"1": "kept"}
+
+
+@pytest.mark.parametrize(
     ("url", "expected"),
     [
         (

@@ -234,6 +234,8 @@ def strip_secrets(item: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     When anything was nulled the copy gains {"_amlctl": {"redacted": [paths]}} so a reader
     knows the null is ours, not the service's.
     """
+    if not _any_secret(item):  # most items: no paths to build (a string per key) for nothing
+        return dict(item), []
     found: list[str] = []
     clean = {str(k): _strip(v, _join("$", str(k)), found, str(k)) for k, v in item.items()}
     if found:
@@ -250,6 +252,17 @@ def _strip(value: Any, path: str, found: list[str], key: str | None) -> Any:
     if isinstance(value, list):
         return [_strip(v, f"{path}[{i}]", found, None) for i, v in enumerate(value)]
     return value
+
+
+def _any_secret(value: Any) -> bool:
+    """Whether `_strip` would null anything in `value` (a key that is not a string counts)."""
+    if isinstance(value, Mapping):
+        return any(
+            not isinstance(k, str) or _is_secret(k, v) or _any_secret(v) for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return any(_any_secret(v) for v in value)
+    return False
 
 
 def _is_secret(key: str, value: Any) -> bool:

@@ -4,14 +4,17 @@
 secrets, writing it as pretty JSON (and its artifact bytes beside it) through `amlctl.fsio`
 (hashed, fsync'd, renamed into place), journaling it and recording its index entry. This script
 runs a real `amlctl plan` + `apply` of everything on `scale:N` (an emulator in its own process,
-no injected latency), then replays exactly that local work on the documents apply wrote, one
+no injected latency), then replays that local work on the documents apply wrote, one
 item after another on one thread, with no network, no other thread and no GIL to hand over:
 
 - `decode`: `json.loads` of the item's compact JSON and the catalog kind's `fingerprint`;
 - `encode`: secrets nulled, pretty JSON, SHA-256 (no disk);
 - `files`: `Exporter.export_item` into a fresh folder (content file first, then the JSON; the
   folders' fsyncs batched by the journal's group commit, as in apply), the export-done journal
-  line and the index entry; then the last sync, `index.json` and closing the folders.
+  line and the index entry; then the last sync, `index.json` and closing the folders;
+- `bare files`, `bare, no fsync`: the same bytes, made beforehand, written as any crash-safe
+  writer must (create a temp file, write, fsync, rename), and without the fsync, which gives
+  that guarantee up: the kernel's share, the floor under `files`.
 
 The replay runs `--rounds` times, each in fresh folders, and keeps each stage's fastest round.
 It prints, per exported item and per apply request, the CPU (user + system) of the real apply
@@ -202,7 +205,8 @@ def measure(runs: int, args: argparse.Namespace, say: Callable[[str], None],
     stages = replay(items, replayed, args.rounds)
     per_request = len(items) / apply.requests
     return {
-        "runs": runs, "rounds": args.rounds, "items": len(items), "apply requests": apply.requests,
+        "runs": runs, "rounds": args.rounds, "parallelism": args.parallelism,
+        "items": len(items), "apply requests": apply.requests,
         "items per request": per_request,
         "content files": sum(1 for item in items if item.content is not None),
         "apply ms/item": 1000 * apply.cpu / len(items),
@@ -222,7 +226,8 @@ def report(result: dict[str, Any]) -> str:
         f"content) from {result['apply requests']} apply requests, "
         f"{result['items per request']:.2f} exports per request",
         f"{'':<28}{'ms/item':>8}{'ms/req':>8}{'user':>8}{'sys':>8}",
-        f"{'apply (real, 10 in flight)':<28}{result['apply ms/item']:>8.3f}"
+        f"{'apply (real, ' + str(result['parallelism']) + ' in flight)':<28}"
+        f"{result['apply ms/item']:>8.3f}"
         f"{result['apply ms/req']:>8.3f}",
     ]
     for name, stage in result["stages"].items():

@@ -55,6 +55,7 @@ class Exported:
     file: str
     item: dict[str, Any]
     wire: bytes
+    content_file: str | None
     content: bytes | None
 
 
@@ -82,8 +83,9 @@ def timed(name: str, stages: list[Stage]) -> Iterator[None]:
 def exported_items(root: Path) -> list[Exported]:
     """Every item apply exported under `root`, from its index, as apply had it in memory."""
     from amlctl.apply.export.exporter import NOTE_KEY
+    from amlctl.apply.export.index import read_entries
 
-    entries = json.loads((root / "index.json").read_text(encoding="utf-8"))["items"]
+    entries = read_entries(str(root))
     items = []
     for address, entry in sorted(entries.items()):
         item = json.loads((root / entry["file"]).read_bytes())
@@ -92,7 +94,7 @@ def exported_items(root: Path) -> list[Exported]:
         content = (root / content_file).read_bytes() if content_file else None
         kind = entry["file"].split("/")[-2]  # <workspace>/<kind>/<name>.json
         wire = json.dumps(item, separators=(",", ":")).encode()
-        items.append(Exported(address, kind, entry["file"], item, wire, content))
+        items.append(Exported(address, kind, entry["file"], item, wire, content_file, content))
     return items
 
 
@@ -100,12 +102,11 @@ def replay(items: list[Exported], folder: Path, rounds: int) -> list[Stage]:
     """apply's local work on `items`, one at a time, `rounds` times in fresh folders; each
     stage's fastest round (the CPU a file create costs here moves with what was deleted on this
     disk shortly before, by anyone: see bench/README.md)."""
-    from amlctl.canonical import pretty_json
     from amlctl.catalog import load_catalog
 
     catalog = load_catalog("azureml-2019-11-01")
     kinds = {item.kind: catalog.kind(item.kind) for item in items}
-    files = [(f, data) for item in items for f, data in _bytes_of(item, pretty_json)]
+    files = [(f, data) for item in items for f, data in _bytes_of(item)]
     best: dict[str, Stage] = {}
     for round_ in range(rounds):
         stages: list[Stage] = []
@@ -166,10 +167,13 @@ def _export(items: list[Exported], folder: Path) -> None:
     journal.close()
 
 
-def _bytes_of(item: Exported, pretty: Callable[..., bytes]) -> list[tuple[str, bytes]]:
-    data = [(item.file, pretty(item.item, allow_nan=True))]
-    if item.content is not None:
-        data.insert(0, (item.file.removesuffix(".json") + ".content", item.content))
+def _bytes_of(item: Exported) -> list[tuple[str, bytes]]:
+    """The files of `item` as apply writes them, content first."""
+    from amlctl.canonical import pretty_json
+
+    data = [(item.file, pretty_json(item.item, allow_nan=True))]
+    if item.content_file is not None and item.content is not None:
+        data.insert(0, (item.content_file, item.content))
     return data
 
 
